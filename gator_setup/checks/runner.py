@@ -1,0 +1,60 @@
+"""Run checks in isolation: a check that raises becomes a GTR000 error finding naming it."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gator_setup.checks.base import Check, Finding, Severity
+from gator_setup.snapshot import EnvSnapshot
+
+CRASH_CODE = "GTR000"
+
+
+@dataclass
+class CheckResult:
+    """What one check produced, and how long it took."""
+
+    code: str
+    title: str
+    category: str
+    findings: list[Finding] = field(default_factory=list)
+    crashed: bool = False
+    seconds: float = 0.0
+
+    @property
+    def worst(self) -> Severity:
+        return max((f.severity for f in self.findings), default=Severity.OK)
+
+
+def crash_finding(code: str, title: str, exc: BaseException) -> Finding:
+    """The finding that stands in for a check that raised."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
+    return Finding(
+        code=CRASH_CODE,
+        severity=Severity.ERROR,
+        message=f"check {code} ({title}) crashed: {type(exc).__name__}: {exc}",
+        fix="This is a gator bug; the other checks still ran. Report it with the output of "
+        "`GATOR_DEBUG=1 gator doctor --json`.",
+        evidence={"check": code, "traceback": tb},
+    )
+
+
+def run_check(check: Check, env: EnvSnapshot) -> CheckResult:
+    """Run one check, containing any exception it raises."""
+    result = CheckResult(check.code, check.title, check.category)
+    start = time.perf_counter()
+    try:
+        result.findings = list(check.run(env))
+    except Exception as exc:
+        result.crashed = True
+        result.findings = [crash_finding(check.code, check.title, exc)]
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def run_checks(checks: Iterable[Check], env: EnvSnapshot) -> list[CheckResult]:
+    """Run each check against the same snapshot."""
+    return [run_check(c, env) for c in checks]

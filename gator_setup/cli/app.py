@@ -1,0 +1,52 @@
+"""The `gator` Typer app: registers each command module and maps exits to the exit-code contract."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gator_setup import __version__
+from gator_setup.cli import doctor as doctor_cmd
+
+app = typer.Typer(
+    name="gator",
+    help="A doctor and installer for GPU model stacks (Stable Diffusion, FLUX, Llama...).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gator {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """gator: find what breaks a GPU model stack before it bites."""
+
+
+app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
+app.command("checks")(doctor_cmd.checks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the process exit code."""
+    try:
+        app(args=argv, prog_name="gator")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""`gator doctor` and `gator checks`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gator_setup.cli.common import (
+    FormatOpt,
+    JsonOpt,
+    OutputFormat,
+    StrictOpt,
+    VerboseOpt,
+    emit_report,
+    guarded,
+    split_codes,
+)
+
+DOCTOR_EPILOG = """Examples:
+
+  gator doctor                         check the current environment
+
+  gator doctor --python .venv          check another venv (gator need not be installed there)
+
+  gator doctor --json > report.json    machine-readable report
+
+  gator doctor --only GTR101 --strict  one check, failing on warnings too
+"""
+
+
+@guarded
+def doctor(
+    python: Annotated[
+        str | None, typer.Option("--python", help="Interpreter or venv folder to inspect.")
+    ] = None,
+    project: Annotated[
+        Path, typer.Option("--project", help="Project folder (settings, source scan).")
+    ] = Path("."),
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only these check codes (A,B).")
+    ] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip these check codes (A,B).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+    json_: JsonOpt = False,
+    strict: StrictOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check an environment for broken imports, conflicts, known-bad combinations and GPU mismatches."""
+    from gator_setup.core.config import load_settings
+    from gator_setup.core.doctor import DoctorOptions, run_doctor
+
+    opts = DoctorOptions(
+        python=python, project_dir=str(project), only=split_codes(only), skip=split_codes(skip)
+    )
+    report = run_doctor(opts)
+    strict = strict or load_settings(project).strict
+    raise typer.Exit(emit_report(report, OutputFormat.json if json_ else fmt, verbose=verbose, strict=strict))
+
+
+@guarded
+def checks(
+    json_: JsonOpt = False,
+) -> None:
+    """List every check gator knows (built-in and plugins) with its code and category."""
+    import json
+    import sys
+
+    from gator_setup.checks.registry import all_checks
+
+    classes, failures = all_checks()
+    rows = [
+        {"code": c.code, "title": c.title, "category": c.category, "default": c.default_enabled}
+        for c in sorted(classes, key=lambda c: c.code)
+    ]
+    if json_:
+        sys.stdout.write(json.dumps({"checks": rows}, indent=2) + "\n")
+    else:
+        for r in rows:
+            flag = "" if r["default"] else "  (opt-in)"
+            sys.stdout.write(f"{r['code']}  {r['category']:<13} {r['title']}{flag}\n")
+        for f in failures:
+            sys.stdout.write(f"GTR000  plugin {f.name} failed to load: {f.error}\n")

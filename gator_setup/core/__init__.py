@@ -1,0 +1,1 @@
+"""Core: what each command does, callable from tests without the CLI."""

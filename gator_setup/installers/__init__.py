@@ -1,0 +1,1 @@
+"""Installers: the model catalog (data) and one module per installer kind."""

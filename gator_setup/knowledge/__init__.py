@@ -1,0 +1,1 @@
+"""Knowledge base: data files of verified facts (rules, deprecations) with their provenance."""

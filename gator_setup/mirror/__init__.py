@@ -1,0 +1,1 @@
+"""gator mirror: a Hugging-Face-compatible local hub and pull-through cache."""

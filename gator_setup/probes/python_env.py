@@ -1,0 +1,169 @@
+"""Probe a Python environment: interpreter facts, installed distributions, relevant env vars."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from gator_setup.errors import InterpreterError
+from gator_setup.snapshot import Distribution, Interpreter, ProbeProblem
+
+#: Prefixes of environment variables that change how the GPU stack and the Hub client behave.
+ENV_PREFIXES = (
+    "HF_",
+    "HUGGINGFACE_",
+    "HSA_",
+    "HIP_",
+    "ROCR_",
+    "ROCM_",
+    "CUDA_",
+    "NVIDIA_",
+    "PYTORCH_",
+    "TORCH_",
+    "MIOPEN_",
+    "TRANSFORMERS_",
+    "DIFFUSERS_",
+    "GATOR_",
+)
+_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|AUTH|CREDENTIAL", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+# Asked of the target interpreter once; everything else is read from files.
+_INTERPRETER_SCRIPT = (
+    "import json, platform, sys;"
+    "print(json.dumps({'executable': sys.executable, 'version': platform.python_version(),"
+    "'implementation': platform.python_implementation(), 'platform': sys.platform,"
+    "'machine': platform.machine(), 'sys_path': sys.path, 'prefix': sys.prefix,"
+    "'base_prefix': getattr(sys, 'base_prefix', sys.prefix)}))"
+)
+INTERPRETER_TIMEOUT_S = 20.0
+
+
+def relevant_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The env vars gator cares about, with secret values replaced by a marker."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, str] = {}
+    for name in sorted(environ):
+        if name.upper().startswith(ENV_PREFIXES):
+            out[name] = REDACTED if _SECRET.search(name) else environ[name]
+    return out
+
+
+def current_interpreter() -> Interpreter:
+    """Facts about the interpreter gator runs in."""
+    import platform
+
+    return Interpreter(
+        executable=sys.executable,
+        version=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform=sys.platform,
+        machine=platform.machine(),
+        sys_path=tuple(p for p in sys.path if p),
+        prefix=sys.prefix,
+        base_prefix=getattr(sys, "base_prefix", sys.prefix),
+    )
+
+
+def resolve_python(path: str | os.PathLike[str]) -> Path:
+    """Turn `--python` (an interpreter or a venv folder) into an interpreter path."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        for candidate in (p / "bin" / "python", p / "bin" / "python3", p / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return candidate
+        raise InterpreterError(
+            f"No Python interpreter found in {p} (looked for bin/python).",
+            hint="Pass the interpreter itself, e.g. --python .venv/bin/python.",
+        )
+    if not p.exists():
+        raise InterpreterError(
+            f"Python interpreter {p} does not exist.",
+            hint="Pass a venv folder or an interpreter path with --python.",
+        )
+    return p
+
+
+def query_interpreter(path: str | os.PathLike[str]) -> Interpreter:
+    """Ask another interpreter for its facts (one subprocess; gator need not be installed there)."""
+    exe = resolve_python(path)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        proc = subprocess.run(
+            [str(exe), "-c", _INTERPRETER_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=INTERPRETER_TIMEOUT_S,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise InterpreterError(f"{exe} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s.") from None
+    except OSError as exc:
+        raise InterpreterError(f"Cannot run {exe}: {exc.strerror or exc}.") from None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(f"{exe} failed to start (exit {proc.returncode}): {last}")
+    try:
+        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        return Interpreter(
+            executable=str(data["executable"]),
+            version=str(data["version"]),
+            implementation=str(data["implementation"]),
+            platform=str(data["platform"]),
+            machine=str(data["machine"]),
+            sys_path=tuple(str(p) for p in data["sys_path"] if p),
+            prefix=str(data["prefix"]),
+            base_prefix=str(data["base_prefix"]),
+        )
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise InterpreterError(f"{exe} is not a Python interpreter gator understands.") from None
+
+
+def read_distributions(sys_path: Iterable[str]) -> tuple[dict[str, Distribution], list[ProbeProblem]]:
+    """Read every distribution's metadata on `sys_path`; the first one on the path wins, as for import."""
+    import importlib_metadata
+
+    dists: dict[str, Distribution] = {}
+    problems: list[ProbeProblem] = []
+    for entry in sys_path:
+        if not entry or not os.path.isdir(entry):
+            continue
+        try:
+            found = list(importlib_metadata.distributions(path=[entry]))
+        except Exception as exc:  # a broken path entry must not sink the probe
+            problems.append(ProbeProblem("environment", entry, f"cannot list distributions: {exc}"))
+            continue
+        for d in found:
+            where = str(getattr(d, "_path", entry))
+            try:
+                meta = d.metadata
+                name = meta["Name"] if meta is not None else None
+                version = meta["Version"] if meta is not None else None
+                if not name or not version:
+                    problems.append(ProbeProblem("environment", where, "metadata has no Name or Version"))
+                    continue
+                requires = tuple(d.requires or ())
+            except Exception as exc:  # malformed METADATA, undecodable bytes, vanished files
+                problems.append(ProbeProblem("environment", where, f"unreadable metadata: {exc}"))
+                continue
+            key = canonicalize_name(name)
+            if key in dists:
+                if dists[key].version != version:
+                    problems.append(
+                        ProbeProblem(
+                            "environment",
+                            where,
+                            f"{name} {version} is shadowed by {dists[key].version} earlier on sys.path",
+                        )
+                    )
+                continue
+            dists[key] = Distribution(name=name, version=version, requires=requires, path=where)
+    return dists, problems

@@ -1,0 +1,44 @@
+"""Report: the results of one gator run, with the exit code computed once for every format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gator_setup.checks.base import Finding, Severity
+from gator_setup.checks.runner import CheckResult
+
+#: Bumped on any incompatible change of the JSON output.
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Report:
+    """Results of a run: which checks ran, what they found, and the context they saw."""
+
+    command: str
+    results: list[CheckResult]
+    context: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding, worst first, then by code."""
+        found = [f for r in self.results for f in r.findings]
+        return sorted(found, key=lambda f: (-f.severity, f.code))
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "info": self.count(Severity.INFO),
+            "checks_run": len(self.results),
+            "checks_passed": sum(1 for r in self.results if r.worst <= Severity.INFO),
+        }
+
+    def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
+        """0 when nothing reaches `fail_on`, else 1 (2 is reserved for gator failing to run)."""
+        return 1 if any(f.severity >= fail_on for f in self.findings) else 0

@@ -1,0 +1,51 @@
+"""SARIF 2.1.0 output, for code-scanning dashboards."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gator_setup import __version__
+from gator_setup.checks.base import Severity
+from gator_setup.report.model import Report
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def to_sarif_data(report: Report) -> dict[str, Any]:
+    titles = {r.code: r.title for r in report.results}
+    results: list[dict[str, Any]] = []
+    for f in report.findings:
+        if f.severity not in _LEVEL:
+            continue
+        item: dict[str, Any] = {
+            "ruleId": f.code,
+            "level": _LEVEL[f.severity],
+            "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
+        }
+        if f.location is not None:
+            region = {"startLine": f.location.line} if f.location.line else {}
+            item["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.location.path},
+                        **({"region": region} if region else {}),
+                    }
+                }
+            ]
+        results.append(item)
+    rules = [{"id": code, "shortDescription": {"text": title}} for code, title in sorted(titles.items())]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "gator", "version": __version__, "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
+
+
+def render_sarif(report: Report) -> str:
+    return json.dumps(to_sarif_data(report), indent=2)

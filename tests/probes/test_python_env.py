@@ -1,0 +1,66 @@
+"""The environment probe: other interpreters, broken metadata, secrets redacted."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gator_setup.errors import InterpreterError
+from gator_setup.probes.python_env import query_interpreter, read_distributions, relevant_env
+
+
+def make_dist(site: Path, name: str, version: str, extra: str = "") -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{extra}")
+
+
+def test_reads_requirements_and_first_on_path_wins(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_dist(a, "diffusers", "0.25.0", "Requires-Dist: huggingface-hub>=0.19.4\n")
+    make_dist(b, "diffusers", "0.29.0")
+    dists, problems = read_distributions([str(a), str(b)])
+    assert dists["diffusers"].version == "0.25.0"
+    assert dists["diffusers"].requires == ("huggingface-hub>=0.19.4",)
+    assert any("shadowed" in p.message for p in problems)
+
+
+def test_broken_metadata_and_symlinks_become_problems(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    make_dist(site, "good", "1.0")
+    bad = site / "bad-1.0.dist-info"
+    bad.mkdir()
+    (bad / "METADATA").write_bytes(b"\xff\xfe\x00garbage")
+    (site / "dangling-2.0.dist-info").symlink_to(tmp_path / "nowhere")
+    dists, _problems = read_distributions([str(site), str(tmp_path / "missing")])
+    assert "good" in dists
+    assert "bad" not in dists
+
+
+def test_query_interpreter_on_a_venv_folder() -> None:
+    interp = query_interpreter(Path(sys.executable).parent.parent)
+    assert interp.version.startswith(f"{sys.version_info.major}.{sys.version_info.minor}")
+    assert interp.sys_path
+
+
+@pytest.mark.parametrize("target", ["/nonexistent/python", "/etc"])
+def test_missing_interpreter_is_a_clear_error(target: str) -> None:
+    with pytest.raises(InterpreterError):
+        query_interpreter(target)
+
+
+def test_broken_interpreter_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'boom' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    with pytest.raises(InterpreterError, match="exit 3"):
+        query_interpreter(fake)
+
+
+def test_secrets_are_redacted() -> None:
+    env = relevant_env(
+        {"HF_TOKEN": "hf_abc", "HF_HOME": "/h", "HSA_OVERRIDE_GFX_VERSION": "9.0.0", "PATH": "/x"}
+    )
+    assert env == {"HF_HOME": "/h", "HF_TOKEN": "<redacted>", "HSA_OVERRIDE_GFX_VERSION": "9.0.0"}
