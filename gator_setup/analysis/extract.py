@@ -79,7 +79,7 @@ def _handler_names(handler: ast.ExceptHandler) -> list[str]:
     return out
 
 
-def _try_guards_body(node: ast.Try) -> bool:
+def _try_guards_body(node: ast.Try | ast.TryStar) -> bool:
     return any(
         name in _IMPORT_HANDLERS or "Import" in name or "NotAvailable" in name or "Dependency" in name
         for h in node.handlers
@@ -87,7 +87,7 @@ def _try_guards_body(node: ast.Try) -> bool:
     )
 
 
-def _try_guards_else(node: ast.Try) -> bool:
+def _try_guards_else(node: ast.Try | ast.TryStar) -> bool:
     # transformers/diffusers: `try: if not is_x_available(): raise OptionalDependencyNotAvailable()
     # except OptionalDependencyNotAvailable: ... else: from .x import Y` -- the else runs only
     # when the optional dependency is there.
@@ -172,7 +172,7 @@ class _Visitor(ast.NodeVisitor):
         self._body(node.orelse, "if" if _try_guards_else(node) else None)
         self._body(node.finalbody, None)
 
-    visit_TryStar = visit_Try  # type: ignore[assignment]
+    visit_TryStar = visit_Try
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
