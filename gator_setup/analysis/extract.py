@@ -13,6 +13,8 @@ _IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception",
 # Words in an `if` test that make the branch an availability / version switch
 # (`is_torch_available()`, `sys.version_info`, `HAS_XET`, `find_spec(...)`, `hasattr(mod, ...)`).
 _GUARD_WORDS = ("available", "version", "find_spec", "hasattr", "importlib", "has_", "installed")
+_STMT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_STMT_NODES = (ast.stmt, ast.excepthandler, *((ast.match_case,) if hasattr(ast, "match_case") else ()))
 _SUBPROCESS_FUNCS = frozenset(
     {
         "subprocess.run",
@@ -116,7 +118,10 @@ def _if_guard(test: ast.expr) -> str | None:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, current: str | None, is_package: bool, watched: Collection[str] | None) -> None:
+    def __init__(
+        self, current: str | None, is_package: bool, watched: Collection[str] | None, calls: bool = True
+    ) -> None:
+        self.with_calls = calls
         self.current = current
         self.is_package = is_package
         self.watched = watched
@@ -126,6 +131,17 @@ class _Visitor(ast.NodeVisitor):
         self.depth = 0
         # local name -> provider-qualified name, for resolving call targets
         self.aliases: dict[str, str] = {}
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if self.with_calls:
+            super().generic_visit(node)
+            return
+        # Imports are statements: without call analysis, expressions need not be walked at all,
+        # which makes the extraction several times faster on large packages.
+        for name in _STMT_FIELDS:
+            for child in getattr(node, name, ()):
+                if isinstance(child, _STMT_NODES):
+                    self.visit(child)
 
     # -- context ------------------------------------------------------------------------------
     @property
@@ -152,8 +168,9 @@ class _Visitor(ast.NodeVisitor):
             self.guards.pop()
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        for d in getattr(node, "decorator_list", []):
-            self.visit(d)
+        if self.with_calls:
+            for d in getattr(node, "decorator_list", []):
+                self.visit(d)
         self.depth += 1
         if isinstance(node, ast.Lambda):
             self.visit(node.body)
@@ -175,7 +192,8 @@ class _Visitor(ast.NodeVisitor):
     visit_TryStar = visit_Try
 
     def visit_If(self, node: ast.If) -> None:
-        self.visit(node.test)
+        if self.with_calls:
+            self.visit(node.test)
         guard = _if_guard(node.test)
         self._body(node.body, guard)
         else_guard = "if" if guard in ("if",) else None
@@ -228,7 +246,7 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         # `api = HfApi()` lets `api.upload_folder(...)` resolve to huggingface_hub.HfApi.upload_folder
-        if isinstance(node.value, ast.Call) and len(node.targets) == 1:
+        if self.with_calls and isinstance(node.value, ast.Call) and len(node.targets) == 1:
             target = node.targets[0]
             qual = self._qualify(node.value.func)
             if isinstance(target, ast.Name) and qual and self._watched(qual):
@@ -292,13 +310,14 @@ def analyze_source(
     module: str | None = None,
     is_package: bool = False,
     watched: Collection[str] | None = None,
+    calls: bool = True,
 ) -> FileAnalysis:
-    """Imports from `watched` top-level modules (all when None) and provider calls in one file."""
+    """Imports from `watched` top-level modules (all when None) and, if `calls`, provider calls."""
     tree, problem = _parse(source, path)
     result = FileAnalysis(path=path, module=module, problem=problem)
     if tree is None:
         return result
-    v = _Visitor(module, is_package, watched)
+    v = _Visitor(module, is_package, watched, calls)
     try:
         v.visit(tree)
     except RecursionError:
@@ -323,7 +342,7 @@ def extract_imports(
     Never raises for bad input: a syntax error or undecodable file yields no references and,
     when `problems` is given, one SourceProblem appended to it.
     """
-    res = analyze_source(source, path, module=module, is_package=is_package, watched=watched)
+    res = analyze_source(source, path, module=module, is_package=is_package, watched=watched, calls=False)
     if res.problem is not None and problems is not None:
         problems.append(res.problem)
     return res.imports

@@ -57,6 +57,7 @@ class ScanResult:
     issues: list[ScanIssue] = field(default_factory=list)
     problems: list[SourceProblem] = field(default_factory=list)
     files_seen: int = 0
+    truncated: bool = False
 
 
 def needles_for(modules: Iterable[str]) -> tuple[bytes, ...]:
@@ -70,7 +71,10 @@ def resolve_files(
     """Check every import of every file against `providers`."""
     out: list[ScanIssue] = []
     for fa in files:
+        own = fa.module.split(".", 1)[0] if fa.module else None
         for ref in fa.imports:
+            if ref.top == own:
+                continue  # a package's imports of itself are not a cross-package compatibility question
             u = providers.resolve(ref)
             if u is not None:
                 out.append(ScanIssue(fa, u, file_role(fa.path)))
@@ -92,6 +96,8 @@ def iter_tree(root: Path, exclude: Iterable[str] = ()) -> Iterator[tuple[Path, s
             and not d.startswith(".")
             and not d.endswith(".egg-info")
             and not _excluded(os.path.normpath(os.path.join(rel_dir, d)), patterns)
+            # any virtual environment, whatever its name, holds installed packages, not project code
+            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
         )
         for name in sorted(filenames):
             if not name.endswith(".py"):
@@ -126,12 +132,16 @@ def scan_files(
     items: Iterable[tuple[str, str, bytes | None, str | None]],
     providers: Providers,
     watched: Iterable[str] | None = None,
+    max_files: int | None = None,
 ) -> ScanResult:
     """Analyse (display path, relative path, bytes or None, read error) items and resolve them."""
     mods = frozenset(watched) if watched is not None else providers.modules
     needles = needles_for(mods)
     result = ScanResult()
     for display, rel, data, error in items:
+        if max_files is not None and result.files_seen >= max_files:
+            result.truncated = True
+            break
         result.files_seen += 1
         if data is None:
             result.problems.append(SourceProblem(display, error or "unreadable"))
@@ -165,9 +175,10 @@ def scan_tree(
     *,
     exclude: Iterable[str] = (),
     watched: Iterable[str] | None = None,
+    max_files: int | None = None,
 ) -> ScanResult:
     """Analyse every .py file under `path` (a folder or one file) against `providers`."""
-    return scan_files(_read_tree(Path(path), exclude), providers, watched)
+    return scan_files(_read_tree(Path(path), exclude), providers, watched, max_files)
 
 
 def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None]]:
