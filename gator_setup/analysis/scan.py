@@ -166,6 +166,9 @@ def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, b
                 continue
             yield display, rel, file.read_bytes(), None
         except OSError as exc:
+            if file.is_symlink() and not file.exists():
+                yield display, rel, None, "broken symbolic link; skipped"
+                continue
             yield display, rel, None, f"unreadable ({exc.strerror or exc}); skipped"
 
 

@@ -177,7 +177,7 @@ class DeprecatedHubApis(Check):
         return self.finding(
             severity,
             f"{what} is {state}",
-            fix=f"Use {d.replacement}."
+            fix=f"Replacement: {d.replacement}."
             + (f' Until then keep "huggingface_hub<{d.removed_in}".' if gone and d.breaks else ""),
             packages=(HUB,),
             location=Location(path, line),

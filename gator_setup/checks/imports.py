@@ -58,7 +58,7 @@ class ProviderImportsExist(Check):
             if i.guard is not None:
                 continue  # the code handles the absence itself
             # Project code using a known removed hub API is GTR102's (it knows the replacement).
-            if i.origin == "project" and facts.origin == "doctor" and removal_of(i.module, i.missing):
+            if i.origin == "project" and removal_of(i.module, i.missing):
                 continue
             if i.role == "auxiliary" or i.scope == "function":
                 minor[i.origin].append(i)

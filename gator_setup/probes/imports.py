@@ -174,7 +174,17 @@ class DistScan:
 def _cache_file(dist: Distribution, watched: Iterable[str]) -> Path:
     tag = hashlib.sha256(",".join(sorted(watched)).encode()).hexdigest()[:10]
     safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
-    return cache_root() / "imports" / f"v{ANALYSIS_VERSION}-{__version__}" / f"{safe}-{tag}.json"
+    return imports_cache_dir() / f"v{ANALYSIS_VERSION}-{__version__}" / f"{safe}-{tag}.json"
+
+
+def imports_cache_dir() -> Path:
+    """Where per-distribution import analyses live: $GATOR_IMPORTS_CACHE, else <cache>/imports.
+
+    Entries depend only on a distribution's name + version (and gator's version), so test
+    suites may share one folder across tests while keeping GATOR_CACHE_DIR private.
+    """
+    env = os.environ.get("GATOR_IMPORTS_CACHE")
+    return Path(env).expanduser() if env else cache_root() / "imports"
 
 
 def _write_atomic(path: Path, payload: Any) -> None:
