@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
 from gator_setup.analysis.model import FileAnalysis, SourceProblem
 from gator_setup.analysis.providers import Providers, Unresolved
@@ -128,15 +129,24 @@ def analyze_bytes(
     )
 
 
+#: Files naming these are always analysed in full (imports and calls): GTR102 reads their calls.
+DEEP_MODULES = frozenset({"huggingface_hub"})
+
+
 def scan_files(
     items: Iterable[tuple[str, str, bytes | None, str | None]],
     providers: Providers,
     watched: Iterable[str] | None = None,
     max_files: int | None = None,
 ) -> ScanResult:
-    """Analyse (display path, relative path, bytes or None, read error) items and resolve them."""
+    """Analyse (display path, relative path, bytes or None, read error) items and resolve them.
+
+    Files that mention a DEEP_MODULES provider get the full AST analysis. Others go through the
+    regex candidate pass first and are parsed only when a candidate does not resolve.
+    """
     mods = frozenset(watched) if watched is not None else providers.modules
     needles = needles_for(mods)
+    deep = needles_for(mods & DEEP_MODULES)
     result = ScanResult()
     for display, rel, data, error in items:
         if max_files is not None and result.files_seen >= max_files:
@@ -146,6 +156,14 @@ def scan_files(
         if data is None:
             result.problems.append(SourceProblem(display, error or "unreadable"))
             continue
+        if not needs_scan(data, needles):
+            continue
+        if not needs_scan(data, deep):
+            mod = module_name(rel)
+            own = mod[0].split(".", 1)[0] if mod else None
+            cands = import_candidates(data, mods - {own} if own else mods)
+            if not any(providers.resolve(c) is not None for c in cands):
+                continue
         fa = analyze_bytes(data, display, rel, needles, mods)
         if fa is None:
             continue

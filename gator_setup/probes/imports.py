@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gator_setup import __version__
+from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
 from gator_setup.analysis.model import FileAnalysis
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
@@ -33,7 +34,7 @@ from gator_setup.analysis.scan import needles_for, scan_tree
 from gator_setup.snapshot import Distribution, ProbeProblem
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 #: A project bigger than this is probably a home folder, not a project: stop and say so.
 MAX_PROJECT_FILES = 20000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -237,19 +238,8 @@ def scan_distribution(dist: Distribution, watched: frozenset[str], *, use_cache:
     return result
 
 
-def import_line_pattern(modules: Iterable[str]) -> re.Pattern[bytes]:
-    """Byte pre-filter: a line that starts an import statement naming one of `modules`."""
-    alt = b"|".join(re.escape(m.encode()) for m in sorted(modules))
-    return re.compile(rb"^[ \t]*(?:from|import)[ \t][^\n]*?\b(?:" + alt + rb")\b", re.MULTILINE)
-
-
-@lru_cache(maxsize=64)
-def _pattern_for(modules: frozenset[str]) -> re.Pattern[bytes]:
-    return import_line_pattern(modules)
-
-
 def _analyze_dist_file(job: tuple[str, str, frozenset[str]]) -> tuple[FileAnalysis | None, str | None]:
-    """Read and analyse one file of a distribution (a top-level function: it runs in worker processes)."""
+    """Import candidates of one file of a distribution (regex pass; AST only later, if needed)."""
     root, rel, watched = job
     mod = module_name(rel)
     own = mod[0].split(".", 1)[0] if mod else None
@@ -258,19 +248,12 @@ def _analyze_dist_file(job: tuple[str, str, frozenset[str]]) -> tuple[FileAnalys
         data = Path(root, rel).read_bytes()
     except OSError as exc:
         return None, f"{rel}: unreadable ({exc.strerror or exc})"
-    # Cheap checks first: the bytes must name another provider, on a line that starts an import.
-    if not others or not needs_scan(data, needles_for(others)) or not _pattern_for(others).search(data):
+    if not others or not needs_scan(data, needles_for(others)):
         return None, None
-    fa = analyze_source(
-        data,
-        rel,
-        module=mod[0] if mod else None,
-        is_package=bool(mod and mod[1]),
-        watched=others,
-        calls=False,
-    )
-    problem = f"{rel}: {fa.problem.message}" if fa.problem is not None else None
-    return (fa if fa.imports else None), problem
+    cands = import_candidates(data, others)
+    if not cands:
+        return None, None
+    return FileAnalysis(rel, mod[0] if mod else None, cands), None
 
 
 #: Below this many files a process pool costs more than it saves.
@@ -347,23 +330,34 @@ def probe_imports(
     )
     mods = frozenset(watched)
     hits = parsed = 0
+    tag = _providers_tag(providers)
     for dist in dependents(dists, watched):
-        try:
-            scan = scan_distribution(dist, mods, use_cache=use_cache)
-        except Exception as exc:  # one broken distribution must not sink the probe
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            facts.problems.append(ProbeProblem("imports", dist.path or dist.name, f"cannot scan: {reason}"))
-            continue
-        hits += scan.cached
-        parsed += 0 if scan.cached else 1
+        resolved = _load_resolved(dist, mods, tag) if use_cache else None
+        if resolved is not None:
+            # The verdict for this distribution against these provider versions is known.
+            issues, problems = resolved
+            hits += 1
+        else:
+            try:
+                scan = scan_distribution(dist, mods, use_cache=use_cache)
+                issues = _dist_issues(dist, scan, providers, mods, use_cache)
+            except Exception as exc:  # one broken distribution must not sink the probe
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                facts.problems.append(
+                    ProbeProblem("imports", dist.path or dist.name, f"cannot scan: {reason}")
+                )
+                continue
+            problems = scan.problems
+            hits += scan.cached
+            parsed += 0 if scan.cached else 1
         facts.scanned[dist.name] = dist.version
-        facts.issues.extend(_dist_issues(dist, scan, providers, mods, use_cache))
-        if scan.problems:
+        facts.issues.extend(issues)
+        if problems:
             facts.problems.append(
                 ProbeProblem(
                     "imports",
                     f"{dist.name} {dist.version}",
-                    f"{len(scan.problems)} file(s) not analysed, e.g. {scan.problems[0]}",
+                    f"{len(problems)} file(s) not analysed, e.g. {problems[0]}",
                 )
             )
     if project_dir:
@@ -375,6 +369,22 @@ def probe_imports(
         "parsed": parsed,
     }
     return facts
+
+
+def _parse_dist_file(root: Path, fa: FileAnalysis, watched: frozenset[str]) -> FileAnalysis:
+    """The AST analysis of one installed file (imports only)."""
+    mod = module_name(fa.path)
+    try:
+        data = (root / fa.path).read_bytes()
+    except OSError as exc:
+        out = FileAnalysis(fa.path, fa.module)
+        from gator_setup.analysis.model import SourceProblem
+
+        out.problem = SourceProblem(fa.path, f"unreadable ({exc.strerror or exc})")
+        return out
+    return analyze_source(
+        data, fa.path, module=fa.module, is_package=bool(mod and mod[1]), watched=watched, calls=False
+    )
 
 
 def _providers_tag(providers: Providers) -> str:
@@ -390,28 +400,45 @@ def _dist_issues(
     Resolution reads provider sources; caching its outcome makes a warm run parse nothing at all.
     """
     root = Path(dist.path).parent if dist.path else Path()
-    cache = _cache_file(dist, mods).with_suffix(f".{_providers_tag(providers)}.resolved.json")
-    if use_cache and scan.cached:
-        try:
-            rows = json.loads(cache.read_text("utf-8"))
-            return [ImportIssue(**{**r, "path": str(root / r["rel_path"])}) for r in rows]
-        except (OSError, ValueError, TypeError, KeyError):
-            pass
+    cache = _resolved_file(dist, mods, _providers_tag(providers))
     issues: list[ImportIssue] = []
+    problems: list[str] = []
     for fa in scan.files:
         own = fa.module.split(".", 1)[0] if fa.module else None
-        for ref in fa.imports:
-            if ref.top == own:
-                continue  # imports of the package's own modules
+        if not any(providers.resolve(c) is not None for c in fa.imports if c.top != own):
+            continue
+        # A candidate fails: now the AST decides (guards, scope, strings and comments).
+        precise = _parse_dist_file(root, fa, mods - {own} if own else mods)
+        if precise.problem is not None:
+            problems.append(f"{fa.path}: {precise.problem.message}")
+        for ref in precise.imports:
             u = providers.resolve(ref)
             if u is not None:
                 issues.append(_issue(u, dist.name, dist.version, str(root / fa.path), fa.path, fa.module))
+    scan.problems.extend(problems)
     issues = _mark_import_time(issues, root)
     if use_cache:
         from dataclasses import asdict
 
-        _write_atomic(cache, [asdict(i) for i in issues])
+        _write_atomic(cache, {"issues": [asdict(i) for i in issues], "problems": scan.problems})
     return issues
+
+
+def _resolved_file(dist: Distribution, mods: frozenset[str], tag: str) -> Path:
+    return _cache_file(dist, mods).with_suffix(f".{tag}.resolved.json")
+
+
+def _load_resolved(
+    dist: Distribution, mods: frozenset[str], tag: str
+) -> tuple[list[ImportIssue], list[str]] | None:
+    """Cached issues + problems of `dist` against the providers tagged `tag`, or None."""
+    root = Path(dist.path).parent if dist.path else Path()
+    try:
+        data = json.loads(_resolved_file(dist, mods, tag).read_text("utf-8"))
+        issues = [ImportIssue(**{**r, "path": str(root / r["rel_path"])}) for r in data["issues"]]
+        return issues, [str(p) for p in data["problems"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _mark_import_time(issues: list[ImportIssue], root: Path) -> list[ImportIssue]:

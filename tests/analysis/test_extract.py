@@ -120,3 +120,19 @@ def test_prefilter_and_module_names() -> None:
     assert module_name("a/b/c.py") == ("a.b.c", False)
     assert module_name("a/b/__init__.py") == ("a.b", True)
     assert module_name("a-b/c.py") is None
+
+
+def test_regex_candidates_cover_every_ast_import() -> None:
+    from gator_setup.analysis.candidates import import_candidates
+
+    src = (
+        SRC
+        + b"import os, torch.nn as tnn\nx = 1; from torch import e\nif y: import numpy.linalg\n"
+        + b"from huggingface_hub import (\n    a,  # comment, with comma\n    b as bb,\n)\n"
+        + b"from huggingface_hub import c, \\\n    d\n"
+    )
+    watched = {"huggingface_hub", "torch", "numpy", "transformers"}
+    cands = {(r.module, r.name, r.line) for r in import_candidates(src, watched)}
+    exact = {(r.module, r.name, r.line) for r in extract_imports(src, "m.py", module="m", watched=watched)}
+    assert exact <= cands
+    assert ("huggingface_hub", "b", exact and max(r[2] for r in exact if r[1] == "b")) in cands
