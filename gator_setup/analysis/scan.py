@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
@@ -129,8 +132,53 @@ def analyze_bytes(
     )
 
 
-#: Files naming these are always analysed in full (imports and calls): GTR102 reads their calls.
-DEEP_MODULES = frozenset({"huggingface_hub"})
+class _Analyzer:
+    """The per-file decision shared by tree and wheel scans."""
+
+    def __init__(
+        self, providers: Providers, watched: Iterable[str] | None, deep_needles: Iterable[bytes] | None
+    ) -> None:
+        self.providers = providers
+        self.mods = frozenset(watched) if watched is not None else providers.modules
+        self.needles = needles_for(self.mods)
+        # Files containing one of these get the full analysis (imports and calls); None: all files.
+        self.deep = None if deep_needles is None else tuple(deep_needles)
+
+    def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
+        """The file's analysis when it matters (imports to check, calls, or a problem), else None.
+
+        Files containing a deep needle (e.g. a deprecated hub API name) get the full AST analysis.
+        Others go through the regex candidate pass and are parsed only when a candidate does not
+        resolve.
+        """
+        if not needs_scan(data, self.needles):
+            return None
+        if self.deep is not None and not needs_scan(data, self.deep):
+            mod = module_name(rel)
+            own = mod[0].split(".", 1)[0] if mod else None
+            cands = import_candidates(data, self.mods - {own} if own else self.mods)
+            if not any(self.providers.resolve(c) is not None for c in cands):
+                # Not parsed (that is the point of this path), but undecodable text is cheap to
+                # notice and worth reporting. Syntax errors only show when a file is parsed.
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    if b"coding" not in data[:200]:
+                        return analyze_bytes(data, display, rel, self.needles, self.mods)
+                return None
+        fa = analyze_bytes(data, display, rel, self.needles, self.mods)
+        if fa is None or not (fa.imports or fa.calls or fa.problem):
+            return None
+        return fa
+
+
+def _collect(result: ScanResult, fa: FileAnalysis | None) -> None:
+    if fa is None:
+        return
+    if fa.problem is not None:
+        result.problems.append(fa.problem)
+    if fa.imports or fa.calls:
+        result.files.append(fa)
 
 
 def scan_files(
@@ -138,15 +186,10 @@ def scan_files(
     providers: Providers,
     watched: Iterable[str] | None = None,
     max_files: int | None = None,
+    deep_needles: Iterable[bytes] | None = None,
 ) -> ScanResult:
-    """Analyse (display path, relative path, bytes or None, read error) items and resolve them.
-
-    Files that mention a DEEP_MODULES provider get the full AST analysis. Others go through the
-    regex candidate pass first and are parsed only when a candidate does not resolve.
-    """
-    mods = frozenset(watched) if watched is not None else providers.modules
-    needles = needles_for(mods)
-    deep = needles_for(mods & DEEP_MODULES)
+    """Analyse (display path, relative path, bytes or None, read error) items and resolve them."""
+    analyze = _Analyzer(providers, watched, deep_needles)
     result = ScanResult()
     for display, rel, data, error in items:
         if max_files is not None and result.files_seen >= max_files:
@@ -156,38 +199,26 @@ def scan_files(
         if data is None:
             result.problems.append(SourceProblem(display, error or "unreadable"))
             continue
-        if not needs_scan(data, needles):
-            continue
-        if not needs_scan(data, deep):
-            mod = module_name(rel)
-            own = mod[0].split(".", 1)[0] if mod else None
-            cands = import_candidates(data, mods - {own} if own else mods)
-            if not any(providers.resolve(c) is not None for c in cands):
-                continue
-        fa = analyze_bytes(data, display, rel, needles, mods)
-        if fa is None:
-            continue
-        if fa.problem is not None:
-            result.problems.append(fa.problem)
-        if fa.imports or fa.calls:
-            result.files.append(fa)
+        _collect(result, analyze(data, display, rel))
     result.issues = resolve_files(result.files, providers)
     return result
 
 
+def _read_one(file: Path) -> tuple[bytes | None, str | None]:
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
+        return file.read_bytes(), None
+    except OSError as exc:
+        if file.is_symlink() and not file.exists():
+            return None, "broken symbolic link; skipped"
+        return None, f"unreadable ({exc.strerror or exc}); skipped"
+
+
 def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, bytes | None, str | None]]:
     for file, rel in iter_tree(path, exclude):
-        display = str(file)
-        try:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                yield display, rel, None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
-                continue
-            yield display, rel, file.read_bytes(), None
-        except OSError as exc:
-            if file.is_symlink() and not file.exists():
-                yield display, rel, None, "broken symbolic link; skipped"
-                continue
-            yield display, rel, None, f"unreadable ({exc.strerror or exc}); skipped"
+        data, error = _read_one(file)
+        yield str(file), rel, data, error
 
 
 def scan_tree(
@@ -197,9 +228,67 @@ def scan_tree(
     exclude: Iterable[str] = (),
     watched: Iterable[str] | None = None,
     max_files: int | None = None,
+    cache_file: Path | None = None,
+    deep_needles: Iterable[bytes] | None = None,
 ) -> ScanResult:
-    """Analyse every .py file under `path` (a folder or one file) against `providers`."""
-    return scan_files(_read_tree(Path(path), exclude), providers, watched, max_files)
+    """Analyse every .py file under `path` (a folder or one file) against `providers`.
+
+    With `cache_file`, a file whose size and mtime are unchanged since the last scan (against
+    the same providers: the caller puts their versions in the cache file's name) is not read.
+    """
+    root = Path(path)
+    if cache_file is None:
+        return scan_files(_read_tree(root, exclude), providers, watched, max_files, deep_needles)
+    old = _load_scan_cache(cache_file)
+    new: dict[str, list[Any]] = {}
+    analyze = _Analyzer(providers, watched, deep_needles)
+    result = ScanResult()
+    for file, rel in iter_tree(root, exclude):
+        if max_files is not None and result.files_seen >= max_files:
+            result.truncated = True
+            break
+        result.files_seen += 1
+        try:
+            st = file.stat()
+            sig: list[Any] = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            sig = []
+        hit = old.get(rel)
+        if sig and hit is not None and hit[:2] == sig:
+            fa = None if hit[2] is None else FileAnalysis.from_json(hit[2])
+        else:
+            data, error = _read_one(file)
+            if data is None:
+                result.problems.append(SourceProblem(str(file), error or "unreadable"))
+                continue
+            fa = analyze(data, str(file), rel)
+        if sig:
+            new[rel] = [*sig, None if fa is None else fa.to_json()]
+        _collect(result, fa)
+    result.issues = resolve_files(result.files, providers)
+    if not result.truncated:
+        _save_scan_cache(cache_file, new)
+    return result
+
+
+def _load_scan_cache(path: Path) -> dict[str, list[Any]]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_scan_cache(path: Path, entries: dict[str, list[Any]]) -> None:
+    """Temp file + rename: an interrupted scan never leaves a corrupt cache behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(entries, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None]]:
@@ -219,11 +308,15 @@ def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None
 
 
 def scan_wheel(
-    path: str | os.PathLike[str], providers: Providers, *, watched: Iterable[str] | None = None
+    path: str | os.PathLike[str],
+    providers: Providers,
+    *,
+    watched: Iterable[str] | None = None,
+    deep_needles: Iterable[bytes] | None = None,
 ) -> ScanResult:
     """Analyse every .py member of a wheel (or any zip of sources) against `providers`.
 
     Raises zipfile.BadZipFile / OSError for an archive that cannot be opened; callers turn
     that into a one-line error.
     """
-    return scan_files(_read_wheel(Path(path)), providers, watched)
+    return scan_files(_read_wheel(Path(path)), providers, watched, deep_needles=deep_needles)

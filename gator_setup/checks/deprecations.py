@@ -99,6 +99,11 @@ def deprecations() -> tuple[Deprecation, ...]:
     return tuple(parse_deprecations(load_toml(DATA_FILE)))
 
 
+def deprecation_needles() -> tuple[bytes, ...]:
+    """Bytes whose presence means a file may use a tabled API (so its calls must be analysed)."""
+    return tuple(sorted({d.subject.encode() for d in deprecations()}))
+
+
 def removal_of(module: str, name: str) -> Deprecation | None:
     """The deprecation entry for `from module import name`, if the table knows it."""
     for d in deprecations():

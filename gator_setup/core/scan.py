@@ -135,16 +135,37 @@ def _installed_providers(python: str | None) -> tuple[Providers, EnvSnapshot]:
 
 
 def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> ScanResult:
+    from gator_setup.checks.deprecations import deprecation_needles
+
     if not path.exists():
         if path.is_symlink():
             raise InputError(path, "is a broken symbolic link")
         raise UsageError(f"{path} does not exist.", hint="Pass source folders, .py files or .whl files.")
     if path.is_file() and path.suffix in (".whl", ".zip"):
         try:
-            return scan_wheel(path, providers)
+            return scan_wheel(path, providers, deep_needles=deprecation_needles())
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(path, f"not a readable wheel ({exc})") from None
-    return scan_tree(path, providers, exclude=exclude)
+    return scan_tree(
+        path,
+        providers,
+        exclude=exclude,
+        cache_file=_tree_cache(path, providers, exclude),
+        deep_needles=deprecation_needles(),
+    )
+
+
+def _tree_cache(path: Path, providers: Providers, exclude: tuple[str, ...]) -> Path | None:
+    """Per-tree cache of per-file results, valid for these provider versions and this gator."""
+    import hashlib
+
+    from gator_setup import __version__
+    from gator_setup.probes.imports import ANALYSIS_VERSION, cache_root, providers_tag
+
+    if not path.is_dir():
+        return None
+    key = "\0".join([str(path.resolve()), providers_tag(providers), ANALYSIS_VERSION, __version__, *exclude])
+    return cache_root() / "scan" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
 def run_scan(opts: ScanOptions) -> Report:

@@ -330,7 +330,7 @@ def probe_imports(
     )
     mods = frozenset(watched)
     hits = parsed = 0
-    tag = _providers_tag(providers)
+    tag = providers_tag(providers)
     for dist in dependents(dists, watched):
         resolved = _load_resolved(dist, mods, tag) if use_cache else None
         if resolved is not None:
@@ -387,7 +387,7 @@ def _parse_dist_file(root: Path, fa: FileAnalysis, watched: frozenset[str]) -> F
     )
 
 
-def _providers_tag(providers: Providers) -> str:
+def providers_tag(providers: Providers) -> str:
     spec = ",".join(f"{p.module}={p.dist}:{p.version}" for p in sorted(providers, key=lambda p: p.module))
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
@@ -400,7 +400,7 @@ def _dist_issues(
     Resolution reads provider sources; caching its outcome makes a warm run parse nothing at all.
     """
     root = Path(dist.path).parent if dist.path else Path()
-    cache = _resolved_file(dist, mods, _providers_tag(providers))
+    cache = _resolved_file(dist, mods, providers_tag(providers))
     issues: list[ImportIssue] = []
     problems: list[str] = []
     for fa in scan.files:

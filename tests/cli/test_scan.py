@@ -53,7 +53,8 @@ def test_clean_tree_exits_0_and_github_format(tmp_path: Path, capsys) -> None:
 
 
 def test_bad_inputs_are_findings_or_one_line_errors(tmp_path: Path, capsys) -> None:
-    (tmp_path / "syntax.py").write_text("import huggingface_hub\ndef (:\n")
+    # a file whose imports all resolve is not parsed in a scan; one that needs judging is
+    (tmp_path / "syntax.py").write_text("from huggingface_hub import not_a_hub_name\ndef (:\n")
     (tmp_path / "latin.py").write_bytes(b"import huggingface_hub # \xff\n")
     (tmp_path / "dangling.py").symlink_to(tmp_path / "missing.py")
     code, out, err = run(["scan", str(tmp_path), "--json"], capsys)
