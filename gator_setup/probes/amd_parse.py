@@ -292,7 +292,15 @@ def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
         if gpus:
             return gpus
     cards: dict[str, dict[str, str]] = {}
+    header: list[str] | None = None
     for raw in text.splitlines():
+        cells = [c.strip() for c in raw.split(",")]
+        if len(cells) > 1 and any(c.lower() == "card series" for c in cells):
+            header = [c.lower() for c in cells]
+            continue
+        if header and len(cells) == len(header) and cells[0].startswith("card"):
+            cards[cells[0]] = dict(zip(header, cells, strict=True))
+            continue
         m = re.match(r"\s*GPU\[(\d+)\]\s*:\s*([^:]+):\s*(.*)$", raw)
         if m:
             cards.setdefault(m.group(1), {})[m.group(2).strip().lower()] = m.group(3).strip()
