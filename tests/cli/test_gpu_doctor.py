@@ -154,6 +154,7 @@ def test_bundle_roundtrip_replays_the_same_verdict(capsys, tmp_path: Path) -> No
     bundle = write_bundle(tmp_path / "b.tar.gz", entries)
     unpacked = open_sysroot(bundle, tmp_path / "unpacked")
     code, rep = doctor_json(capsys, unpacked)
+    assert code == 1
     assert {"GTR201", "GTR205", "GTR311"} <= {f["check"] for f in rep["findings"] if f["severity"] == "error"}
 
 
