@@ -405,7 +405,7 @@ class DeepTorchProbe(_PlatformCheck):
         else:
             yield self.finding(
                 Severity.INFO,
-                f"torch sees {deep.device_count} GPU(s) {', '.join(deep.devices)}; {deep.tensor_op}",
+                f"torch sees {', '.join(deep.devices) or 'no GPU'}; {deep.tensor_op}",
             )
 
 
