@@ -311,7 +311,8 @@ class DeviceAccess(_PlatformCheck):
                 "back in (or run `newgrp render`)."
             )
         else:
-            fix = f"{USERMOD}   then log out and back in (or `newgrp render` for one shell)."
+            # A shell comment keeps the line copy-pasteable.
+            fix = f"{USERMOD}  # then log out and back in (or run `newgrp render` in one shell)"
         yield self.finding(
             Severity.ERROR,
             f"{name} cannot open {paths}: torch will see no GPU.",

@@ -111,5 +111,6 @@ def open_sysroot(path: str | os.PathLike[str], workdir: Path) -> Path:
                 if src is not None:
                     target.write_bytes(src.read())
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise InputError(p, f"not a readable bundle: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(p, f"not a readable bundle ({first})", hint="Pass a folder or a .tar.gz.") from None
     return workdir

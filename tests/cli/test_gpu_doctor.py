@@ -109,8 +109,8 @@ def test_fix_prints_exact_commands_and_changes_nothing(capsys, tmp_path: Path) -
     assert cmds == [
         TORCH_ROCM57,
         "pip install -c constraints/gator-rocm5.7.txt 'numpy<2'",
-        '# run yourself: sudo usermod -aG render,video "$USER"   then log out and back in '
-        "(or `newgrp render` for one shell).",
+        '# run yourself: sudo usermod -aG render,video "$USER"  # then log out and back in '
+        "(or run `newgrp render` in one shell)",
     ]
     assert "--apply" in err
 
@@ -168,3 +168,22 @@ def test_save_bundle_on_this_machine_writes_a_replayable_tar(capsys, tmp_path: P
     gpu_msgs = [[f["message"] for f in r["findings"] if f["check"] == "GTR200"] for r in (first, second)]
     assert gpu_msgs[0] == gpu_msgs[1]
     assert not list(tmp_path.glob(".gator-bundle-*"))
+
+
+def test_help_lists_the_gpu_options(capsys) -> None:
+    assert main(["doctor", "--help"]) == 0
+    out = capsys.readouterr().out
+    for opt in ("--profile", "--deep", "--sysroot", "--save-bundle"):
+        assert opt in out
+    assert main(["fix", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--apply" in out and "gator fix --profile gator-rocm5.7 --apply" in out
+
+
+def test_bad_sysroot_is_one_line_error(capsys, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not a tarball")
+    for target in (junk, tmp_path / "missing"):
+        code = main(["doctor", "--sysroot", str(target), "--project", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
