@@ -32,6 +32,8 @@ class AmdGpu:
     vram_bytes: int | None = None
     render_minor: int | None = None
     node: int | None = None
+    #: PCI location from KFD (bus << 8 | device << 3 | function), to join with /sys/class/drm.
+    location_id: int | None = None
 
 
 def decode_gfx_target_version(value: int | None) -> str | None:
@@ -95,6 +97,7 @@ def gpu_from_kfd(props: dict[str, int | None], *, node: int | None = None) -> Am
         vram_bytes=vram,
         render_minor=props.get("drm_render_minor"),
         node=node,
+        location_id=props.get("location_id"),
     )
 
 
@@ -331,3 +334,14 @@ def parse_rocm_version_header(text: str) -> str | None:
     if "MAJOR" not in parts or "MINOR" not in parts:
         return None
     return ".".join(parts[k] for k in ("MAJOR", "MINOR", "PATCH") if k in parts)
+
+
+def pci_slot_location(uevent: str) -> int | None:
+    """/sys/class/drm/cardN/device/uevent `PCI_SLOT_NAME=0000:86:00.0` -> KFD location_id (0x8600)."""
+    m = re.search(
+        r"^PCI_SLOT_NAME=[0-9a-fA-F]{4}:([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])", uevent, re.MULTILINE
+    )
+    if not m:
+        return None
+    bus, dev, fn = int(m.group(1), 16), int(m.group(2), 16), int(m.group(3))
+    return bus << 8 | dev << 3 | fn

@@ -125,12 +125,26 @@ def _kfd_gpus(system: SystemView) -> list[GpuDevice]:
                 bank = amd_parse.parse_kfd_properties(
                     system.read_text(f"{base}/{n}/mem_banks/0/properties") or ""
                 )
-                size = bank.get("size_in_bytes")
+                size = bank.get("size_in_bytes") or _drm_vram(system, gpu.location_id)
                 if size:
                     gpu = amd_parse.AmdGpu(**{**gpu.__dict__, "vram_bytes": size})
             out.append(_amd_from(gpu, len(out), "kfd topology"))
         return out
     return []
+
+
+def _drm_vram(system: SystemView, location_id: int | None) -> int | None:
+    """VRAM of the /sys/class/drm card on the same PCI slot as a KFD node."""
+    if location_id is None:
+        return None
+    for card in system.listdir("/sys/class/drm"):
+        if not re.fullmatch(r"card\d+", card):
+            continue
+        dev = f"/sys/class/drm/{card}/device"
+        if amd_parse.pci_slot_location(system.read_text(f"{dev}/uevent") or "") == location_id:
+            vram = (system.read_text(f"{dev}/mem_info_vram_total") or "").strip()
+            return int(vram) if vram.isdigit() else None
+    return None
 
 
 def _pci_gpus(system: SystemView) -> list[GpuDevice]:

@@ -143,3 +143,15 @@ def test_live_command_missing_and_hanging(tmp_path: Path, monkeypatch) -> None:
     res = LiveSystem().run("rocminfo", timeout=0.3)
     assert res.unavailable == "rocminfo did not finish within 0 s" and not res.ok
     assert LiveSystem().run("nvidia-smi").unavailable == "nvidia-smi is not installed (not on PATH)"
+
+
+def test_kfd_vram_joined_with_drm_card_by_pci_slot(tmp_path: Path) -> None:
+    s = Sysroot(tmp_path)
+    s.kfd_node(1, fixture("kfd_topology_node_properties_gfx1100_rx7900xtx_tinygrad.txt"))  # location_id 34304
+    s.write("/sys/class/drm/card0/device/uevent", "DRIVER=amdgpu\nPCI_SLOT_NAME=0000:03:00.0\n")
+    s.write("/sys/class/drm/card0/device/mem_info_vram_total", "8573157376\n")
+    s.write("/sys/class/drm/card1/device/uevent", "DRIVER=amdgpu\nPCI_SLOT_NAME=0000:86:00.0\n")
+    s.write("/sys/class/drm/card1/device/mem_info_vram_total", "25753026560\n")
+    s.write("/sys/class/drm/renderD128/device/uevent", "PCI_SLOT_NAME=0000:86:00.0\n")
+    (gpu,) = probe(tmp_path).gpus
+    assert gpu.vram_bytes == 25753026560
