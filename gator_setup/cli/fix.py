@@ -42,4 +42,5 @@ def fix(
         print("Nothing was changed; run again with --apply to run the pip commands.", file=sys.stderr)
         raise typer.Exit(0)
     done = apply_plan(plan)
-    print(f"Ran {done} command(s); check with: gator doctor --profile {plan.profile.name}", file=sys.stderr)
+    again = f"gator doctor --profile {plan.profile.name}" + (f" --python {python}" if python else "")
+    print(f"Ran {done} command(s); check with: {again}", file=sys.stderr)

@@ -119,11 +119,35 @@ def _run(argv: list[str]) -> int:
     return subprocess.run(argv, check=False).returncode
 
 
-def apply_plan(plan: FixPlan, runner: Runner = _run, log: Callable[[str], None] | None = None) -> int:
+def pip_command(python: str) -> list[str]:
+    """How to run pip for `python`: its own pip, else `uv pip` (uv venvs ship without pip)."""
+    import shutil
+
+    try:
+        probe = [python, "-m", "pip", "--version"]
+        has_pip = subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        has_pip = False
+    uv = shutil.which("uv")
+    if not has_pip and uv:
+        return [uv, "pip"]
+    return [python, "-m", "pip"]
+
+
+def apply_plan(
+    plan: FixPlan,
+    runner: Runner = _run,
+    log: Callable[[str], None] | None = None,
+    pip: list[str] | None = None,
+) -> int:
     """Run the pip steps with the target interpreter's pip; raise FixFailed at the first failure."""
     say = log or (lambda line: print(line, file=sys.stderr))
+    base = pip or pip_command(plan.python)
     for step in plan.runnable:
-        argv = [plan.python, "-m", "pip", *step.pip_args]
+        argv = [*base, *step.pip_args]
+        if base[-1] == "pip" and base[0] != plan.python:
+            # uv pip: the subcommand first, then --python to aim at the target environment.
+            argv = [*base, step.pip_args[0], "--python", plan.python, *step.pip_args[1:]]
         say(f"+ {' '.join(shlex.quote(a) for a in argv)}")
         rc = runner(argv)
         if rc != 0:

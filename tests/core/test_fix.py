@@ -30,11 +30,16 @@ def test_apply_runs_pip_of_the_target_and_stops_at_failure(tmp_path: Path) -> No
     mi25_rocm57(tmp_path, torch="cuda", numpy="2.0.2")
     plan = plan_fix(FixOptions(profile="gator-rocm5.7", sysroot=str(tmp_path)))
     calls: list[list[str]] = []
-    assert apply_plan(plan, runner=lambda argv: calls.append(argv) or 0, log=lambda _: None) == 2
+    pip = [plan.python, "-m", "pip"]
+    assert apply_plan(plan, runner=lambda argv: calls.append(argv) or 0, log=lambda _: None, pip=pip) == 2
     assert calls[0][1:4] == ["-m", "pip", "install"] and calls[0][0] == plan.python
     calls.clear()
+    uv = ["/bin/uv", "pip"]
+    apply_plan(plan, runner=lambda argv: calls.append(argv) or 0, log=lambda _: None, pip=uv)
+    assert calls[0][:5] == ["/bin/uv", "pip", "install", "--python", plan.python]
+    calls.clear()
     with pytest.raises(FixFailed) as exc:
-        apply_plan(plan, runner=lambda argv: calls.append(argv) or 1, log=lambda _: None)
+        apply_plan(plan, runner=lambda argv: calls.append(argv) or 1, log=lambda _: None, pip=pip)
     assert len(calls) == 1 and "later steps were not run" in str(exc.value)
 
 
@@ -54,3 +59,19 @@ def test_fix_unknown_profile_one_line(capsys) -> None:
     code = main(["fix", "--profile", "gator-rocm57"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "gator-rocm5.7" in err
+
+
+def test_pip_command_falls_back_to_uv_for_pipless_venvs(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from gator_setup.core.fix import pip_command
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/bin/uv" if name == "uv" else None)
+    no_pip = tmp_path / "nopip"
+    no_pip.write_text("#!/bin/sh\nexit 1\n")
+    no_pip.chmod(0o755)
+    with_pip = tmp_path / "withpip"
+    with_pip.write_text("#!/bin/sh\nexit 0\n")
+    with_pip.chmod(0o755)
+    assert pip_command(str(no_pip)) == ["/bin/uv", "pip"]
+    assert pip_command(str(with_pip)) == [str(with_pip), "-m", "pip"]
