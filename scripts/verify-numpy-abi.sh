@@ -9,7 +9,7 @@ try:
     print("torch", torch.__version__, "numpy", numpy.__version__, "bridge", torch.ones(2).numpy().sum())
 except RuntimeError as exc:
     print("torch", torch.__version__, "numpy", numpy.__version__, "FAILED:", exc)'
-for torch_v in 2.2.0 2.3.0; do
+for torch_v in 2.2.0 2.2.2 2.3.0; do
   venv="$work/np2-torch$torch_v"
   uv venv -q --python 3.11 "$venv"
   uv pip install -q --python "$venv/bin/python" "torch==$torch_v" "numpy==2.0.2"

@@ -19,7 +19,7 @@ PYTORCH_INDEX = "https://download.pytorch.org/whl"
 MIN_DRIVER = {12: "525.60.13", 11: "450.80.02"}
 USERMOD = 'sudo usermod -aG render,video "$USER"'
 #: torch < 2.3 wheels are built against NumPy 1.x; 2.3.0 is the first NumPy-2 build. Reproduced:
-#: scripts/verify-numpy-abi.sh (torch 2.2.0 + numpy 2 -> "Numpy is not available"; 2.3.0 works).
+#: scripts/verify-numpy-abi.sh (torch 2.2.0/2.2.2 + numpy 2.0.2 -> "Numpy is not available"; 2.3.0 works).
 FIRST_NUMPY2_TORCH = Version("2.3.0")
 
 
