@@ -26,7 +26,7 @@ FIRST_NUMPY2_TORCH = Version("2.3.0")
 def _v(text: str | None) -> Version | None:
     if not text:
         return None
-    m = re.match(r"\d+(?:\.\d+)*", text)
+    m = re.match(r"[0-9]+(?:\.[0-9]+)*", text)
     try:
         return Version(m.group(0)) if m else None
     except InvalidVersion:
@@ -134,7 +134,7 @@ class TorchBuildMatchesGpu(_PlatformCheck):
 
 def _family_fallback(arch: str, compiled: tuple[str, ...]) -> str | None:
     """A compiled ISA of the same major.minor family (gfx1031 -> gfx1030, gfx1103 -> gfx1100)."""
-    m = re.fullmatch(r"gfx(\d{1,2})([0-9a-f])([0-9a-f])", arch)
+    m = re.fullmatch(r"gfx([0-9]{1,2})([0-9a-f])([0-9a-f])", arch)
     if not m:
         return None
     same = [a for a in compiled if re.fullmatch(rf"gfx{m.group(1)}{m.group(2)}[0-9a-f]", a)]

@@ -16,8 +16,8 @@ from typing import Any
 AMD_VENDOR = 0x1002
 NVIDIA_VENDOR = 0x10DE
 
-_INT = re.compile(r"^-?\d+$")
-_PAGER = re.compile(r"\[\d+/\d+\]")
+_INT = re.compile(r"^-?[0-9]+$")
+_PAGER = re.compile(r"\[[0-9]+/[0-9]+\]")
 _GFX = re.compile(r"\bgfx([0-9]{1,2}[0-9a-f]{2,3})\b", re.IGNORECASE)
 
 
@@ -49,7 +49,7 @@ def decode_gfx_target_version(value: int | None) -> str | None:
 
 def hsa_override_for(gfx: str) -> str | None:
     """'gfx1031' -> '10.3.1': the HSA_OVERRIDE_GFX_VERSION spelling of an ISA name."""
-    m = re.fullmatch(r"gfx(\d{1,2})([0-9a-f])([0-9a-f])", gfx.lower())
+    m = re.fullmatch(r"gfx([0-9]{1,2})([0-9a-f])([0-9a-f])", gfx.lower())
     if not m:
         return None
     return f"{int(m.group(1))}.{int(m.group(2), 16)}.{int(m.group(3), 16)}"
@@ -57,7 +57,7 @@ def hsa_override_for(gfx: str) -> str | None:
 
 def parse_override(value: str) -> str | None:
     """HSA_OVERRIDE_GFX_VERSION '9.0.0' -> 'gfx900' (None when malformed)."""
-    m = re.fullmatch(r"\s*(\d{1,2})\.(\d{1,2})\.(\d{1,2})\s*", value)
+    m = re.fullmatch(r"\s*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{1,2})\s*", value)
     if not m:
         return None
     major, minor, step = (int(g) for g in m.groups())
@@ -102,7 +102,7 @@ def gpu_from_kfd(props: dict[str, int | None], *, node: int | None = None) -> Am
 
 
 def _first_int(text: str) -> int | None:
-    m = re.match(r"\s*(\d+)", text)
+    m = re.match(r"\s*([0-9]+)", text)
     return int(m.group(1)) if m else None
 
 
@@ -146,7 +146,7 @@ def parse_rocminfo(text: str) -> RocminfoResult:
             continue
         if error is None and stripped.startswith("hsa api call failure"):
             error = stripped
-        if re.fullmatch(r"Agent\s+\d+", stripped):
+        if re.fullmatch(r"Agent\s+[0-9]+", stripped):
             cur = {"isa": []}
             agents.append(cur)
             in_isa = pool_global = False
@@ -242,7 +242,7 @@ def parse_amd_smi_static(text: str) -> list[AmdGpu]:
     blocks: list[dict[str, str]] = []
     for raw in text.splitlines():
         line = raw.strip().strip('",')
-        if re.match(r"^(GPU:\s*\d+|\"?gpu\"?:\s*\d+)", line, re.IGNORECASE):
+        if re.match(r"^(GPU:\s*[0-9]+|\"?gpu\"?:\s*[0-9]+)", line, re.IGNORECASE):
             block = {}
             blocks.append(block)
             continue
@@ -269,8 +269,8 @@ def parse_amd_smi_static(text: str) -> list[AmdGpu]:
 
 def parse_amd_smi_version(text: str) -> tuple[str | None, str | None]:
     """`amd-smi version` -> (ROCm version, amdgpu driver version)."""
-    rocm = re.search(r"ROCm version:\s*(\d+\.\d+(?:\.\d+)?)", text)
-    drv = re.search(r"amdgpu version:\s*(\d+\.\d+(?:\.\d+)?)", text)
+    rocm = re.search(r"ROCm version:\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", text)
+    drv = re.search(r"amdgpu version:\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", text)
     return (rocm.group(1) if rocm else None, drv.group(1) if drv else None)
 
 
@@ -304,7 +304,7 @@ def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
         if header and len(cells) == len(header) and cells[0].startswith("card"):
             cards[cells[0]] = dict(zip(header, cells, strict=True))
             continue
-        m = re.match(r"\s*GPU\[(\d+)\]\s*:\s*([^:]+):\s*(.*)$", raw)
+        m = re.match(r"\s*GPU\[([0-9]+)\]\s*:\s*([^:]+):\s*(.*)$", raw)
         if m:
             cards.setdefault(m.group(1), {})[m.group(2).strip().lower()] = m.group(3).strip()
     for fields in cards.values():
@@ -318,7 +318,7 @@ def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
 def parse_rocm_version_file(text: str) -> str | None:
     """`.info/version` ('5.7.1-98', '6.3.4-76', '7.14.0') -> '5.7.1'."""
     for line in text.splitlines():
-        m = re.match(r"\s*(\d+\.\d+(?:\.\d+)?)", line)
+        m = re.match(r"\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", line)
         if m:
             return m.group(1)
     return None
@@ -328,7 +328,7 @@ def parse_rocm_version_header(text: str) -> str | None:
     """rocm_version.h `#define ROCM_VERSION_MAJOR 5` ... -> '5.7.1'."""
     parts = {}
     for key in ("MAJOR", "MINOR", "PATCH"):
-        m = re.search(rf"#define\s+ROCM_VERSION_{key}\s+(\d+)", text)
+        m = re.search(rf"#define\s+ROCM_VERSION_{key}\s+([0-9]+)", text)
         if m:
             parts[key] = m.group(1)
     if "MAJOR" not in parts or "MINOR" not in parts:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_VERSION = re.compile(r"\b(\d{2,4}\.\d{1,3}(?:\.\d{1,3})?)\b")
+_VERSION = re.compile(r"\b([0-9]{2,4}\.[0-9]{1,3}(?:\.[0-9]{1,3})?)\b")
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,18 @@ def parse_proc_version(text: str) -> str | None:
     return None
 
 
+def _ascii_int(text: str) -> bool:
+    # str.isdigit() accepts superscripts like '¹' that int() rejects (found by the fuzz test).
+    return text.isascii() and text.isdigit()
+
+
 def _arch(cap: str) -> str | None:
-    m = re.fullmatch(r"\s*(\d{1,2})\.(\d{1,2})\s*", cap)
+    m = re.fullmatch(r"\s*([0-9]{1,2})\.([0-9]{1,2})\s*", cap)
     return f"sm_{m.group(1)}{m.group(2)}" if m else None
 
 
 def _mib(text: str) -> int | None:
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(MiB|GiB)?", text)
+    m = re.search(r"([0-9]+(?:\.[0-9]+)?)\s*(MiB|GiB)?", text)
     if not m:
         return None
     value = float(m.group(1))
@@ -88,11 +93,11 @@ def parse_query_csv(text: str) -> tuple[list[NvidiaGpu], str | None]:
         cap = row.get("compute_cap", "")
         mem = row.get("memory.total", "")
         name = row.get("name", "")
-        if not index.isdigit() and not name:
+        if not _ascii_int(index) and not name:
             continue
         gpus.append(
             NvidiaGpu(
-                index=int(index) if index.isdigit() else None,
+                index=int(index) if _ascii_int(index) else None,
                 name=name if name and not name.startswith("[") else None,
                 arch=_arch(cap),
                 vram_bytes=_mib(mem) if mem and not mem.startswith("[") else None,
@@ -109,17 +114,17 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiResult:
     m = re.search(r"Failed to initialize NVML:\s*(.*)", text)
     if m:
         return NvidiaSmiResult(error=f"Failed to initialize NVML: {m.group(1).strip()}")
-    driver = re.search(r"(?:Driver|KMD) Version:\s*(\d+\.\d+(?:\.\d+)?)", text)
-    cuda = re.search(r"CUDA (?:UMD )?Version:\s*(\d+\.\d+)", text)
+    driver = re.search(r"(?:Driver|KMD) Version:\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", text)
+    cuda = re.search(r"CUDA (?:UMD )?Version:\s*([0-9]+\.[0-9]+)", text)
     gpus: list[NvidiaGpu] = []
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        row = re.match(r"^\|\s+(\d+)\s+(.+?)\s+(?:On|Off)\s*\|", line)
+        row = re.match(r"^\|\s+([0-9]+)\s+(.+?)\s+(?:On|Off)\s*\|", line)
         if not row:
             continue
         mem = None
         if i + 1 < len(lines):
-            mm = re.search(r"(\d+)MiB\s*/\s*(\d+)MiB", lines[i + 1])
+            mm = re.search(r"([0-9]+)MiB\s*/\s*([0-9]+)MiB", lines[i + 1])
             mem = int(mm.group(2)) * 1024**2 if mm else None
         gpus.append(NvidiaGpu(index=int(row.group(1)), name=row.group(2).strip(), vram_bytes=mem))
     return NvidiaSmiResult(

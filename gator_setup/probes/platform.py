@@ -111,7 +111,7 @@ def _amd_from(gpu: amd_parse.AmdGpu, index: int, source: str) -> GpuDevice:
 
 def _kfd_gpus(system: SystemView) -> list[GpuDevice]:
     for base in KFD_NODES:
-        nodes = [n for n in system.listdir(base) if n.isdigit()]
+        nodes = [n for n in system.listdir(base) if n.isascii() and n.isdigit()]
         if not nodes:
             continue
         out: list[GpuDevice] = []
@@ -138,12 +138,12 @@ def _drm_vram(system: SystemView, location_id: int | None) -> int | None:
     if location_id is None:
         return None
     for card in system.listdir("/sys/class/drm"):
-        if not re.fullmatch(r"card\d+", card):
+        if not re.fullmatch(r"card[0-9]+", card):
             continue
         dev = f"/sys/class/drm/{card}/device"
         if amd_parse.pci_slot_location(system.read_text(f"{dev}/uevent") or "") == location_id:
             vram = (system.read_text(f"{dev}/mem_info_vram_total") or "").strip()
-            return int(vram) if vram.isdigit() else None
+            return int(vram) if vram.isascii() and vram.isdigit() else None
     return None
 
 
@@ -169,7 +169,7 @@ def _pci_gpus(system: SystemView) -> list[GpuDevice]:
                 name=row.get("name"),
                 arch=row.get("gfx") or row.get("arch"),
                 device_id=device or None,
-                vram_bytes=int(vram) if vram.isdigit() else None,
+                vram_bytes=int(vram) if vram.isascii() and vram.isdigit() else None,
                 source="PCI sysfs",
             )
         )
@@ -191,14 +191,14 @@ def _rocm_version(system: SystemView, env: dict[str, str]) -> tuple[str | None, 
             if version:
                 return version, f"{root}/{rel}"
     for root in roots:
-        m = re.search(r"rocm-(\d+\.\d+(?:\.\d+)?)$", system.realpath(root))
+        m = re.search(r"rocm-([0-9]+\.[0-9]+(?:\.[0-9]+)?)$", system.realpath(root))
         if m:
             return m.group(1), f"{root} (directory name)"
     return None, None
 
 
 def _meminfo(system: SystemView) -> int | None:
-    m = re.search(r"^MemTotal:\s+(\d+)\s*kB", system.read_text("/proc/meminfo") or "", re.MULTILINE)
+    m = re.search(r"^MemTotal:\s+([0-9]+)\s*kB", system.read_text("/proc/meminfo") or "", re.MULTILINE)
     return int(m.group(1)) * 1024 if m else None
 
 

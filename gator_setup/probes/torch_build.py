@@ -46,10 +46,10 @@ class TorchBuild:
     @property
     def rocm_version(self) -> str | None:
         """'5.7' from the local tag or the HIP version string."""
-        m = re.fullmatch(r"rocm(\d+\.\d+)(?:\.\d+)?", self.local or "")
+        m = re.fullmatch(r"rocm([0-9]+\.[0-9]+)(?:\.[0-9]+)?", self.local or "")
         if m:
             return m.group(1)
-        m = re.match(r"(\d+\.\d+)", self.hip or "")
+        m = re.match(r"([0-9]+\.[0-9]+)", self.hip or "")
         return m.group(1) if m else None
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gpu_sysroot import fixture
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gator_setup.probes import nvidia_parse as npz
@@ -69,6 +69,7 @@ def test_plain_nvidia_smi_failures() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=400))
+@example("¹,")  # str.isdigit() is True for superscripts; int() is not (found by this test)
 def test_parsers_never_raise(text: str) -> None:
     npz.parse_proc_version(text)
     npz.parse_query_csv(text)
