@@ -76,3 +76,52 @@ def test_profile_dir_override(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "mine.txt").write_text("# gator: platform = cpu\ntorch==2.13.0+cpu\n")
     monkeypatch.setenv("GATOR_PROFILES_DIR", str(tmp_path))
     assert load_profile("mine").torch_pin() == "torch==2.13.0+cpu"
+
+
+@pytest.mark.venv
+def test_pip_accepts_gator_profile_as_constraints_file(tmp_path: Path) -> None:
+    """Real pip (needs PyPI): `pip install -c constraints/gator-rocm5.7.txt ...` resolves inside the range."""
+    import json
+    import shutil
+    import subprocess
+
+    from packaging.utils import canonicalize_name
+
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed")
+    venv = tmp_path / "v"
+    subprocess.run([uv, "venv", "-q", "--seed", str(venv)], check=True)
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--dry-run",
+            "--report",
+            str(report),
+            "-c",
+            str(REPO / "constraints" / "gator-rocm5.7.txt"),
+            "diffusers",
+            "transformers",
+            "huggingface_hub",
+            "numpy",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode != 0 and "Could not fetch" in proc.stderr + proc.stdout:
+        pytest.skip("PyPI is not reachable")
+    assert proc.returncode == 0, proc.stderr
+    prof = load_profile("gator-rocm5.7")
+    chosen = {
+        canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"]
+        for i in json.loads(report.read_text())["install"]
+    }
+    for name in ("diffusers", "transformers", "huggingface-hub", "numpy"):
+        req = prof.constraint(name)
+        assert req is not None and req.specifier.contains(chosen[name]), (name, chosen[name])
