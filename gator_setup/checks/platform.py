@@ -141,6 +141,25 @@ def _family_fallback(arch: str, compiled: tuple[str, ...]) -> str | None:
     return min(same) if same else None
 
 
+def _sm(arch: str, prefix: str = "sm_") -> tuple[int, int] | None:
+    m = re.fullmatch(rf"{prefix}([0-9]{{1,2}})([0-9])[a-z]?", arch)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _cuda_runs_on(arch: str, compiled: tuple[str, ...]) -> bool:
+    """CUDA binary compatibility: sm_XY code runs on sm_XZ for Z >= Y; compute_XY PTX JITs on >= XY."""
+    dev = _sm(arch)
+    if dev is None:
+        return True  # unknown capability: do not guess
+    for a in compiled:
+        sass, ptx = _sm(a), _sm(a, "compute_")
+        if sass and sass[0] == dev[0] and sass[1] <= dev[1]:
+            return True
+        if ptx and ptx <= dev:
+            return True
+    return False
+
+
 class ArchInWheel(_PlatformCheck):
     """The GPU's ISA must be in the wheel's compiled arch list (else: invalid device function)."""
 
@@ -169,7 +188,7 @@ class ArchInWheel(_PlatformCheck):
         for g in gpus:
             arch = g.arch or ""
             if vendor == "nvidia":
-                if arch in tb.arch_list or any(a.startswith("compute_") for a in tb.arch_list):
+                if _cuda_runs_on(arch, tb.arch_list):
                     continue
             elif arch in tb.arch_list:
                 continue

@@ -71,6 +71,17 @@ def test_nvidia_arch_missing() -> None:
     assert "sm_120" in f.message and "no kernel image" in f.message
 
 
+def test_nvidia_binary_compatibility_within_a_major() -> None:
+    ada = GpuDevice("nvidia", 0, "RTX 4090", "sm_89")  # sm_86 SASS runs on sm_89
+    assert run(P.ArchInWheel, PlatformFacts(gpus=(ada,), torch=CU121)) == []
+    old = TorchBuild("2.2.1+cu121", "cu121", "cuda", cuda="12.1", arch_list=("sm_80", "sm_90"))
+    turing = GpuDevice("nvidia", 0, "T4", "sm_75")  # newer SASS never runs on an older GPU
+    assert len(run(P.ArchInWheel, PlatformFacts(gpus=(turing,), torch=old))) == 1
+    ptx = TorchBuild("2.9.0+cu130", "cu130", "cuda", cuda="13.0", arch_list=("sm_90", "compute_90"))
+    blackwell = GpuDevice("nvidia", 0, "B200", "sm_100")
+    assert run(P.ArchInWheel, PlatformFacts(gpus=(blackwell,), torch=ptx)) == []
+
+
 def test_vendor_mismatch_both_ways_and_cpu_wheel() -> None:
     nv = GpuDevice("nvidia", 0, "Tesla T4", "sm_75")
     (f,) = run(P.TorchBuildMatchesGpu, PlatformFacts(gpus=(nv,), torch=ROCM57, nvidia_driver="535.129.03"))
