@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from packaging.version import InvalidVersion, Version
 
-from gator_setup.checks.base import Check, Finding, Severity
+from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
 from gator_setup.probes.amd_parse import hsa_override_for, parse_override
 from gator_setup.probes.platform import GpuDevice, PlatformFacts
 from gator_setup.snapshot import EnvSnapshot
@@ -406,7 +406,7 @@ class DeepTorchProbe(_PlatformCheck):
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
         deep = facts.deep
         if deep is None:
-            return
+            raise NotApplicable("run with --deep to import torch")
         if not deep.ok:
             yield self.finding(
                 Severity.ERROR,

@@ -7,8 +7,10 @@ from typing import ClassVar
 
 from packaging.utils import canonicalize_name
 
-from gator_setup.checks.base import Check, Finding, Severity
+from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
 from gator_setup.snapshot import EnvSnapshot
+
+NO_PROFILE = "no profile selected (--profile NAME or [tool.gator] profile)"
 
 
 class _ProfileCheck(Check):
@@ -24,7 +26,9 @@ class ProfilePlatform(_ProfileCheck):
 
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         prof, facts = env.profile, env.platform
-        if prof is None or facts is None or prof.platform == "cpu":
+        if prof is None:
+            raise NotApplicable(NO_PROFILE)
+        if facts is None or prof.platform == "cpu":
             return
         gpus = facts.gpus_of(prof.platform)
         if not gpus:
@@ -54,7 +58,7 @@ class ProfileTorch(_ProfileCheck):
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         prof = env.profile
         if prof is None:
-            return
+            raise NotApplicable(NO_PROFILE)
         req = prof.constraint("torch")
         args = prof.torch_install_args()
         if req is None or args is None:
@@ -88,7 +92,7 @@ class ProfileConstraints(_ProfileCheck):
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         prof = env.profile
         if prof is None:
-            return
+            raise NotApplicable(NO_PROFILE)
         for req in prof.constraints:
             if canonicalize_name(req.name) == "torch":
                 continue  # GTR311 names the exact wheel and index
@@ -113,8 +117,12 @@ class ProfileArchList(_ProfileCheck):
 
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         prof, facts = env.profile, env.platform
-        if prof is None or facts is None or not prof.gpu_archs or not facts.torch.arch_list:
+        if prof is None:
+            raise NotApplicable(NO_PROFILE)
+        if facts is None or not prof.gpu_archs:
             return
+        if not facts.torch.arch_list:
+            raise NotApplicable("the wheel's arch list is known only with --deep")
         missing = [a for a in prof.gpu_archs if a not in facts.torch.arch_list]
         if missing:
             yield self.finding(

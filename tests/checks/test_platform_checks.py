@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from factories import dist, snapshot
 
 from gator_setup.checks import platform as P
 from gator_setup.checks import profile as PR
-from gator_setup.checks.base import Severity
+from gator_setup.checks.base import NotApplicable, Severity
 from gator_setup.core.profiles import load_profile
 from gator_setup.probes.platform import GpuDevice, PlatformFacts
 from gator_setup.probes.system import NodeAccess, UserInfo
@@ -167,4 +168,5 @@ def test_profile_checks_wrong_build_range_and_platform(tmp_path: Path) -> None:
     no_gfx900 = TorchBuild("2.2.0+rocm5.7", "rocm5.7", "rocm", arch_list=("gfx906",))
     (a,) = run(PR.ProfileArchList, PlatformFacts(torch=no_gfx900), profile=prof)
     assert "gfx900" in a.message
-    assert run(PR.ProfileTorch, PlatformFacts(torch=ROCM57)) == []  # no profile: silent
+    with pytest.raises(NotApplicable):  # no profile: reported as skipped, not passed
+        run(PR.ProfileTorch, PlatformFacts(torch=ROCM57))
