@@ -60,6 +60,11 @@ def _is_venv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
 
+def _escapes(path: Path, root: Path) -> bool:
+    """A symlink leading outside the folder (say to ~/.ssh) is never uploaded."""
+    return path.is_symlink() and not path.resolve().is_relative_to(root.resolve())
+
+
 def collect_files(root: Path, patterns: Iterable[str] = DEFAULT_IGNORES) -> tuple[list[str], list[str]]:
     """(kept, ignored) relative POSIX paths under root; ignored folders are listed once with '/'."""
     pats = tuple(patterns)
@@ -77,7 +82,7 @@ def collect_files(root: Path, patterns: Iterable[str] = DEFAULT_IGNORES) -> tupl
                 dirnames.remove(d)
         for f in sorted(filenames):
             rel = (rel_dir / f).as_posix()
-            if is_ignored((f,), pats) or not (base / f).is_file():
+            if is_ignored((f,), pats) or not (base / f).is_file() or _escapes(base / f, root):
                 ignored.append(rel)
             else:
                 kept.append(rel)

@@ -127,3 +127,15 @@ def test_space_help_lists_commands(capsys) -> None:
     assert code == 0 and "deploy" in out and "template" in out
     code, out, _ = run(["space", "deploy", "--help"], capsys)
     assert code == 0 and "--dry-run" in out and "--secret" in out
+
+
+def test_cli_start_does_not_import_the_hub_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gator_setup.cli.app; "
+        "print([m for m in ('huggingface_hub', 'yaml', 'gator_setup.spaces.hub') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -112,6 +112,7 @@ def test_deploy_roundtrip_settings_and_incremental(
         "MODE=demo",
         "--secret",
         "API_KEY",
+        "--private",
     ]
     code, out, err = deploy(args, capsys)
     assert code == 0, err
@@ -132,7 +133,9 @@ def test_deploy_roundtrip_settings_and_incremental(
 
     from huggingface_hub import HfApi
 
-    assert HfApi(endpoint=hub, token=WRITE).get_space_variables("me/roundtrip")["MODE"].value == "demo"
+    api = HfApi(endpoint=hub, token=WRITE)
+    assert api.space_info("me/roundtrip").private is True
+    assert api.get_space_variables("me/roundtrip")["MODE"].value == "demo"
     req = urllib.request.Request(
         f"{hub}/api/spaces/me/roundtrip/secrets", headers={"authorization": f"Bearer {WRITE}"}
     )

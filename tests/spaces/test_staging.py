@@ -79,3 +79,15 @@ def test_human_size() -> None:
     assert human_size(12) == "12 B"
     assert human_size(1536) == "1.5 KiB"
     assert human_size(3 * 1024 * 1024) == "3.0 MiB"
+
+
+def test_symlinks_leaving_the_folder_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "space"
+    make(root, {"app.py": b"x", "data/inside.txt": b"in"})
+    (tmp_path / "id_rsa").write_text("PRIVATE")
+    (root / "key").symlink_to(tmp_path / "id_rsa")
+    (root / "alias.txt").symlink_to(root / "data" / "inside.txt")
+    (root / "home").symlink_to(tmp_path, target_is_directory=True)
+    kept, ignored = collect_files(root)
+    assert kept == ["alias.txt", "app.py", "data/inside.txt"]
+    assert {"key", "home/"} <= set(ignored)
