@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gator_setup.cli.common import guarded
+from gator_setup.cli.common import JsonOpt, guarded
 
 if TYPE_CHECKING:
     from gator_setup.spaces.deploy import DeployResult
@@ -81,6 +81,7 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; touch nothing.")
     ] = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Create or update a Space from a folder: token check, create, upload only what changed."""
     from gator_setup.spaces.deploy import DeployOptions
@@ -98,7 +99,13 @@ def deploy(
         dry_run=dry_run,
         exclude=tuple(exclude or ()),
     )
-    render(run_deploy(opts, _secret_source))
+    result = run_deploy(opts, _secret_source)
+    if json_:
+        import json
+
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+    else:
+        render(result)
 
 
 def render(result: DeployResult) -> None:

@@ -73,6 +73,41 @@ class DeployResult:
     def nothing_to_change(self) -> bool:
         return not self.dry_run and not self.changed
 
+    def as_json(self) -> dict[str, object]:
+        """The `--json` document: names of variables and secrets only, never their values."""
+        plan = self.plan
+        changed = {f.path for f in self.changed}
+        return {
+            "schema_version": 1,
+            "space": plan.space.repo_id,
+            "url": plan.url,
+            "endpoint": plan.endpoint,
+            "sdk": plan.sdk,
+            "app_file": plan.app_file,
+            "hardware": plan.hardware,
+            "private": plan.private,
+            "dry_run": self.dry_run,
+            "user": self.user,
+            "nothing_to_change": self.nothing_to_change,
+            "commit": self.commit_oid,
+            "commit_url": self.commit_url,
+            "files": [
+                {
+                    "path": f.path,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "changed": f.path in changed,
+                    "placeholders_filled": f.filled,
+                    "generated": f.generated,
+                }
+                for f in plan.files
+            ],
+            "ignored": plan.ignored,
+            "readme_keys_added": list(plan.readme_added),
+            "variables": sorted(plan.variables),
+            "secrets": sorted(plan.secrets),
+        }
+
 
 def env_secret(key: str) -> str | None:
     """Secrets come from the environment variable of the same name, never from argv."""

@@ -139,3 +139,17 @@ def test_cli_start_does_not_import_the_hub_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_dry_run_json(demo: Path, capsys, monkeypatch) -> None:
+    import json
+
+    monkeypatch.setenv("API_KEY", "value-must-not-show")
+    args = ["space", "deploy", str(demo), "--repo", "me/demo", "--dry-run", "--json", "--secret", "API_KEY"]
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["schema_version"] == 1 and data["dry_run"] is True and data["commit"] is None
+    assert [f["path"] for f in data["files"]] == ["README.md", "app.py"]
+    assert data["files"][1]["placeholders_filled"] is True and data["files"][0]["generated"] is True
+    assert data["secrets"] == ["API_KEY"] and "value-must-not-show" not in out

@@ -153,6 +153,10 @@ def test_deploy_roundtrip_settings_and_incremental(
     assert code == 0 and "Uploaded 1 of 5 files" in out, err
     assert head(hub, "me/roundtrip") != first
     assert space_files(hub, "me/roundtrip", tmp_path / "dl2")["requirements.txt"] == b"gradio>=4\n"
+    code, out, err = deploy([*args, "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["nothing_to_change"] is True and data["commit"] is None, err
+    assert data["user"] == "me" and not any(f["changed"] for f in data["files"])
     assert_no_token(out, err, caplog.text)
 
 
