@@ -41,12 +41,12 @@ async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
 
     state = _state(request)
     check_revision(rev)
-    user = user_of(request)
     meta = state.store.repo_meta(ref)
     if state.pull is not None and (meta is None or meta.get("upstream")):
+        # Upstream repos: the Authorization header is the caller's upstream token, judged upstream.
         loc: Located = await state.pull.locate(request, ref, rev, meta)
         return loc
-    state.auth.check_read(ref, meta, user)
+    state.auth.check_read(ref, meta, user_of(request))
     assert meta is not None
     sha = state.store.resolve(ref, rev)
     commit = state.store.get_commit(ref, sha) if sha else None
