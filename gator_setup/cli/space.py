@@ -142,6 +142,8 @@ def render(result: DeployResult) -> None:
         out(f"Variables set: {', '.join(sorted(plan.variables))}\n")
     if plan.secrets:
         out(f"Secrets set: {', '.join(sorted(plan.secrets))} (values hidden)\n")
+    if result.remote_only:
+        out(f"Left on the Space (not in the folder): {', '.join(result.remote_only)}\n")
     if result.nothing_to_change:
         out(f"Nothing to change: all {len(plan.files)} files are already up to date.\n")
         return

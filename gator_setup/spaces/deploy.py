@@ -68,6 +68,7 @@ class DeployResult:
     changed: list[StagedFile] = field(default_factory=list)
     commit_oid: str | None = None
     commit_url: str | None = None
+    remote_only: list[str] = field(default_factory=list)  # on the Space, not in the folder: left alone
 
     @property
     def nothing_to_change(self) -> bool:
@@ -103,6 +104,7 @@ class DeployResult:
                 for f in plan.files
             ],
             "ignored": plan.ignored,
+            "remote_only": self.remote_only,
             "readme_keys_added": list(plan.readme_added),
             "variables": sorted(plan.variables),
             "secrets": sorted(plan.secrets),
@@ -189,7 +191,10 @@ def deploy(opts: DeployOptions, secret_source: SecretSource = env_secret) -> Dep
         hub.set_settings(the_plan.space, the_plan.variables, the_plan.secrets, who)
         remote = hub.remote_files(the_plan.space, who)
         changed = [f for f in the_plan.files if f.path not in remote or not remote[f.path].matches(f)]
-        result = DeployResult(the_plan, dry_run=False, user=who.user, changed=changed)
+        local = {f.path for f in the_plan.files}
+        # .gitattributes is written by the Hub itself when it creates a repo.
+        extra = sorted(p for p in remote if p not in local and p != ".gitattributes")
+        result = DeployResult(the_plan, dry_run=False, user=who.user, changed=changed, remote_only=extra)
         if not changed:
             return result
         # Only what differs goes up: unchanged files leave the staging copy before upload_folder runs.

@@ -103,6 +103,13 @@ def mapped_errors(
             raise TokenRejectedError(endpoint) from None
         if status == 403 and owner is not None:
             raise NamespaceForbiddenError(owner, user) from None
+        if status == 402:
+            raise HubRequestError(
+                action,
+                status,
+                "payment required: this SDK or hardware needs a subscription or billing on the Hub. "
+                "Drop --hardware, or use --sdk static (free for everyone).",
+            ) from None
         if status is not None:
             detail = getattr(exc, "server_message", None) or str(exc).splitlines()[0]
             raise HubRequestError(action, status, scrub(str(detail), token, *hidden)) from None

@@ -157,6 +157,12 @@ def test_deploy_roundtrip_settings_and_incremental(
     data = json.loads(out)
     assert code == 0 and data["nothing_to_change"] is True and data["commit"] is None, err
     assert data["user"] == "me" and not any(f["changed"] for f in data["files"])
+
+    # A file removed locally stays on the Space and is reported, not deleted.
+    (demo / "static" / "notes.txt").unlink()
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Left on the Space (not in the folder): static/notes.txt" in out, err
+    assert "Nothing to change" in out
     assert_no_token(out, err, caplog.text)
 
 

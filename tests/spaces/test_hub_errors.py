@@ -38,6 +38,15 @@ def test_status_mapping_scrubs_token(status: int, kind: type) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_payment_required_names_the_way_out() -> None:
+    with (
+        pytest.raises(HubRequestError, match="--sdk static") as info,
+        mapped_errors("Creating", "http://h", TOKEN),
+    ):
+        raise http_error(402, "Payment required")
+    assert "HTTP 402" in str(info.value)
+
+
 def test_network_errors_are_unreachable() -> None:
     with (
         pytest.raises(EndpointUnreachableError, match="Cannot reach http://h"),
