@@ -185,7 +185,7 @@ def deploy(opts: DeployOptions, secret_source: SecretSource = env_secret) -> Dep
         the_plan = plan(opts, staging, secret_source)
         if opts.dry_run:
             return DeployResult(the_plan, dry_run=True, changed=list(the_plan.files))
-        hub = Hub(the_plan.endpoint, resolve_token(opts.token))
+        hub = Hub(the_plan.endpoint, resolve_token(the_plan.endpoint, opts.token))
         who = hub.check_can_write(the_plan.space)
         hub.create_space(the_plan.space, the_plan.sdk, the_plan.hardware, the_plan.private, who)
         hub.set_settings(the_plan.space, the_plan.variables, the_plan.secrets, who)

@@ -12,14 +12,18 @@ class SpaceError(GatorError):
 class TokenMissingError(SpaceError):
     """No token could be found (HF_TOKEN unset and nothing stored by `hf auth login`)."""
 
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(
-            f"No Hugging Face token found for {endpoint}.",
-            hint=(
+    def __init__(self, endpoint: str, *, login_ignored: bool = False) -> None:
+        if login_ignored:
+            hint = (
+                f"Set HF_TOKEN to a write token of {endpoint} (a token saved by `hf auth login` "
+                "is only sent to huggingface.co or HF_ENDPOINT)."
+            )
+        else:
+            hint = (
                 f"Create a write token at {endpoint}/settings/tokens and set HF_TOKEN "
                 "(or run `hf auth login`)."
-            ),
-        )
+            )
+        super().__init__(f"No Hugging Face token found for {endpoint}.", hint=hint)
 
 
 class TokenRejectedError(SpaceError):

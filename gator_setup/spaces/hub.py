@@ -7,6 +7,7 @@ Authorization header only; every message that leaves this module is scrubbed of 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from gator_setup.spaces.errors import (
     TokenReadOnlyError,
     TokenRejectedError,
 )
-from gator_setup.spaces.naming import SpaceId
+from gator_setup.spaces.naming import DEFAULT_ENDPOINT, SpaceId
 from gator_setup.spaces.staging import StagedFile
 
 _NETWORK_NAMES = ("ConnectError", "ConnectionError", "Timeout", "NetworkError", "TransportError")
@@ -52,10 +53,25 @@ class RemoteFile:
         return self.blob_id == local.git_sha1
 
 
-def resolve_token(explicit: str | None = None) -> str | None:
-    """HF_TOKEN, then the token stored by `hf auth login` (huggingface_hub's own lookup)."""
+def _login_endpoints() -> set[str]:
+    """Where a token saved by `hf auth login` may go: huggingface.co and HF_ENDPOINT."""
+    return {DEFAULT_ENDPOINT, (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).strip().rstrip("/")}
+
+
+def resolve_token(endpoint: str, explicit: str | None = None) -> str | None:
+    """HF_TOKEN first; the token saved by `hf auth login` only for the Hub it was made for.
+
+    Sending the saved huggingface.co token to another --endpoint would hand a real credential to
+    whatever server runs there, so other endpoints get HF_TOKEN or nothing.
+    """
     if explicit:
         return explicit
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    if endpoint not in _login_endpoints():
+        return None
     from huggingface_hub import get_token
 
     token: str | None = get_token()
@@ -138,7 +154,7 @@ class Hub:
     def identity(self) -> Identity:
         """whoami-v2, with 401/unreachable mapped; needs a token."""
         if not self.token:
-            raise TokenMissingError(self.endpoint)
+            raise TokenMissingError(self.endpoint, login_ignored=self.endpoint not in _login_endpoints())
         with mapped_errors("Checking the token", self.endpoint, self.token):
             info = self.api.whoami(token=self.token)
         orgs = [o for o in info.get("orgs") or [] if isinstance(o, dict) and o.get("name")]

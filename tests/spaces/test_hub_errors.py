@@ -14,7 +14,7 @@ from gator_setup.spaces.errors import (
     TokenReadOnlyError,
     TokenRejectedError,
 )
-from gator_setup.spaces.hub import Hub, mapped_errors
+from gator_setup.spaces.hub import Hub, mapped_errors, resolve_token
 from gator_setup.spaces.naming import parse_space_id
 
 TOKEN = "hf_unit_test_token_123"
@@ -91,3 +91,20 @@ def test_token_checks_before_any_write() -> None:
     read_only = {**me, "auth": {"accessToken": {"role": "read"}}}
     with pytest.raises(TokenReadOnlyError, match="write token"):
         hub_with(read_only).check_can_write(parse_space_id("me/x"))
+
+
+def test_saved_login_token_only_goes_to_its_hub(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from huggingface_hub import constants
+
+    saved = tmp_path / "token"
+    saved.write_text("hf_saved_login_token")
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(saved))
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    assert resolve_token("https://huggingface.co") == "hf_saved_login_token"
+    assert resolve_token("http://127.0.0.1:8000") is None
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:8000/")
+    assert resolve_token("http://127.0.0.1:8000") == "hf_saved_login_token"
+    monkeypatch.setenv("HF_TOKEN", "env-token")
+    assert resolve_token("http://elsewhere:1") == "env-token"
+    with pytest.raises(TokenMissingError, match=r"only sent to huggingface\.co"):
+        Hub("http://elsewhere:1", None).identity()
