@@ -123,20 +123,11 @@ def plan(opts: DeployOptions, staging: Path, secret_source: SecretSource = env_s
     if opts.sdk is not None and opts.sdk not in SDKS:
         raise UsageError(f"--sdk {opts.sdk!r} is not one of {', '.join(SDKS)}.")
     variables = dict(parse_var(v) for v in opts.variables)
-    secrets: dict[str, str] = {}
     for key in opts.secrets:
         check_key(key, "--secret")
-        value = secret_source(key)
-        if value is None:
-            raise UsageError(
-                f"--secret {key}: the environment variable {key} is not set.",
-                hint=f"export {key}=... first (values are never taken from the command line).",
-            )
-        secrets[key] = value
-    both = sorted(set(variables) & set(secrets))
+    both = sorted(set(variables) & set(opts.secrets))
     if both:
         raise UsageError(f"{', '.join(both)} given as both --var and --secret; pick one.")
-
     folder = opts.folder
     if not folder.exists():
         raise InputError(folder, "no such folder.", hint="Pass the folder holding the Space's app.")
@@ -161,6 +152,16 @@ def plan(opts: DeployOptions, staging: Path, secret_source: SecretSource = env_s
     if resolved.added:
         (staging / "README.md").write_text(resolved.readme, encoding="utf-8")
         generated.append("README.md")
+    # Secret values are read last, so a prompt never comes before a mistake that makes it pointless.
+    secrets: dict[str, str] = {}
+    for key in opts.secrets:
+        value = secret_source(key)
+        if value is None:
+            raise UsageError(
+                f"--secret {key}: the environment variable {key} is not set.",
+                hint=f"export {key}=... first (values are never taken from the command line).",
+            )
+        secrets[key] = value
     return DeployPlan(
         space=space,
         endpoint=endpoint,
