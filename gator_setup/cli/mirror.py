@@ -130,6 +130,64 @@ def prune(
     print(f"{verb} {removed} blobs ({_human(freed)}); {_human(kept)} kept")
 
 
+TypeOpt = Annotated[str, typer.Option("--type", help="model, dataset or space.")]
+
+
+@app.command(
+    "pin",
+    epilog="Example:\n  gator mirror pin stabilityai/sdxl-turbo --storage /srv/hub --upstream https://huggingface.co"
+    " --include '*.json' --include 'unet/*'\n",
+)
+@guarded
+def pin(
+    repo: Annotated[str, typer.Argument(help="ORG/NAME[@REV] to prefetch.")],
+    storage: StorageOpt,
+    upstream: Annotated[str | None, typer.Option("--upstream", help="Hub or mirror to fetch from.")] = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).")
+    ] = None,
+    repo_type: TypeOpt = "model",
+) -> None:
+    """Prefetch a snapshot into the store (verified; an interrupted run resumes)."""
+    import os
+
+    from gator_setup.mirror.pin import pin as run_pin
+
+    token = os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or os.environ.get("HF_TOKEN") or None
+    sha, files, fetched = run_pin(storage, repo, upstream, repo_type=repo_type, include=include, token=token)
+    print(f"{repo} -> {sha}: {files} files stored ({_human(fetched)} fetched)")
+
+
+@app.command(
+    "export", epilog="Example:\n  gator mirror export acme/model@main model.gmb --storage /srv/hub\n"
+)
+@guarded
+def export(
+    repo: Annotated[str, typer.Argument(help="ORG/NAME[@REV] to export.")],
+    file: Annotated[Path, typer.Argument(help="Bundle file to write (tar).")],
+    storage: StorageOpt,
+    repo_type: TypeOpt = "model",
+) -> None:
+    """Write a verifiable bundle (commit, tree, blobs, sha256 manifest) for an air-gapped mirror."""
+    from gator_setup.mirror.bundle import export_bundle
+
+    sha, files, size = export_bundle(storage, repo, file, repo_type=repo_type)
+    print(f"{file}: {repo} commit {sha}, {files} files, {_human(size)}")
+
+
+@app.command("import-bundle", epilog="Example:\n  gator mirror import-bundle model.gmb --storage /srv/hub\n")
+@guarded
+def import_bundle(
+    file: Annotated[Path, typer.Argument(help="Bundle written by `gator mirror export`.")],
+    storage: StorageOpt,
+) -> None:
+    """Load a bundle: every blob is verified before it is served (same commit and ETags as exported)."""
+    from gator_setup.mirror.bundle import import_bundle as run_import
+
+    repo, sha, files = run_import(storage, file)
+    print(f"{repo} -> {sha}: {files} files imported")
+
+
 def _human(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

@@ -31,7 +31,7 @@ from aiohttp import web
 from gator_setup.mirror.http import BlobFileResponse
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
 from gator_setup.mirror.routes_read import Located, etag_of
-from gator_setup.mirror.store import CHUNK, BlobMismatch, BlobWriter, read_json
+from gator_setup.mirror.store import CHUNK, BlobMismatch, BlobWriter, Store, read_json
 from gator_setup.mirror.upstream import Upstream, UpstreamDown
 
 if TYPE_CHECKING:
@@ -143,51 +143,7 @@ class PullThrough:
         return await asyncio.shield(task)
 
     async def _refresh(self, ref: RepoRef, rev: str, auth: str | None) -> tuple[str, dict[str, Any]]:
-        info = await self.up.revision(ref, rev, auth)
-        sha = str(info["sha"])
-        if not is_sha(sha):
-            raise UpstreamDown("upstream sha is not a commit id")
-        self.store.create_repo(ref, upstream=True, exist_ok=True)
-        meta = self.store.repo_meta(ref) or {}
-        meta.update(
-            private=bool(info.get("private")),
-            gated=info.get("gated") or False,
-            info={k: info[k] for k in INFO_FIELDS if k in info},
-        )
-        if ref.type == "space":
-            meta["sdk"] = info.get("sdk")
-        self.store.write_meta(ref, meta)
-        if self.store.get_commit(ref, sha) is None:
-            entries = await self.up.tree(ref, sha, auth)
-            files: dict[str, Any] = {}
-            for e in entries:
-                if e.get("type") != "file" or not isinstance(e.get("path"), str):
-                    continue
-                try:
-                    path = check_path(e["path"])
-                except HubError:
-                    log.warning("skipping unsafe upstream path %r in %s", e["path"], ref.id)
-                    continue
-                lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
-                # xetHash and other transfer details are dropped: clients only ever see this mirror.
-                files[path] = {
-                    "size": int(e.get("size", 0)),
-                    "oid": str(e.get("oid", "")),
-                    "lfs": bool(lfs),
-                    "sha256": str(lfs["oid"]) if lfs else None,
-                }
-            self.store.put_commit(
-                ref,
-                {
-                    "id": sha,
-                    "files": files,
-                    "parents": [],
-                    "time": info.get("lastModified"),
-                    "upstream": True,
-                },
-            )
-        if rev != sha:
-            self.store.set_upstream_ref(ref, rev, sha)
+        sha, meta = await refresh_commit(self.store, self.up, ref, rev, auth)
         if meta.get("private") and auth:
             self._record(ref, "private", auth)
         return sha, meta
@@ -386,6 +342,52 @@ class PullThrough:
             if fd is not None:
                 os.close(fd)
         return resp
+
+
+async def refresh_commit(
+    store: Store, up: Upstream, ref: RepoRef, rev: str, auth: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Resolve `rev` upstream, store repo metadata and (once per commit) the whole tree."""
+    info = await up.revision(ref, rev, auth)
+    sha = str(info["sha"])
+    if not is_sha(sha):
+        raise UpstreamDown("upstream sha is not a commit id")
+    store.create_repo(ref, upstream=True, exist_ok=True)
+    meta = store.repo_meta(ref) or {}
+    meta.update(
+        private=bool(info.get("private")),
+        gated=info.get("gated") or False,
+        info={k: info[k] for k in INFO_FIELDS if k in info},
+    )
+    if ref.type == "space":
+        meta["sdk"] = info.get("sdk")
+    store.write_meta(ref, meta)
+    if store.get_commit(ref, sha) is None:
+        entries = await up.tree(ref, sha, auth)
+        files: dict[str, Any] = {}
+        for e in entries:
+            if e.get("type") != "file" or not isinstance(e.get("path"), str):
+                continue
+            try:
+                path = check_path(e["path"])
+            except HubError:
+                log.warning("skipping unsafe upstream path %r in %s", e["path"], ref.id)
+                continue
+            lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
+            # xetHash and other transfer details are dropped: clients only ever see this mirror.
+            files[path] = {
+                "size": int(e.get("size", 0)),
+                "oid": str(e.get("oid", "")),
+                "lfs": bool(lfs),
+                "sha256": str(lfs["oid"]) if lfs else None,
+            }
+        store.put_commit(
+            ref,
+            {"id": sha, "files": files, "parents": [], "time": info.get("lastModified"), "upstream": True},
+        )
+    if rev != sha:
+        store.set_upstream_ref(ref, rev, sha)
+    return sha, meta
 
 
 async def _open_growing(fetch: Fetch) -> int | None:

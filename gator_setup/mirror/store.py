@@ -74,14 +74,21 @@ def read_json(path: Path, default: Any = None) -> Any:
 class BlobWriter:
     """Receives the bytes of one blob into tmp/, hashing as they come; `finish` verifies and publishes."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, resume_name: str | None = None) -> None:
         self.store = store
-        self.path = store.root / "tmp" / f"{uuid.uuid4().hex}.part"
+        name = f"resume-{resume_name}.part" if resume_name else f"{uuid.uuid4().hex}.part"
+        self.path = store.root / "tmp" / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in finish/abort
         self._sha256 = hashlib.sha256()
         self.size = 0
         self.done = False
+        if resume_name and self.path.exists():
+            # Resume a download interrupted in an earlier run: re-hash what is already there.
+            with open(self.path, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    self._sha256.update(chunk)
+                    self.size += len(chunk)
+        self._fh = open(self.path, "ab" if resume_name else "wb")  # noqa: SIM115 - closed in finish/abort
 
     def write(self, data: bytes) -> None:
         self._fh.write(data)
@@ -169,8 +176,8 @@ class Store:
     def has_blob(self, sha256: str | None) -> bool:
         return bool(sha256) and self.blob_path(str(sha256)).is_file()
 
-    def new_blob(self) -> BlobWriter:
-        return BlobWriter(self)
+    def new_blob(self, resume_name: str | None = None) -> BlobWriter:
+        return BlobWriter(self, resume_name)
 
     def put_file(self, src: Path) -> FileEntry:
         """Copy a local file into the blob store (streamed), returning {sha256, size}."""
