@@ -153,3 +153,26 @@ def test_dry_run_json(demo: Path, capsys, monkeypatch) -> None:
     assert [f["path"] for f in data["files"]] == ["README.md", "app.py"]
     assert data["files"][1]["placeholders_filled"] is True and data["files"][0]["generated"] is True
     assert data["secrets"] == ["API_KEY"] and "value-must-not-show" not in out
+
+
+def test_secret_prompt_only_at_a_terminal(monkeypatch) -> None:
+    import getpass
+    import io
+
+    from gator_setup.cli.space import _secret_source
+
+    monkeypatch.delenv("PROMPTED_KEY", raising=False)
+    prompts: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: prompts.append(prompt) or "typed-value")
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    assert _secret_source("PROMPTED_KEY") is None and prompts == []
+    monkeypatch.setattr("sys.stdin", Tty())
+    assert _secret_source("PROMPTED_KEY") == "typed-value"
+    assert prompts == ["Value for secret PROMPTED_KEY (hidden): "]
+    monkeypatch.setenv("PROMPTED_KEY", "from-env")
+    assert _secret_source("PROMPTED_KEY") == "from-env" and len(prompts) == 1
