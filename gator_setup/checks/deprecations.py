@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from packaging.version import InvalidVersion, Version
 
-from gator_setup.checks.base import Check, Finding, Location, Severity
+from gator_setup.checks.base import Check, Finding, Location, NotApplicable, Severity
 from gator_setup.snapshot import EnvSnapshot
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "deprecations.toml"
@@ -123,10 +123,10 @@ class DeprecatedHubApis(Check):
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         facts = env.imports
         if facts is None:
-            return
+            raise NotApplicable("import facts were not collected")
         hub = facts.provider(HUB)
         if hub is None:
-            return
+            raise NotApplicable("huggingface_hub is not installed")
         try:
             installed: Version | None = Version(hub.version)
         except InvalidVersion:

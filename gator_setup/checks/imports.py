@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import ClassVar
 
-from gator_setup.checks.base import Check, Finding, Location, Severity
+from gator_setup.checks.base import Check, Finding, Location, NotApplicable, Severity
 from gator_setup.checks.deprecations import removal_of
 from gator_setup.probes.imports import ImportIssue
 from gator_setup.snapshot import EnvSnapshot
@@ -51,7 +51,7 @@ class ProviderImportsExist(Check):
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         facts = env.imports
         if facts is None:
-            return
+            raise NotApplicable("import facts were not collected")
         errors: dict[tuple[str, str, str, str], list[ImportIssue]] = defaultdict(list)
         minor: dict[str, list[ImportIssue]] = defaultdict(list)
         for i in facts.issues:

@@ -176,7 +176,8 @@ def read_distributions(sys_path: Iterable[str]) -> tuple[dict[str, Distribution]
         if not entry or not os.path.isdir(entry):
             continue
         try:
-            names = sorted(e.name for e in os.scandir(entry))
+            # os.listdir order, as importlib_metadata (which decides ties between two dist-infos)
+            names = os.listdir(entry)
         except OSError as exc:  # a broken path entry must not sink the probe
             problems.append(ProbeProblem("environment", entry, f"cannot list distributions: {exc}"))
             continue

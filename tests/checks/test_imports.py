@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from factories import snapshot
 
-from gator_setup.checks.base import Severity
+from gator_setup.checks.base import NotApplicable, Severity
 from gator_setup.checks.imports import ProviderImportsExist
 from gator_setup.probes.imports import ImportFacts, ImportIssue, probe_imports
 from gator_setup.probes.python_env import read_distributions
@@ -136,8 +136,9 @@ def test_project_imports_are_judged_too(tmp_path: Path) -> None:
     assert len(warn) == 1 and "syntax error" in warn[0].message
 
 
-def test_no_facts_no_findings() -> None:
-    assert list(ProviderImportsExist().run(snapshot())) == []
+def test_no_facts_is_not_applicable() -> None:
+    with pytest.raises(NotApplicable):
+        list(ProviderImportsExist().run(snapshot()))
     issue = ImportIssue(
         "x",
         "1",
