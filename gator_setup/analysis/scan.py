@@ -14,7 +14,7 @@ from typing import Any
 
 from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
-from gator_setup.analysis.model import FileAnalysis, SourceProblem
+from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
 
@@ -87,28 +87,44 @@ def resolve_files(
 
 def iter_tree(root: Path, exclude: Iterable[str] = ()) -> Iterator[tuple[Path, str]]:
     """(file, path relative to root) for every .py file under root, skipping environments and caches."""
-    patterns = tuple(exclude)
+    for path, rel, _entry in _walk(root, tuple(exclude)):
+        yield Path(path), rel
+
+
+def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[tuple[str, str, os.DirEntry[str] | None]]:
+    """(path, relative path, dir entry) of .py files, sorted, with os.scandir (its stat is cached)."""
     if root.is_file():
-        yield root, root.name
+        yield str(root), root.name, None
         return
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-        rel_dir = os.path.relpath(dirpath, root)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in SKIP_DIRS
-            and not d.startswith(".")
-            and not d.endswith(".egg-info")
-            and not _excluded(os.path.normpath(os.path.join(rel_dir, d)), patterns)
-            # any virtual environment, whatever its name, holds installed packages, not project code
-            and not os.path.isfile(os.path.join(dirpath, d, "pyvenv.cfg"))
-        )
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            rel = os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/")
-            if not _excluded(rel, patterns):
-                yield Path(dirpath) / name, rel
+    stack = [(str(root), "")]
+    while stack:
+        dirpath, rel_dir = stack.pop()
+        try:
+            entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            name = e.name
+            rel = f"{rel_dir}{name}"
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if (
+                    name in SKIP_DIRS
+                    or name.startswith(".")
+                    or name.endswith(".egg-info")
+                    or (patterns and _excluded(rel, patterns))
+                    # any virtual environment, whatever its name, holds installed packages
+                    or os.path.isfile(os.path.join(e.path, "pyvenv.cfg"))
+                ):
+                    continue
+                subdirs.append((e.path, rel + "/"))
+            elif name.endswith(".py") and not (patterns and _excluded(rel, patterns)):
+                yield e.path, rel, e
+        stack.extend(reversed(subdirs))
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -243,32 +259,51 @@ def scan_tree(
     new: dict[str, list[Any]] = {}
     analyze = _Analyzer(providers, watched, deep_needles)
     result = ScanResult()
-    for file, rel in iter_tree(root, exclude):
+    for path, rel, entry in _walk(root, tuple(exclude)):
         if max_files is not None and result.files_seen >= max_files:
             result.truncated = True
             break
         result.files_seen += 1
         try:
-            st = file.stat()
+            st = entry.stat() if entry is not None else os.stat(path)
             sig: list[Any] = [st.st_size, st.st_mtime_ns]
         except OSError:
             sig = []
         hit = old.get(rel)
-        if sig and hit is not None and hit[:2] == sig:
+        if sig and hit is not None and hit[:2] == sig and len(hit) == 4:
             fa = None if hit[2] is None else FileAnalysis.from_json(hit[2])
+            issues = _issues_from_json(fa, hit[3], providers)
+            new[rel] = hit
         else:
-            data, error = _read_one(file)
+            data, error = _read_one(Path(path))
             if data is None:
-                result.problems.append(SourceProblem(str(file), error or "unreadable"))
+                result.problems.append(SourceProblem(path, error or "unreadable"))
                 continue
-            fa = analyze(data, str(file), rel)
-        if sig:
-            new[rel] = [*sig, None if fa is None else fa.to_json()]
+            fa = analyze(data, path, rel)
+            issues = resolve_files([fa], providers) if fa is not None else []
+            if sig:
+                new[rel] = [*sig, None if fa is None else fa.to_json(), [_issue_to_json(i) for i in issues]]
         _collect(result, fa)
-    result.issues = resolve_files(result.files, providers)
-    if not result.truncated:
+        result.issues.extend(issues)
+    if not result.truncated and new != old:
         _save_scan_cache(cache_file, new)
     return result
+
+
+def _issue_to_json(i: ScanIssue) -> list[Any]:
+    u = i.unresolved
+    return [u.ref.to_json(), u.kind, u.missing]
+
+
+def _issues_from_json(fa: FileAnalysis | None, rows: list[Any], providers: Providers) -> list[ScanIssue]:
+    out = []
+    for ref_json, kind, missing in rows:
+        ref = ImportRef.from_json(ref_json)
+        provider = providers.by_module.get(ref.top)
+        if fa is None or provider is None:
+            continue
+        out.append(ScanIssue(fa, Unresolved(ref, provider, kind, missing), file_role(fa.path)))
+    return out
 
 
 def _load_scan_cache(path: Path) -> dict[str, list[Any]]:

@@ -88,3 +88,24 @@ def test_import_time_graph(tmp_path: Path) -> None:
     }
     seen = import_time_modules("pkg", lambda m: sources.get(m))
     assert seen == {"pkg", "pkg.utils", "pkg.utils.hub", "pkg.lazy"}
+
+
+def test_tree_cache_skips_unchanged_files(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    f = proj / "a.py"
+    f.write_text(SOURCE)
+    cache = tmp_path / "scan-cache.json"
+    first = scan_tree(proj, providers, cache_file=cache)
+    st = f.stat()
+    # same size and mtime, different bytes: a cached run must not read the file again
+    f.write_text(SOURCE.replace("cached_download", "hf_hub_downloa_"))
+    import os
+
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = scan_tree(proj, providers, cache_file=cache)
+    assert {i.unresolved.missing for i in second.issues} == {i.unresolved.missing for i in first.issues}
+    assert "cached_download" in {i.unresolved.missing for i in second.issues}
+    f.write_text("import os\n")  # a real change is picked up
+    assert scan_tree(proj, providers, cache_file=cache).issues == []
