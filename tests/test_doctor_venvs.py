@@ -74,3 +74,17 @@ def test_scan_against_named_hub_version(tmp_path: Path, capsys) -> None:
     assert main(["scan", str(tmp_path), "--hub-version", "0.25.2"]) == 0
     assert main(["scan", str(tmp_path), "--hub-version", "1.0.0"]) == 1
     assert "HfFolder" in capsys.readouterr().out
+
+
+def test_accelerate_exports() -> None:
+    from gator_setup.analysis import provider_exports
+    from gator_setup.core.scan import fetch_provider
+
+    p = fetch_provider("accelerate", "accelerate", "1.15.0")
+    e = provider_exports(p.root, "accelerate")
+    assert e is not None and not e.dynamic
+    for name in ("Accelerator", "PartialState", "init_empty_weights", "notebook_launcher", "utils"):
+        assert e.has(name) is True, name
+    assert e.has("certainly_not_in_accelerate") is False
+    utils = provider_exports(p.root, "accelerate.utils")
+    assert utils is not None and utils.has("set_seed") is True
