@@ -244,6 +244,14 @@ class _Visitor(ast.NodeVisitor):
             return None
         return f"{target}.{rest}" if rest else target
 
+    def _is_module_alias(self, node: ast.expr) -> bool:
+        dotted = _dotted(node)
+        if dotted is None:
+            return False
+        target = self.aliases.get(dotted.split(".", 1)[0])
+        # `import huggingface_hub as hh` maps hh to the module itself (no attribute part)
+        return target is not None and target.split(".", 1)[0] == target and dotted == dotted.split(".", 1)[0]
+
     def visit_Assign(self, node: ast.Assign) -> None:
         # `api = HfApi()` lets `api.upload_folder(...)` resolve to huggingface_hub.HfApi.upload_folder
         if self.with_calls and isinstance(node.value, ast.Call) and len(node.targets) == 1:
@@ -262,8 +270,13 @@ class _Visitor(ast.NodeVisitor):
                     self.calls.append(CallUse("command", program, node.lineno, (), self.guard, self.scope))
             elif self._watched(qual):
                 kws = tuple(k.arg for k in node.keywords if k.arg)
-                if kws:
-                    self.calls.append(CallUse("call", qual, node.lineno, kws, self.guard, self.scope))
+                # Calls through a module alias are kept even without keywords: the import
+                # check cannot see `hh.cached_download(...)`, the deprecation check can.
+                via_module = isinstance(node.func, ast.Attribute) and self._is_module_alias(node.func.value)
+                if kws or via_module:
+                    self.calls.append(
+                        CallUse("call", qual, node.lineno, kws, self.guard, self.scope, via_module)
+                    )
         self.generic_visit(node)
 
 

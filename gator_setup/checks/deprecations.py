@@ -141,7 +141,9 @@ class DeprecatedHubApis(Check):
                         yield self._finding(d, fa.path, ref.line, installed, hub.version, ref.guard)
             for call in fa.calls:
                 for d in table:
-                    if d.kind == "kwarg" and call.kind == "call" and d.subject in call.keywords:
+                    if d.kind == "symbol" and call.attribute and call.target == f"{d.module}.{d.subject}":
+                        yield self._finding(d, fa.path, call.line, installed, hub.version, call.guard)
+                    elif d.kind == "kwarg" and call.kind == "call" and d.subject in call.keywords:
                         if not call.target.startswith(HUB + "."):
                             continue
                         func = call.target.rsplit(".", 1)[-1]

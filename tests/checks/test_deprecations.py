@@ -18,8 +18,11 @@ try:
 except ImportError:
     HfFolder = None
 
+import huggingface_hub as hh
+
 def fetch():
     hf_hub_download("a/b", "f", use_auth_token="x", resume_download=True)
+    hh.InferenceApi("gpt2")
     subprocess.check_call(["huggingface-cli", "download", "a/b"])
 """
 
@@ -61,6 +64,7 @@ def test_errors_when_gone_warnings_while_present() -> None:
     assert new["keyword `use_auth_token=` in hf_hub_download()"] is Severity.ERROR
     assert new["keyword `resume_download=` in hf_hub_download()"] is Severity.WARNING  # ignored, not fatal
     assert new["the `huggingface-cli` command"] is Severity.ERROR
+    assert new["`huggingface_hub.InferenceApi`"] is Severity.ERROR  # reached as hh.InferenceApi(...)
     assert new["`huggingface_hub.HfFolder`"] is Severity.INFO  # guarded by the project itself
     old = verdicts("0.25.2")
     assert set(old.values()) == {Severity.WARNING}
