@@ -8,6 +8,7 @@ import typer
 
 from gator_setup import __version__
 from gator_setup.cli import doctor as doctor_cmd
+from gator_setup.cli import models as models_cmd
 
 app = typer.Typer(
     name="gator",
@@ -36,6 +37,7 @@ def _root(
 
 app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
 app.command("checks")(doctor_cmd.checks)
+models_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
