@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gator_setup.installers import remote
 from gator_setup.installers.catalog import ModelEntry, load_catalog
-from gator_setup.installers.download import Target, download_files
+from gator_setup.installers.download import Downloaded, Target, download_files, place, storage_dir
 from gator_setup.installers.errors import (
     DiskSpaceError,
     InstallError,
@@ -135,24 +135,12 @@ def _target_for(entry: ModelEntry, kind: str, opts: InstallOptions) -> Target:
     return Target(cache_dir=str(hf_cache_dir(opts.cache_dir)))
 
 
-def _storage(repo: str, cache: Path) -> Path:
-    return cache / f"models--{repo.replace('/', '--')}"
-
-
 def _present_bytes(plan: PlannedModel, f: remote.RemoteFile) -> int:
     """Bytes of `f` already on disk at the target (complete file, or the .incomplete part)."""
-    etag = f.sha256 or f.git_oid
-    if plan.target.cache_dir and etag:
-        blob = _storage(plan.entry.repo, Path(plan.target.cache_dir)) / "blobs" / etag
-        if blob.is_file() and blob.stat().st_size == f.size:
-            return f.size
-        part = blob.with_name(etag + ".incomplete")
-        return part.stat().st_size if part.is_file() else 0
-    if plan.target.local_dir:
-        p = Path(plan.target.local_dir) / f.path
-        if p.is_file() and p.stat().st_size == f.size:
-            return f.size
-    return 0
+    fp = place(plan.target, plan.entry.repo, plan.commit, f)
+    if fp.final.is_file() and fp.final.stat().st_size == f.size:
+        return f.size
+    return min(fp.partial.stat().st_size, f.size) if fp.partial.is_file() else 0
 
 
 def _select(
@@ -223,10 +211,25 @@ def plan_model(
     )
 
 
-def _import_problem(python: str, modules: tuple[str, ...]) -> str | None:
-    code = "import " + ", ".join(modules)
+def _import_problem(python: str, modules: tuple[str, ...], *, full: bool) -> str | None:
+    """Why `modules` cannot be used by `python`, or None. `full` imports them (seconds); else find_spec."""
+    if not full and Path(python).absolute() == Path(sys.executable).absolute():
+        import importlib.util
+
+        missing = [m for m in modules if importlib.util.find_spec(m) is None]
+        return f"No module named {', '.join(missing)}" if missing else None
+    code = (
+        "import " + ", ".join(modules)
+        if full
+        else (
+            "import importlib.util as u, sys; m = [n for n in sys.argv[1:] if u.find_spec(n) is None]; "
+            "sys.exit('No module named ' + ', '.join(m) if m else 0)"
+        )
+    )
     try:
-        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [python, "-c", code, *modules], capture_output=True, text=True, timeout=120, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"cannot run {python}: {exc}"
     if proc.returncode == 0:
@@ -272,7 +275,7 @@ def preflight(
             )
     python = opts.python or sys.executable
     for kind in sorted({p.kind for p in plans} & set(RUNTIME_IMPORTS)):
-        problem = _import_problem(python, RUNTIME_IMPORTS[kind])
+        problem = _import_problem(python, RUNTIME_IMPORTS[kind], full=False)
         if problem is None:
             continue
         msg = f"{kind} runtime does not import in {python}: {problem}"
@@ -286,7 +289,7 @@ def _write_ref(plan: PlannedModel) -> None:
     """Point refs/<branch> at the commit so from_pretrained("org/name") resolves it offline."""
     if not plan.target.cache_dir:
         return
-    refs = _storage(plan.entry.repo, Path(plan.target.cache_dir)) / "refs"
+    refs = storage_dir(Path(plan.target.cache_dir), plan.entry.repo) / "refs"
     refs.mkdir(parents=True, exist_ok=True)
     (refs / plan.revision).write_text(plan.commit)
 
@@ -313,9 +316,9 @@ def install_plan(
     try:
         hashes: dict[str, str] = {}
 
-        def on_file(f: remote.RemoteFile, path: Path) -> None:
+        def on_file(f: remote.RemoteFile, item: Downloaded) -> None:
             if opts.verify != "none":
-                hashes[f.path] = check_file(f, path)
+                hashes[f.path] = check_file(f, item.path, item.digest)
 
         download_files(
             plan.entry.repo,
@@ -326,13 +329,14 @@ def install_plan(
             target=plan.target,
             workers=opts.workers,
             progress=opts.progress,
+            hash_files=opts.verify != "none",
             on_file=on_file,
         )
         _write_ref(plan)
     finally:
         lock.release()
     if plan.target.cache_dir:
-        location = str(_storage(plan.entry.repo, Path(plan.target.cache_dir)) / "snapshots" / plan.commit)
+        location = str(storage_dir(Path(plan.target.cache_dir), plan.entry.repo) / "snapshots" / plan.commit)
     else:
         location = str(plan.target.local_dir)
     result = ModelResult(

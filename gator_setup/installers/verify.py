@@ -45,10 +45,11 @@ def discard(path: Path) -> None:
         pass
 
 
-def check_file(remote: RemoteFile, path: Path) -> str:
-    """Verify size and hash of one downloaded file; return its sha256 (or git oid for small files).
+def check_file(remote: RemoteFile, path: Path, digest: str | None = None) -> str:
+    """Verify size and hash of a downloaded file; return its digest (sha256, or git oid if small).
 
-    A mismatch deletes the file and raises ChecksumError: a corrupted file is never kept.
+    `digest` is the hash computed while streaming (None: hash the file now). A mismatch deletes the
+    file and raises ChecksumError: a corrupted file is never kept.
     """
     size = path.stat().st_size
     if size != remote.size:
@@ -57,14 +58,10 @@ def check_file(remote: RemoteFile, path: Path) -> str:
             f"{remote.path}: size {size} differs from the server's {remote.size}; the file was deleted.",
             hint="Run the same command again to download it afresh.",
         )
-    if remote.sha256:
-        got = sha256_file(path)
-        expected = remote.sha256
-    elif remote.git_oid:
-        got = git_blob_sha1(path)
-        expected = remote.git_oid
-    else:
+    expected = remote.sha256 or remote.git_oid
+    if not expected:
         return ""
+    got = digest or (sha256_file(path) if remote.sha256 else git_blob_sha1(path))
     if got != expected:
         discard(path)
         raise ChecksumError(
