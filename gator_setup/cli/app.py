@@ -8,6 +8,7 @@ import typer
 
 from gator_setup import __version__
 from gator_setup.cli import doctor as doctor_cmd
+from gator_setup.cli import mirror as mirror_cmd
 from gator_setup.cli import models as models_cmd
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ def _root(
 app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
 app.command("checks")(doctor_cmd.checks)
 models_cmd.register(app)
+app.add_typer(mirror_cmd.app, name="mirror")
 
 
 def main(argv: list[str] | None = None) -> int:
