@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -50,7 +48,7 @@ def _snapshot_bytes(cache: Path, commit: str) -> dict[str, str]:
 
 
 def test_installs_only_fp16_files_loads_and_locks(hub: Any, workdir: Path, tiny_sdxl: Path) -> None:
-    res = install_models(_opts(hub, workdir, verify="load"))
+    res = install_models(_opts(hub, workdir))
     m = res.models[0]
     expected = expected_fp16_selection(tiny_sdxl)
     assert set(m.files) == expected
@@ -58,7 +56,6 @@ def test_installs_only_fp16_files_loads_and_locks(hub: Any, workdir: Path, tiny_
     assert set(hub.sent) <= expected
     assert not set(hub.sent) & set(DECOY_FILES)
     assert not any(p.endswith(".safetensors") and ".fp16." not in p for p in hub.sent)
-    assert m.loaded == "StableDiffusionXLPipeline"
     assert len(m.hashes) == len(expected)
     lock = read_lock(workdir / "gator-models.lock")["sdxl-1.0"]
     repo = hub.repos[REPO]
@@ -94,33 +91,6 @@ def test_locked_fails_on_any_difference(hub: Any, workdir: Path, tiny_sdxl: Path
     lock_path.write_text(text.replace(hub.repos[REPO].commit, "1" * 40))
     with pytest.raises(AccessError, match="not found"):
         install_models(_opts(hub, workdir / "x", names=(), locked=True, lock_path=str(lock_path)))
-
-
-def test_selection_is_within_what_diffusers_download_fetches(hub: Any, workdir: Path) -> None:
-    res = install_models(_opts(hub, workdir, dry_run=True))
-    ours = set(res.models[0].files)
-    assert hub.total_sent() < 2000  # dry run: model_index.json only
-    script = (
-        "import json, sys, pathlib\n"
-        "from diffusers import DiffusionPipeline\n"
-        "p = DiffusionPipeline.download(sys.argv[1], variant='fp16', cache_dir=sys.argv[2])\n"
-        "root = pathlib.Path(p)\n"
-        "print(json.dumps(sorted(x.relative_to(root).as_posix() for x in root.rglob('*') if x.is_file())))\n"
-    )
-    env = dict(os.environ, HF_ENDPOINT=hub.url, HF_HUB_DISABLE_TELEMETRY="1")
-    proc = subprocess.run(
-        [sys.executable, "-c", script, REPO, str(workdir / "dcache")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    theirs = set(json.loads(proc.stdout.strip().splitlines()[-1]))
-    assert ours <= theirs, ours - theirs
-    weights = {p for p in theirs if p.endswith((".safetensors", ".bin"))}
-    assert {p for p in ours if p.endswith(".safetensors")} == weights
 
 
 def test_corrupted_bytes_are_caught_and_not_kept(hub: Any, workdir: Path, tiny_sdxl: Path) -> None:
