@@ -381,11 +381,11 @@ def install_models(
         raise InstallError("--locked and --revision conflict: the lock file already pins the commit.")
     catalog = load_catalog(Path(opts.catalog_path) if opts.catalog_path else None)
     lock_file = Path(opts.lock_path)
-    locked_models = read_lock(lock_file) if opts.locked else {}
     if opts.locked and not lock_file.is_file():
         raise InstallError(
             f"--locked: {lock_file} does not exist.", hint="Run without --locked once to write it."
         )
+    locked_models = read_lock(lock_file) if opts.locked else {}
     names = opts.names or (tuple(locked_models) if opts.locked else ())
     if not names:
         raise InstallError("Name at least one model.", hint="`gator models list` shows the catalog.")
