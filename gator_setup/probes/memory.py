@@ -64,7 +64,22 @@ def gpu_memory() -> tuple[int | None, tuple[str, ...], str | None]:
 
 
 def memory_facts() -> MemoryFacts:
-    """RAM and VRAM of this machine."""
+    """RAM and VRAM of this machine: the doctor's platform probe (sysfs/KFD, NVML, nvidia-smi) first."""
+    try:
+        from gator_setup.probes.platform import probe_platform
+        from gator_setup.probes.system import LiveSystem
+
+        facts = probe_platform(LiveSystem(), [], use_nvml=True)
+        sizes = [g.vram_bytes for g in facts.gpus if g.vram_bytes]
+        if facts.gpus:
+            return MemoryFacts(
+                facts.ram_bytes or ram_total(),
+                max(sizes) if sizes else None,
+                tuple(g.name or g.vendor for g in facts.gpus),
+                () if sizes else ("GPU found but its memory size is unknown",),
+            )
+    except Exception:
+        pass
     vram, names, note = gpu_memory()
     return MemoryFacts(ram_total(), vram, names, (note,) if note else ())
 
