@@ -65,6 +65,7 @@ class Faults:
     corrupt: set[str] = field(default_factory=set)  # flip bytes in the body (same length)
     needs_token: set[str] = field(default_factory=set)  # repos answering 401 without Authorization
     gated: set[str] = field(default_factory=set)  # repos whose files answer 403 GatedRepo
+    ignore_range: set[str] = field(default_factory=set)  # answer 200 with the whole file to a Range GET
     release: threading.Event = field(default_factory=threading.Event)
 
 
@@ -208,7 +209,12 @@ class FakeHub:
                 data = repo.files[file_path]
                 start = 0
                 rng = self.headers.get("Range")
-                if rng and rng.startswith("bytes=") and self.command == "GET":
+                if (
+                    rng
+                    and rng.startswith("bytes=")
+                    and self.command == "GET"
+                    and file_path not in hub.faults.ignore_range
+                ):
                     start = int(rng[6:].split("-")[0] or 0)
                     with hub._lock:
                         hub.ranges.append((file_path, start))
