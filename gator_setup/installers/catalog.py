@@ -181,3 +181,17 @@ def load_catalog(user_path: Path | None = None) -> Catalog:
     if path.is_file():
         entries.update(_load_file(path, str(path)))
     return Catalog(entries)
+
+
+def markdown_table(catalog: Catalog) -> str:
+    """The catalog as a Markdown table (docs/models.md embeds it; a test keeps the two in sync)."""
+    rows = [
+        "| name | repo | kind | download (approx.) | min VRAM | licence | gated |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in catalog.entries.values():
+        size = f"{e.size_gb:g} GB" if e.size_gb is not None else "?"
+        vram = f"{e.min_vram_gb:g} GB" if e.min_vram_gb else "CPU"
+        gated = "yes" if e.gated else "no"
+        rows.append(f"| {e.name} | `{e.repo}` | {e.kind} | {size} | {vram} | {e.license or '?'} | {gated} |")
+    return "\n".join(rows) + "\n"

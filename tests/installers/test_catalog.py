@@ -87,3 +87,16 @@ def test_invalid_user_entries_are_one_line_errors(tmp_path: Path, body: str, mes
         load_catalog(user)
     assert message in str(exc.value)
     assert str(user) in str(exc.value)
+
+
+def test_docs_table_is_in_sync_with_the_catalog(tmp_path: Path) -> None:
+    import re
+
+    from gator_setup.installers.catalog import markdown_table
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "models.md").read_text()
+    m = re.search(r"<!-- catalog-table[^>]*-->\n(.*?)<!-- /catalog-table -->", docs, re.S)
+    assert m, "docs/models.md lost its catalog table markers"
+    assert m.group(1) == markdown_table(load_catalog(tmp_path / "none.toml")), (
+        "regenerate the table in docs/models.md from catalog.toml (markdown_table)"
+    )
