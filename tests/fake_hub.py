@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+SNDBUF = 256 * 1024
 LFS_SUFFIXES = (".safetensors", ".bin", ".onnx", ".msgpack", ".pth", ".pt", ".ckpt", ".h5")
 
 
@@ -120,6 +122,12 @@ class FakeHub:
 
             def log_message(self, *args: object) -> None:  # quiet test output
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # A small send buffer keeps `sent` close to what really left for the client: bytes
+                # parked in a multi-MB kernel buffer when a client dies would count as transferred.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
 
             def _json(self, obj: object, status: int = 200, headers: dict[str, str] | None = None) -> None:
                 body = json.dumps(obj).encode()

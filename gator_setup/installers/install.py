@@ -75,6 +75,7 @@ class PlannedModel:
     skipped: int
     target: Target
     need_bytes: int = 0
+    pinned: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -205,10 +206,10 @@ def plan_model(
     if not selected:
         raise InstallError(f"{entry.name}: no files selected from {entry.repo}@{listing.commit[:12]}.")
     files = [listing.files[p] for p in selected]
-    rev_name = revision if not _SHA.match(revision) else "main"
-    return PlannedModel(
-        entry, kind, listing.commit, rev_name, variant, files, len(listing.files) - len(files), target
-    )
+    pinned = bool(_SHA.match(revision))
+    rev_name = "main" if pinned else revision
+    skipped = len(listing.files) - len(files)
+    return PlannedModel(entry, kind, listing.commit, rev_name, variant, files, skipped, target, pinned=pinned)
 
 
 def _import_problem(python: str, modules: tuple[str, ...], *, full: bool) -> str | None:
@@ -291,7 +292,12 @@ def _write_ref(plan: PlannedModel) -> None:
         return
     refs = storage_dir(Path(plan.target.cache_dir), plan.entry.repo) / "refs"
     refs.mkdir(parents=True, exist_ok=True)
-    (refs / plan.revision).write_text(plan.commit)
+    ref = refs / plan.revision
+    # A pinned commit (--revision SHA, --locked) only claims refs/main when nothing else has: that
+    # keeps a cache that already tracks main honest while still letting a fresh one load offline.
+    if plan.pinned and ref.exists():
+        return
+    ref.write_text(plan.commit)
 
 
 def _lock_path_for(plan: PlannedModel) -> Path:
