@@ -11,6 +11,7 @@ from gator_setup.cli import doctor as doctor_cmd
 from gator_setup.cli import fix as fix_cmd
 from gator_setup.cli import mirror as mirror_cmd
 from gator_setup.cli import models as models_cmd
+from gator_setup.cli import scan as scan_cmd
 from gator_setup.cli import space as space_cmd
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ models_cmd.register(app)
 app.command("fix", epilog=fix_cmd.FIX_EPILOG)(fix_cmd.fix)
 app.add_typer(space_cmd.space_app, name="space")
 app.add_typer(mirror_cmd.app, name="mirror")
+app.command("scan", epilog=scan_cmd.SCAN_EPILOG)(scan_cmd.scan)
 
 
 def main(argv: list[str] | None = None) -> int:
