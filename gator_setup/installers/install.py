@@ -238,6 +238,29 @@ def _import_problem(python: str, modules: tuple[str, ...], *, full: bool) -> str
     return (proc.stderr.strip().splitlines() or ["import failed"])[-1]
 
 
+def _doctor_import_problem(python: str | None, modules: tuple[str, ...]) -> str | None:
+    """The doctor's import-compatibility errors (GTR101) that concern the runtime packages, or None.
+
+    find_spec only says a package is there; GTR101 says whether `import diffusers` would fail
+    (e.g. diffusers 0.25.0 with huggingface_hub 0.26.0), read statically and cached per version.
+    """
+    from packaging.utils import canonicalize_name
+
+    from gator_setup.checks.base import Severity
+    from gator_setup.core.doctor import DoctorOptions, run_doctor
+
+    wanted = {canonicalize_name(m) for m in modules}
+    report = run_doctor(
+        DoctorOptions(python=python, project_dir=None, only=("GTR101",), include_plugins=False)
+    )
+    errors = [
+        f.message
+        for f in report.findings
+        if f.severity is Severity.ERROR and wanted & {canonicalize_name(p) for p in f.packages}
+    ]
+    return "; ".join(errors) if errors else None
+
+
 def preflight(
     plans: list[PlannedModel],
     opts: InstallOptions,
@@ -277,6 +300,7 @@ def preflight(
     python = opts.python or sys.executable
     for kind in sorted({p.kind for p in plans} & set(RUNTIME_IMPORTS)):
         problem = _import_problem(python, RUNTIME_IMPORTS[kind], full=False)
+        problem = problem or _doctor_import_problem(opts.python, RUNTIME_IMPORTS[kind])
         if problem is None:
             continue
         msg = f"{kind} runtime does not import in {python}: {problem}"
