@@ -217,19 +217,12 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
     paths = [str(p) for p in form.getall("paths", [])]
     if not paths and request.content_type == "application/json":
         paths = list((await request.json()).get("paths", []))
-    files = loc.commit["files"]
+    every = {e["path"]: e for e in tree_entries(loc.commit, "", True)}
     result: list[dict[str, Any]] = []
-    dirs = {e["path"]: e for e in tree_entries(loc.commit, "", True) if e["type"] == "directory"}
     for p in paths[:1000]:
-        p = str(p).strip("/")
-        if p in files:
-            result.extend(
-                e
-                for e in tree_entries(loc.commit, p.rsplit("/", 1)[0] if "/" in p else "", False)
-                if e["path"] == p
-            )
-        elif p in dirs:
-            result.append(dirs[p])
+        e = every.get(str(p).strip("/"))
+        if e is not None:
+            result.append(e)
     return json_response(result, headers=loc.extra_headers)
 
 
