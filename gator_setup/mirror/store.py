@@ -285,7 +285,8 @@ class Store:
 
     def repo_meta(self, ref: RepoRef) -> dict[str, Any] | None:
         meta: dict[str, Any] | None = self._cache.get(self.repo_dir(ref) / "repo.json")
-        return copy.deepcopy(meta)
+        # A shallow copy: callers replace top-level keys, never mutate nested values in place.
+        return dict(meta) if meta is not None else None
 
     def write_meta(self, ref: RepoRef, meta: dict[str, Any]) -> None:
         atomic_write_json(self.repo_dir(ref) / "repo.json", meta)
@@ -343,9 +344,8 @@ class Store:
                         yield RepoRef(rtype, ns.name, name.name)
 
     def refs(self, ref: RepoRef) -> dict[str, dict[str, str]]:
-        data: dict[str, dict[str, str]] = copy.deepcopy(
-            self._cache.get(self.repo_dir(ref) / "refs.json", {"branches": {}, "tags": {}})
-        )
+        cached = self._cache.get(self.repo_dir(ref) / "refs.json", {"branches": {}, "tags": {}})
+        data: dict[str, dict[str, str]] = {k: dict(v) for k, v in cached.items()}
         data.setdefault("branches", {})
         data.setdefault("tags", {})
         return data
@@ -439,7 +439,7 @@ class Store:
             atomic_write_json(self.repo_dir(ref) / f"{kind}.json", data)
 
     def upstream_refs(self, ref: RepoRef) -> dict[str, Any]:
-        data: dict[str, Any] = copy.deepcopy(self._cache.get(self.repo_dir(ref) / "upstream_refs.json", {}))
+        data: dict[str, Any] = dict(self._cache.get(self.repo_dir(ref) / "upstream_refs.json", {}))
         return data
 
     def set_upstream_ref(self, ref: RepoRef, rev: str, sha: str) -> None:
