@@ -257,11 +257,18 @@ print(json.dumps(sorted(os.path.relpath(os.path.join(r, f), s) for r, _, fs in o
     try:
         expected = ["README.md", "config.json", "model.safetensors", "sub/notes.txt"]
         assert json.loads(run_client(code, down.url).stdout.splitlines()[-1]) == expected
+        # The branch moves upstream: re-resolved once the TTL (0 here) has passed.
+        (src / "README.md").write_text("# moved\n")
+        moved = import_repo(tmp_path / "up", src, "acme/tiny")
+        st, h, _ = req(down.url, "HEAD", "/acme/tiny/resolve/main/README.md")
+        assert st == 307 and h["x-repo-commit"] == moved != commit
+        st, _, body = req(down.url, "GET", h["location"])
+        assert st == 200 and body == b"# moved\n"
         up.stop()
         # branch_ttl=0: main is re-resolved, the upstream is gone, the last known commit is served.
         assert json.loads(run_client(code, down.url).stdout.splitlines()[-1]) == expected
         st, h, _ = req(down.url, "HEAD", "/acme/tiny/resolve/main/config.json")
-        assert st == 307 and h["x-repo-commit"] == commit and "x-gator-stale" in h
+        assert st == 307 and h["x-repo-commit"] == moved and "x-gator-stale" in h
     finally:
         down.stop()
     offline = start_mirror(tmp_path / "down", upstream="http://127.0.0.1:9", offline=True)
