@@ -8,7 +8,9 @@ import typer
 
 from gator_setup import __version__
 from gator_setup.cli import doctor as doctor_cmd
+from gator_setup.cli import fix as fix_cmd
 from gator_setup.cli import mirror as mirror_cmd
+from gator_setup.cli import space as space_cmd
 
 app = typer.Typer(
     name="gator",
@@ -37,6 +39,8 @@ def _root(
 
 app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
 app.command("checks")(doctor_cmd.checks)
+app.command("fix", epilog=fix_cmd.FIX_EPILOG)(fix_cmd.fix)
+app.add_typer(space_cmd.space_app, name="space")
 app.add_typer(mirror_cmd.app, name="mirror")
 
 
