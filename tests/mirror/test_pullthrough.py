@@ -243,6 +243,19 @@ def test_private_and_gated_need_the_callers_own_accepted_token(hub: FakeHub, tmp
         offline.stop()
 
 
+def test_rate_limited_upstream_serves_last_known_commit(hub: FakeHub, tmp_path: Path) -> None:
+    mirror = start_mirror(tmp_path / "cache", upstream=hub.url, branch_ttl=0)
+    try:
+        assert req(mirror.url, "HEAD", "/acme/tiny/resolve/main/config.json")[0] == 307
+        hub.faults.api_status = 429
+        st, h, _ = req(mirror.url, "HEAD", "/acme/tiny/resolve/main/config.json")
+        assert st == 307 and h["x-repo-commit"] == "a" * 40 and "x-gator-stale" in h
+        st, h, _ = req(mirror.url, "GET", "/api/models/acme/other")
+        assert st == 502 and h["x-error-code"] == "UpstreamUnavailable"  # never a fake RepoNotFound
+    finally:
+        mirror.stop()
+
+
 def test_two_gators_chained_serve_with_upstream_stopped(tmp_path: Path) -> None:
     src = make_tiny_repo(tmp_path / "src")
     commit = import_repo(tmp_path / "up", src, "acme/tiny")
