@@ -289,3 +289,11 @@ print(json.dumps(sorted(os.path.relpath(os.path.join(r, f), s) for r, _, fs in o
         assert json.loads(run_client(code, offline.url).stdout.splitlines()[-1]) == expected
     finally:
         offline.stop()
+
+
+def test_cold_range_request_is_served_from_the_growing_file(hub: FakeHub, mirror: BackgroundServer) -> None:
+    path = f"/acme/tiny/resolve/{'a' * 40}/{BIG}"
+    st, h, body = req(mirror.url, "GET", path, {"Range": "bytes=1500000-"})
+    assert st == 206 and body == make_files()[BIG][1_500_000:]
+    assert h["content-range"] == "bytes 1500000-1999999/2000000"
+    assert req(mirror.url, "GET", path, {"Range": "bytes=9999999-"})[0] == 416
