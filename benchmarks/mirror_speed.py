@@ -216,7 +216,8 @@ def main() -> int:
     cold = work / "cold"
     cold.mkdir()
     write_big(cold / "sf.bin", args.sf_mb)
-    write_big(cold / "cold.bin", args.sf_mb)
+    for i in range(args.runs):
+        write_big(cold / f"cold{i}.bin", args.sf_mb)
     store = Store(work / "store")
     sha, _ = import_folder(store, src, parse_repo_id("acme/big"))
     cold_sha, _ = import_folder(store, cold, parse_repo_id("acme/cold"))
@@ -258,12 +259,14 @@ def main() -> int:
             "wall_s": round(wall, 2),
             "file_mb": args.sf_mb,
         }
-        direct = curl_speed(f"http://127.0.0.1:{gport}/acme/cold/resolve/{cold_sha}/cold.bin", 1)
-        cold_run = curl_speed(f"{durl}/cold.bin", 1)
+        # Direct: best of --runs from the upstream; cold: one fresh file per run through the cache.
+        direct = curl_speed(f"http://127.0.0.1:{gport}/acme/cold/resolve/{cold_sha}/cold0.bin", args.runs)
+        colds = [curl_speed(f"{durl}/cold{i}.bin", 1)["MBps"] for i in range(args.runs)]
         results["cold_pull_through"] = {
             "direct_MBps": direct["MBps"],
-            "cold_MBps": cold_run["MBps"],
-            "ratio": round(cold_run["MBps"] / direct["MBps"], 2),
+            "cold_MBps": max(colds),
+            "cold_runs_MBps": colds,
+            "ratio": round(max(colds) / direct["MBps"], 2),
             "upstream_requests": upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before,
         }
     finally:
@@ -295,8 +298,8 @@ def main() -> int:
             f"{sf['upstream_file_requests']} upstream file request(s), all done in {sf['wall_s']} s"
         )
         print(
-            f"cold pull-through: {cp['cold_MBps']} MB/s vs direct {cp['direct_MBps']} MB/s "
-            f"(ratio {cp['ratio']}), {cp['upstream_requests']} upstream request(s)"
+            f"cold pull-through: best {cp['cold_MBps']} MB/s (runs {cp['cold_runs_MBps']}) vs direct "
+            f"{cp['direct_MBps']} MB/s (ratio {cp['ratio']}), {cp['upstream_requests']} upstream requests"
         )
     shutil.rmtree(work, ignore_errors=True)
     return 0
