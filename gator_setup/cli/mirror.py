@@ -41,7 +41,8 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to bind.")] = 8090,
     tokens: Annotated[
-        Path | None, typer.Option("--tokens", help="Tokens file: lines 'TOKEN USER read|write'.")
+        Path | None,
+        typer.Option("--tokens", help="Tokens file: 'TOKEN USER read|write' and 'org ORG USER:ROLE' lines."),
     ] = None,
     branch_ttl: Annotated[
         float, typer.Option("--branch-ttl", help="Seconds before a branch is re-resolved upstream.")

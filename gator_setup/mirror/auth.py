@@ -1,48 +1,105 @@
-"""Who is asking: the tokens file (`token user read|write`), open development mode, and repo access rules."""
+"""Who is asking: the tokens file (tokens and org membership), open development mode, access rules.
+
+Tokens file, one entry per line, `#` comments:
+
+    TOKEN USER read|write            a token of USER (8+ characters)
+    org ORG USER:ROLE [USER:ROLE...] USER is a member of ORG with ROLE read, write or admin
+
+A "org" line cannot be mistaken for a token line: tokens have 8+ characters.
+"""
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gator_setup.errors import InputError
-from gator_setup.mirror.ids import HubError, RepoRef
+from gator_setup.mirror.ids import HubError, RepoRef, valid_name
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+ORG_ROLES = ("read", "write", "admin")
+WRITE_ROLES = ("write", "admin")
 
 
 @dataclass(frozen=True)
 class User:
-    """An authenticated caller."""
+    """An authenticated caller: its token's role and its org memberships (org -> role)."""
 
     name: str
     write: bool
     token: str = ""
+    orgs: tuple[tuple[str, str], ...] = ()
+    anywhere: bool = False  # open development mode: may read and write every namespace
 
     def __repr__(self) -> str:  # never show the token, even in a debugger or log
-        return f"User({self.name!r}, write={self.write})"
+        return f"User({self.name!r}, write={self.write}, orgs={dict(self.orgs)})"
+
+    def role_in(self, namespace: str) -> str | None:
+        """'admin' for the user's own namespace, its org role, or None for a stranger's namespace."""
+        if namespace == self.name:
+            return "admin"
+        return dict(self.orgs).get(namespace)
+
+
+@dataclass
+class _Parsed:
+    users: dict[str, User] = field(default_factory=dict)
+    orgs: dict[str, dict[str, str]] = field(default_factory=dict)  # user -> {org: role}
+    org_lines: dict[str, int] = field(default_factory=dict)
 
 
 def load_tokens(path: Path) -> dict[str, User]:
-    """Parse a tokens file: one `TOKEN USER read|write` per line, `#` comments."""
-    users: dict[str, User] = {}
+    """Parse a tokens file (format in the module docstring) into token -> User."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(path, f"cannot read tokens file ({exc.strerror})") from None
+    parsed = _Parsed()
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
+        if parts[0] == "org":
+            _parse_org(path, n, parts, parsed)
+            continue
         if len(parts) != 3 or parts[2] not in ("read", "write") or len(parts[0]) < 8:
             raise InputError(
-                path, "expected 'TOKEN USER read|write' (token of 8+ characters)", line=n, hint=None
+                path,
+                "expected 'TOKEN USER read|write' (token of 8+ characters) or 'org ORG USER:ROLE ...'",
+                line=n,
+                hint=None,
             )
-        users[parts[0]] = User(parts[1], parts[2] == "write", parts[0])
-    return users
+        if not valid_name(parts[1]):
+            raise InputError(path, f"invalid user name {parts[1]!r}", line=n, hint=None)
+        parsed.users[parts[0]] = User(parts[1], parts[2] == "write", parts[0])
+    names = {u.name for u in parsed.users.values()}
+    for user, memberships in parsed.orgs.items():
+        for org in memberships:
+            line_no = parsed.org_lines[org]
+            if user not in names:
+                raise InputError(path, f"org {org}: user {user!r} has no token line", line=line_no, hint=None)
+            if org in names:
+                raise InputError(path, f"org {org!r} is also a user name", line=line_no, hint=None)
+    return {
+        token: replace(u, orgs=tuple(sorted(parsed.orgs.get(u.name, {}).items())))
+        for token, u in parsed.users.items()
+    }
+
+
+def _parse_org(path: Path, n: int, parts: list[str], parsed: _Parsed) -> None:
+    if len(parts) < 3 or not valid_name(parts[1]):
+        raise InputError(path, "expected 'org ORG USER:ROLE [USER:ROLE ...]'", line=n, hint=None)
+    org = parts[1]
+    parsed.org_lines.setdefault(org, n)
+    for member in parts[2:]:
+        user, _, role = member.partition(":")
+        if not valid_name(user) or role not in ORG_ROLES:
+            msg = f"org {org}: expected USER:ROLE with ROLE read, write or admin, got {member!r}"
+            raise InputError(path, msg, line=n, hint=None)
+        parsed.orgs.setdefault(user, {})[org] = role
 
 
 class Auth:
@@ -64,21 +121,26 @@ class Auth:
         if scheme.lower() != "bearer" or not token:
             raise HubError(401, None, "Invalid credentials in Authorization header")
         if self.tokens is None:
-            # Open development mode: any token is a user with write access.
-            return User("dev", True, token)
+            # Open development mode: any token is a user with write access to every namespace.
+            return User("dev", True, token, anywhere=True)
         for known, user in self.tokens.items():
             if hmac.compare_digest(known.encode(), token.encode()):
                 return user
         raise HubError(401, None, "Invalid credentials in Authorization header")
 
     def check_read(self, ref: RepoRef, meta: dict[str, Any] | None, user: User | None) -> None:
-        """Raise the Hub's error when `user` may not read the repo (or it does not exist)."""
+        """Raise the Hub's error when `user` may not read the repo (or it does not exist).
+
+        Private repos are visible to the owner and to members of the owning org (any role), and
+        look like missing repos to everyone else, as on the Hub.
+        """
         if meta is None:
             raise _not_found(ref, user)
-        if meta.get("private") and user is None:
+        member = user is not None and (user.anywhere or user.role_in(ref.namespace) is not None)
+        if meta.get("private") and not member:
             raise _not_found(ref, user)
         gated = meta.get("gated")
-        if gated and not (user and (user.write or user.name in meta.get("gated_users", []))):
+        if gated and not (user and (member or user.name in meta.get("gated_users", []))):
             if user is None:
                 raise HubError(
                     401, "GatedRepo", f"Access to {ref.id} is restricted. You must be authenticated."
@@ -86,11 +148,14 @@ class Auth:
             raise HubError(403, "GatedRepo", f"Access to {ref.id} is restricted and you are not in the list.")
 
     def check_write(self, ref: RepoRef, user: User | None) -> User:
-        """The writing user; 401 without a token, 403 for a read-only token."""
+        """The writing user; 401 without a token, 403 for a read-only token or a foreign namespace."""
         if user is None:
             raise HubError(401, None, "You must use a write token to push (Authorization: Bearer ...).")
         if not user.write:
-            raise HubError(403, None, f"Token of {user.name} is read-only; {ref.id} needs a write token.")
+            raise HubError(403, None, f"Token of {user.name} is read-only; {ref.id} needs a write token")
+        if not user.anywhere and user.role_in(ref.namespace) not in WRITE_ROLES:
+            # No trailing period: huggingface_hub appends one when it shows the message.
+            raise HubError(403, None, f"{user.name} cannot write to namespace {ref.namespace}")
         return user
 
 

@@ -292,10 +292,25 @@ async def whoami(request: web.Request) -> web.Response:
             "emailVerified": False,
             "canPay": False,
             "isPro": False,
-            "orgs": [],
+            "orgs": [_org_entry(org, role) for org, role in user.orgs],
             "auth": {"type": "access_token", "accessToken": {"displayName": "gator", "role": role}},
         }
     )
+
+
+def _org_entry(org: str, role: str) -> dict[str, Any]:
+    """An org as whoami-v2 lists it on the Hub; clients read `name` and `roleInOrg`."""
+    return {
+        "type": "org",
+        "id": org,
+        "name": org,
+        "fullname": org,
+        "email": None,
+        "canPay": False,
+        "periodEnd": None,
+        "isEnterprise": False,
+        "roleInOrg": role,
+    }
 
 
 def sha_or_none(value: str) -> str | None:

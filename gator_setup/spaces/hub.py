@@ -180,14 +180,22 @@ class Hub:
     ) -> None:
         """create_repo(exist_ok=True): a no-op when the Space already exists."""
         with mapped_errors("Creating the Space", self.endpoint, self.token, space.owner, who.user):
-            self.api.create_repo(
-                space.repo_id,
-                repo_type="space",
-                space_sdk=sdk,
-                space_hardware=hardware,
-                private=private,
-                exist_ok=True,
-            )
+            try:
+                self.api.create_repo(
+                    space.repo_id,
+                    repo_type="space",
+                    space_sdk=sdk,
+                    space_hardware=hardware,
+                    private=private,
+                    exist_ok=True,
+                )
+            except ValueError as exc:
+                # huggingface_hub 2.x answers a 403 on create for a Space that exists by building its
+                # URL without the endpoint, which fails (HfUriError) for any host but huggingface.co.
+                # It only gets there after repo_info found the Space, so the Space exists: go on,
+                # and the next write meets the server's own verdict.
+                if type(exc).__name__ != "HfUriError":
+                    raise
 
     def remote_files(self, space: SpaceId, who: Identity) -> dict[str, RemoteFile]:
         """The Space's files on its main branch; empty for a Space without commits."""

@@ -44,8 +44,13 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Srv]:
     commit = import_repo(d / "store", src, "acme/tiny")
     import_repo(d / "store", src, "acme/secret", private=True)
     import_repo(d / "store", src, "acme/data", repo_type="dataset")
+    import_repo(d / "store", src, "acme/app", repo_type="space")
+    import_repo(d / "store", src, "carol/own", private=True)
     tokens = d / "tokens"
-    tokens.write_text("# token user role\nreadtoken123 alice read\nwritetoken12 bob write\n")
+    tokens.write_text(
+        "# token user role\nreadtoken123 alice read\nwritetoken12 bob write\ncarolwrite12 carol write\n"
+        "org acme alice:read bob:write  # members of acme\n"
+    )
     server = start_mirror(d / "store", tokens_file=tokens, tree_page_size=5)
     try:
         yield Srv(server.url, commit, d / "store")
@@ -123,6 +128,46 @@ def test_private_repo_needs_known_token(srv: Srv) -> None:
     st, _, body = srv.req("GET", "/api/whoami-v2", {"Authorization": "Bearer readtoken123"})
     assert st == 200 and json.loads(body)["name"] == "alice"
     assert srv.req("GET", "/api/whoami-v2")[0] == 401
+
+
+def test_private_repos_only_for_owner_and_members(srv: Srv) -> None:
+    carol = {"Authorization": "Bearer carolwrite12"}
+    st, h, _ = srv.req("HEAD", "/acme/secret/resolve/main/config.json", carol)
+    assert st == 404 and h["x-error-code"] == "RepoNotFound"  # a stranger does not see it exists
+    assert srv.req("GET", "/api/models/acme/secret", carol)[0] == 404
+    assert srv.req("GET", "/api/models/carol/own", carol)[0] == 200
+    assert srv.req("GET", "/api/models/carol/own", {"Authorization": "Bearer writetoken12"})[0] == 404
+    st, _, body = srv.req("GET", "/api/whoami-v2", {"Authorization": "Bearer writetoken12"})
+    orgs = json.loads(body)["orgs"]
+    assert [(o["name"], o["roleInOrg"], o["type"]) for o in orgs] == [("acme", "write", "org")]
+    st, _, body = srv.req("GET", "/api/whoami-v2", carol)
+    assert json.loads(body)["orgs"] == []
+
+
+SPACE_IN_ACME = {"type": "space", "name": "x", "organization": "acme", "sdk": "gradio"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/repos/create", SPACE_IN_ACME),
+        ("POST", "/api/repos/create", {"name": "acme/y"}),
+        ("POST", "/api/models/acme/tiny/preupload/main", {"files": [{"path": "a.txt"}]}),
+        ("POST", "/api/models/acme/tiny/commit/main", '{"key": "header", "value": {"summary": "x"}}\n'),
+        ("POST", "/api/models/acme/tiny/branch/evil", {}),
+        ("DELETE", "/api/models/acme/tiny/branch/main", None),
+        ("PUT", "/api/models/acme/tiny/settings", {"private": True}),
+        ("POST", "/api/spaces/acme/app/secrets", {"key": "K", "value": "v"}),
+        ("POST", "/api/spaces/acme/app/variables", {"key": "K", "value": "v"}),
+        ("DELETE", "/api/spaces/acme/app/variables", {"key": "K"}),
+        ("DELETE", "/api/repos/delete", {"type": "model", "organization": "acme", "name": "tiny"}),
+    ],
+)
+def test_writes_only_to_own_namespace_or_write_orgs(srv: Srv, method: str, path: str, body: Any) -> None:
+    st, h, _ = srv.req(method, path, {"Authorization": "Bearer carolwrite12"}, body)
+    assert st == 403 and h["x-error-message"] == "carol cannot write to namespace acme"
+    assert srv.req("GET", "/api/models/acme/tiny")[0] == 200  # nothing was deleted
+    assert srv.req("GET", "/api/spaces/acme/x")[0] == 401 and srv.req("GET", "/api/models/acme/y")[0] == 401
 
 
 def test_writes_need_write_token(srv: Srv) -> None:

@@ -28,7 +28,9 @@ SECRET_VALUE = "s3cret-value-never-shown"
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     d = tmp_path_factory.mktemp("space-hub")
     tokens = d / "tokens"
-    tokens.write_text(f"{WRITE} me write\n{READ} me read\n{OTHER} other write\n")
+    tokens.write_text(
+        f"{WRITE} me write\n{READ} me read\n{OTHER} other write\norg team me:write\norg viewers me:read\n"
+    )
     server = start_mirror(d / "store", tokens_file=tokens)
     try:
         yield server.url
@@ -172,6 +174,7 @@ def test_deploy_roundtrip_settings_and_incremental(
         (UNKNOWN, "me/denied", "401 Unauthorized"),
         (READ, "me/denied", "read-only"),
         (WRITE, "other/denied", "may not write to the namespace 'other'"),
+        (WRITE, "viewers/denied", "may not write to the namespace 'viewers' (member of: team, viewers)"),
     ],
 )
 def test_refused_tokens_create_nothing(
@@ -236,3 +239,52 @@ def test_done_when_cli_twice(hub: str, tmp_path: Path) -> None:
     assert_no_token(first.stdout, first.stderr, second.stdout, second.stderr)
     got = space_files(hub, "me/demo", tmp_path / "dl")
     assert got["app.py"].startswith(b"import gradio as gr\nTITLE = 'Demo me/demo'")
+
+
+def test_deploy_into_write_org(hub: str, tmp_path: Path, capsys, monkeypatch, no_stored_token) -> None:
+    """whoami-v2 lists `team` with roleInOrg write: the deployer's check and the server both let it in."""
+    monkeypatch.setenv("HF_TOKEN", WRITE)
+    code, out, err = deploy(
+        [str(make_demo(tmp_path / "demo")), "--repo", "team/orgdemo", "--endpoint", hub], capsys
+    )
+    assert code == 0 and f"Space: {hub}/spaces/team/orgdemo" in out, err
+    got = space_files(hub, "team/orgdemo", tmp_path / "dl")
+    assert got["static/notes.txt"] == b"owner=team name=orgdemo\n"
+    assert_no_token(out, err)
+
+
+@pytest.fixture
+def no_precheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gator's own whoami check passes everything, so only the server stands in the way."""
+    from gator_setup.spaces.hub import Hub, Identity
+
+    monkeypatch.setattr(Hub, "check_can_write", lambda self, space: Identity("me", (), (), "write"))
+
+
+def test_server_refuses_foreign_namespace_without_client_check(
+    hub: str, tmp_path: Path, no_stored_token, no_precheck
+) -> None:
+    from huggingface_hub import HfApi
+
+    from gator_setup.spaces.deploy import DeployOptions
+    from gator_setup.spaces.deploy import deploy as run_deploy
+    from gator_setup.spaces.errors import NamespaceForbiddenError
+
+    demo = make_demo(tmp_path / "demo")
+    # A new Space in a stranger's namespace: repos/create answers 403.
+    with pytest.raises(NamespaceForbiddenError, match="'other'"):
+        run_deploy(DeployOptions(demo, "other/bypass", endpoint=hub, token=WRITE))
+    assert head(hub, "other/bypass") is None
+    # An existing Space of `other`: create_repo(exist_ok) passes, but variables and commits get 403.
+    theirs = HfApi(endpoint=hub, token=OTHER)
+    theirs.create_repo("other/theirs", repo_type="space", space_sdk="static")
+    theirs.upload_file(
+        path_or_fileobj=b"<p>hi</p>", path_in_repo="index.html", repo_id="other/theirs", repo_type="space"
+    )
+    before = head(hub, "other/theirs")
+    for extra in (("--var", "MODE=x"), ()):
+        opts = DeployOptions(demo, "other/theirs", endpoint=hub, token=WRITE, variables=extra[1:])
+        with pytest.raises(NamespaceForbiddenError, match="'other'"):
+            run_deploy(opts)
+    assert head(hub, "other/theirs") == before
+    assert theirs.get_space_variables("other/theirs") == {}
