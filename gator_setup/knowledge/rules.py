@@ -108,6 +108,11 @@ class Rule:
     fact_only: bool = False
     reproduction: Reproduction | None = None
     provenance: Mapping[str, str] = field(default_factory=dict)
+    #: Canonical name -> the spelling used in the data file (for messages).
+    display_names: Mapping[str, str] = field(default_factory=dict)
+
+    def display(self, name: str) -> str:
+        return self.display_names.get(name, name)
 
     @property
     def fix_requirement(self) -> Requirement | None:
@@ -118,7 +123,7 @@ class Rule:
 
     def combination(self) -> str:
         """`diffusers<0.29.0 with huggingface_hub>=0.26.0`."""
-        return " with ".join(f"{name}{spec}" for name, spec in self.packages.items())
+        return " with ".join(f"{self.display(name)}{spec}" for name, spec in self.packages.items())
 
     def applies_to_python(self, python_version: str | None, marker_env: Mapping[str, str] | None) -> bool:
         """Whether the rule's optional python range and marker hold for an interpreter."""
@@ -275,6 +280,7 @@ def parse_rule(path: Path, data: Any) -> Rule:
         fact_only=fact_only,
         reproduction=repro,
         provenance={str(k): str(v) for k, v in prov.items()},
+        display_names={canonicalize_name(n): n for n in pk},
     )
 
 
