@@ -1,0 +1,329 @@
+"""AST extraction of imports and provider calls from one source file, with a byte pre-filter."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Collection, Iterable
+
+from gator_setup.analysis.model import CallUse, FileAnalysis, ImportRef, Scope, SourceProblem
+
+# Handlers that swallow a failed import: an import inside such a try is optional by design.
+_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+# Words in an `if` test that make the branch an availability / version switch
+# (`is_torch_available()`, `sys.version_info`, `HAS_XET`, `find_spec(...)`, `hasattr(mod, ...)`).
+_GUARD_WORDS = ("available", "version", "find_spec", "hasattr", "importlib", "has_", "installed")
+_SUBPROCESS_FUNCS = frozenset(
+    {
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "os.system",
+        "os.popen",
+    }
+)
+
+
+def needs_scan(data: bytes, needles: Iterable[bytes]) -> bool:
+    """Fast pre-filter: only files whose bytes mention a watched name are parsed."""
+    return any(n in data for n in needles)
+
+
+def module_name(rel_path: str) -> tuple[str, bool] | None:
+    """`pkg/sub/mod.py` -> ("pkg.sub.mod", False); `pkg/__init__.py` -> ("pkg", True)."""
+    parts = rel_path.replace("\\", "/").split("/")
+    if not parts or not parts[-1].endswith((".py", ".pyi")):
+        return None
+    stem = parts[-1].rsplit(".", 1)[0]
+    is_pkg = stem == "__init__"
+    names = parts[:-1] if is_pkg else [*parts[:-1], stem]
+    if not names or not all(n.isidentifier() for n in names):
+        return None
+    return ".".join(names), is_pkg
+
+
+def resolve_relative(module: str | None, level: int, current: str | None, is_package: bool) -> str | None:
+    """Absolute module of `from <level dots><module> import ...` inside `current`; None if unknown."""
+    if level == 0:
+        return module
+    if not current:
+        return None
+    parts = current.split(".")
+    keep = len(parts) - level + (1 if is_package else 0)
+    if keep <= 0:
+        return None
+    base = ".".join(parts[:keep])
+    return f"{base}.{module}" if module else base
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else None
+    return None
+
+
+def _handler_names(handler: ast.ExceptHandler) -> list[str]:
+    if handler.type is None:
+        return ["BaseException"]
+    nodes = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    out = []
+    for n in nodes:
+        d = _dotted(n)
+        if d:
+            out.append(d.rsplit(".", 1)[-1])
+    return out
+
+
+def _try_guards_body(node: ast.Try | ast.TryStar) -> bool:
+    return any(
+        name in _IMPORT_HANDLERS or "Import" in name or "NotAvailable" in name or "Dependency" in name
+        for h in node.handlers
+        for name in _handler_names(h)
+    )
+
+
+def _try_guards_else(node: ast.Try | ast.TryStar) -> bool:
+    # transformers/diffusers: `try: if not is_x_available(): raise OptionalDependencyNotAvailable()
+    # except OptionalDependencyNotAvailable: ... else: from .x import Y` -- the else runs only
+    # when the optional dependency is there.
+    return any(
+        "NotAvailable" in name or "Dependency" in name for h in node.handlers for name in _handler_names(h)
+    )
+
+
+def _if_guard(test: ast.expr) -> str | None:
+    words: list[str] = []
+    for n in ast.walk(test):
+        if isinstance(n, ast.Name):
+            words.append(n.id)
+        elif isinstance(n, ast.Attribute):
+            words.append(n.attr)
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+            words.append(n.value)
+    if "TYPE_CHECKING" in words:
+        return "type-checking"
+    if "__name__" in words and "__main__" in words:
+        return "main"
+    low = [w.lower() for w in words]
+    if any(g in w for w in low for g in _GUARD_WORDS):
+        return "if"
+    return None
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, current: str | None, is_package: bool, watched: Collection[str] | None) -> None:
+        self.current = current
+        self.is_package = is_package
+        self.watched = watched
+        self.imports: list[ImportRef] = []
+        self.calls: list[CallUse] = []
+        self.guards: list[str] = []
+        self.depth = 0
+        # local name -> provider-qualified name, for resolving call targets
+        self.aliases: dict[str, str] = {}
+
+    # -- context ------------------------------------------------------------------------------
+    @property
+    def guard(self) -> str | None:
+        # The most telling guard wins: "main" and "type-checking" mean "never at import time".
+        for g in ("type-checking", "main", "try", "if"):
+            if g in self.guards:
+                return g
+        return None
+
+    @property
+    def scope(self) -> Scope:
+        return "function" if self.depth else "module"
+
+    def _watched(self, module: str) -> bool:
+        return self.watched is None or module.split(".", 1)[0] in self.watched
+
+    def _body(self, stmts: list[ast.stmt], guard: str | None) -> None:
+        if guard:
+            self.guards.append(guard)
+        for s in stmts:
+            self.visit(s)
+        if guard:
+            self.guards.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        for d in getattr(node, "decorator_list", []):
+            self.visit(d)
+        self.depth += 1
+        if isinstance(node, ast.Lambda):
+            self.visit(node.body)
+        else:
+            for s in node.body:
+                self.visit(s)
+        self.depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_Lambda = visit_FunctionDef
+
+    def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
+        self._body(node.body, "try" if _try_guards_body(node) else None)
+        for h in node.handlers:
+            self._body(h.body, "try")  # fallbacks run only when the first attempt failed
+        self._body(node.orelse, "if" if _try_guards_else(node) else None)
+        self._body(node.finalbody, None)
+
+    visit_TryStar = visit_Try
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        guard = _if_guard(node.test)
+        self._body(node.body, guard)
+        else_guard = "if" if guard in ("if",) else None
+        self._body(node.orelse, else_guard)
+
+    # -- imports ------------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".", 1)[0]
+                self.aliases[top] = top
+            if self._watched(alias.name):
+                self.imports.append(
+                    ImportRef(alias.name, None, node.lineno, self.guard, self.scope, node.col_offset)
+                )
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = resolve_relative(node.module, node.level, self.current, self.is_package)
+        if module is None:
+            return
+        for alias in node.names:
+            if alias.name != "*":
+                self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+        if not self._watched(module):
+            return
+        for alias in node.names:
+            self.imports.append(
+                ImportRef(
+                    module,
+                    None if alias.name == "*" else alias.name,
+                    node.lineno,
+                    self.guard,
+                    self.scope,
+                    node.col_offset,
+                )
+            )
+
+    # -- calls --------------------------------------------------------------------------------
+    def _qualify(self, func: ast.expr) -> str | None:
+        dotted = _dotted(func)
+        if not dotted:
+            return None
+        head, _, rest = dotted.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        # `api = HfApi()` lets `api.upload_folder(...)` resolve to huggingface_hub.HfApi.upload_folder
+        if isinstance(node.value, ast.Call) and len(node.targets) == 1:
+            target = node.targets[0]
+            qual = self._qualify(node.value.func)
+            if isinstance(target, ast.Name) and qual and self._watched(qual):
+                self.aliases[target.id] = qual
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        qual = self._qualify(node.func)
+        if qual:
+            if qual in _SUBPROCESS_FUNCS and node.args:
+                program = _program(node.args[0])
+                if program:
+                    self.calls.append(CallUse("command", program, node.lineno, (), self.guard, self.scope))
+            elif self._watched(qual):
+                kws = tuple(k.arg for k in node.keywords if k.arg)
+                if kws:
+                    self.calls.append(CallUse("call", qual, node.lineno, kws, self.guard, self.scope))
+        self.generic_visit(node)
+
+
+def _program(arg: ast.expr) -> str | None:
+    """The program a subprocess call runs, when it is written literally."""
+    if isinstance(arg, (ast.List, ast.Tuple)) and arg.elts:
+        first = arg.elts[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return first.value.strip().split("/")[-1] or None
+        return None
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        words = arg.value.split()
+        return words[0].split("/")[-1] if words else None
+    if isinstance(arg, ast.JoinedStr) and arg.values:
+        head = arg.values[0]
+        if isinstance(head, ast.Constant) and isinstance(head.value, str) and head.value.split():
+            return head.value.split()[0].split("/")[-1]
+    return None
+
+
+def _parse(source: bytes, path: str) -> tuple[ast.Module | None, SourceProblem | None]:
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # PEP 263 coding cookies are legal; let the compiler honour them before giving up.
+        if b"coding" not in source[:200]:
+            return None, SourceProblem(path, f"not UTF-8 (byte {exc.start}); file skipped")
+        text = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes in third-party code
+            tree = ast.parse(text if text is not None else source, filename=path)
+    except SyntaxError as exc:
+        return None, SourceProblem(path, f"syntax error: {exc.msg}; file skipped", exc.lineno)
+    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+        return None, SourceProblem(path, f"cannot parse: {type(exc).__name__}; file skipped")
+    return tree, None
+
+
+def analyze_source(
+    source: bytes,
+    path: str,
+    *,
+    module: str | None = None,
+    is_package: bool = False,
+    watched: Collection[str] | None = None,
+) -> FileAnalysis:
+    """Imports from `watched` top-level modules (all when None) and provider calls in one file."""
+    tree, problem = _parse(source, path)
+    result = FileAnalysis(path=path, module=module, problem=problem)
+    if tree is None:
+        return result
+    v = _Visitor(module, is_package, watched)
+    try:
+        v.visit(tree)
+    except RecursionError:
+        result.problem = SourceProblem(path, "nesting too deep to analyse; file skipped")
+        return result
+    result.imports = v.imports
+    result.calls = v.calls
+    return result
+
+
+def extract_imports(
+    source: bytes,
+    path: str,
+    *,
+    module: str | None = None,
+    is_package: bool = False,
+    watched: Collection[str] | None = None,
+    problems: list[SourceProblem] | None = None,
+) -> list[ImportRef]:
+    """Every import in `source` (relative ones made absolute when `module` is known).
+
+    Never raises for bad input: a syntax error or undecodable file yields no references and,
+    when `problems` is given, one SourceProblem appended to it.
+    """
+    res = analyze_source(source, path, module=module, is_package=is_package, watched=watched)
+    if res.problem is not None and problems is not None:
+        problems.append(res.problem)
+    return res.imports

@@ -1,0 +1,119 @@
+"""Provider installs (where a watched package lives, at which version) and reference resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from gator_setup.analysis.exports import ExportReader
+from gator_setup.analysis.model import ImportRef
+
+IssueKind = Literal["missing-name", "missing-module"]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One installed (or unpacked) provider: its import name, distribution, version and sys.path root."""
+
+    module: str
+    dist: str
+    version: str
+    root: Path
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """An import the installed provider cannot satisfy."""
+
+    ref: ImportRef
+    provider: Provider
+    kind: IssueKind
+    missing: str  # the missing name, or the missing module path
+
+
+class Providers:
+    """The set of providers one analysis resolves imports against (memoised export readers)."""
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self.by_module: dict[str, Provider] = {p.module: p for p in providers}
+        self._readers: dict[str, ExportReader] = {}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.by_module.values())
+
+    def __len__(self) -> int:
+        return len(self.by_module)
+
+    @property
+    def modules(self) -> frozenset[str]:
+        return frozenset(self.by_module)
+
+    def reader(self, top: str) -> ExportReader | None:
+        p = self.by_module.get(top)
+        if p is None:
+            return None
+        if top not in self._readers:
+            self._readers[top] = ExportReader(p.root)
+        return self._readers[top]
+
+    def with_version(self, provider: Provider) -> Providers:
+        """A copy where `provider` replaces the install of the same module."""
+        out = Providers([*[p for p in self if p.module != provider.module], provider])
+        return out
+
+    def _module_state(self, reader: ExportReader, module: str) -> bool | None:
+        """True: importable; False: missing; None: unknown (a dynamic ancestor may provide it)."""
+        if reader.exists(module):
+            return True
+        parts = module.split(".")
+        for i in range(1, len(parts)):
+            parent = reader.exports(".".join(parts[:i]))
+            if parent is None:
+                return False
+            if parent.dynamic:
+                return None
+        return False
+
+    def resolve(self, ref: ImportRef) -> Unresolved | None:
+        """Why `ref` fails against these providers, or None when it resolves (or cannot be judged)."""
+        provider = self.by_module.get(ref.top)
+        if provider is None:
+            return None
+        reader = self.reader(ref.top)
+        assert reader is not None
+        state = self._module_state(reader, ref.module)
+        if state is None:
+            return None
+        if state is False:
+            return Unresolved(ref, provider, "missing-module", ref.module)
+        if ref.name is None or ref.name == "*":
+            return None
+        exports = reader.exports(ref.module)
+        if exports is None or exports.has(ref.name) is not False:
+            return None
+        return Unresolved(ref, provider, "missing-name", ref.name)
+
+
+def providers_from_env(
+    watched: Mapping[str, str], dists: Mapping[str, object], sys_path: Iterable[str]
+) -> Providers:
+    """Find each watched provider (module -> distribution name) on `sys_path`, first match wins."""
+    from packaging.utils import canonicalize_name
+
+    found: list[Provider] = []
+    entries = [Path(p) for p in sys_path if p]
+    for module, dist_name in watched.items():
+        d = dists.get(canonicalize_name(dist_name))
+        if d is None:
+            continue
+        version = str(getattr(d, "version", ""))
+        dist_path = getattr(d, "path", None)
+        candidates = [Path(dist_path).parent] if dist_path else []
+        candidates += entries
+        for root in candidates:
+            if (root / module / "__init__.py").is_file() or (root / f"{module}.py").is_file():
+                found.append(Provider(module, str(getattr(d, "name", dist_name)), version, root))
+                break
+    return Providers(found)
