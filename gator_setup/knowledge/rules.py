@@ -41,6 +41,8 @@ _RULE_KEYS = {
     "fact_only",
     "reproduction",
     "provenance",
+    "symbol",
+    "symbols",
 }
 _REQUIRED = ("id", "title", "severity", "packages", "error", "fix")
 _REPRO_KEYS = {"date", "python", "run", "cases"}
@@ -108,6 +110,10 @@ class Rule:
     fact_only: bool = False
     reproduction: Reproduction | None = None
     provenance: Mapping[str, str] = field(default_factory=dict)
+    #: The provider name whose absence causes the break ("huggingface_hub.cached_download").
+    symbol: str = ""
+    #: Every provider name missing in this combination (generated rules merge names missing together).
+    symbols: tuple[str, ...] = ()
     #: Canonical name -> the spelling used in the data file (for messages).
     display_names: Mapping[str, str] = field(default_factory=dict)
 
@@ -281,6 +287,8 @@ def parse_rule(path: Path, data: Any) -> Rule:
         reproduction=repro,
         provenance={str(k): str(v) for k, v in prov.items()},
         display_names={canonicalize_name(n): n for n in pk},
+        symbol=str(data.get("symbol", "")),
+        symbols=_str_list(path, rid, "symbols", data.get("symbols", [])),
     )
 
 

@@ -1,0 +1,137 @@
+"""The knowledge-base builder, offline on a tiny cache of wheels, reproduces the committed rule."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from gator_setup.knowledge.builder import (
+    BuildError,
+    Source,
+    Sources,
+    WheelCache,
+    build_rules,
+    render_rules,
+    select_versions,
+)
+from gator_setup.knowledge.rules import KNOWLEDGE_DIR, load_rule_file, load_rules
+
+# The import lines below are the real ones from the released wheels (dynamic_modules_utils.py:28).
+HUB_INIT_OLD = "from .file_download import cached_download, hf_hub_download\nfrom .hf_api import model_info\n"
+HUB_INIT_NEW = "from .file_download import hf_hub_download\nfrom .hf_api import model_info\n"
+DIFFUSERS_OLD = {
+    "diffusers/__init__.py": "from . import utils\n",
+    "diffusers/utils/__init__.py": "from .dynamic_modules_utils import get_class_from_dynamic_module\n",
+    "diffusers/utils/dynamic_modules_utils.py": "import json\n"
+    * 27
+    + "from huggingface_hub import cached_download, hf_hub_download, model_info\n"
+    "def get_class_from_dynamic_module(): pass\n",
+    "diffusers/utils/testing_utils.py": (
+        "try:\n    from huggingface_hub import gone_name\nexcept ImportError:\n    pass\n"
+    ),
+    "diffusers/examples/train.py": "from huggingface_hub import also_gone\n",
+}
+
+
+def wheel(folder: Path, dist: str, version: str, files: dict[str, str], requires: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / f"{dist}-{version}-py3-none-any.whl", "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+        meta = f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+        if requires:
+            meta += f"Requires-Dist: {requires}\n"
+        zf.writestr(f"{dist}-{version}.dist-info/METADATA", meta)
+
+
+@pytest.fixture
+def tiny_cache(tmp_path: Path) -> Path:
+    wheels = tmp_path / "wheels"
+    for v, init in (("0.25.2", HUB_INIT_OLD), ("0.26.0", HUB_INIT_NEW)):
+        wheel(
+            wheels,
+            "huggingface_hub",
+            v,
+            {
+                "huggingface_hub/__init__.py": init,
+                "huggingface_hub/file_download.py": "def hf_hub_download(): pass\n"
+                + ("def cached_download(): pass\n" if init is HUB_INIT_OLD else ""),
+                "huggingface_hub/hf_api.py": "def model_info(): pass\n",
+            },
+        )
+    wheel(wheels, "diffusers", "0.28.2", DIFFUSERS_OLD, "huggingface-hub>=0.20.2")
+    new = {k: v for k, v in DIFFUSERS_OLD.items() if "dynamic" not in k}
+    new["diffusers/utils/__init__.py"] = "\n"
+    wheel(wheels, "diffusers", "0.29.0", new, "huggingface-hub>=0.23.2")
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "huggingface-hub.json").write_text(json.dumps(["0.25.2", "0.26.0"]))
+    (index / "diffusers.json").write_text(json.dumps(["0.28.2", "0.29.0"]))
+    return tmp_path
+
+
+SOURCES = Sources(
+    provider=Source("huggingface_hub", "huggingface_hub", since="0.25.0"),
+    consumers=(Source("diffusers", "diffusers", since="0.28.0"),),
+)
+
+
+def test_offline_build_reproduces_the_committed_rule(tiny_cache: Path) -> None:
+    cache = WheelCache(tiny_cache, offline=True)
+    rules = build_rules(
+        SOURCES, cache, built="2026-11-23", verified=load_rules([KNOWLEDGE_DIR / "rules.toml"])
+    )
+    assert cache.downloads == 0
+    (rule,) = rules  # guarded and auxiliary-file imports of missing names are not rules
+    committed = {r.id: r for r in load_rule_file(KNOWLEDGE_DIR / "generated_rules.toml")}[rule["id"]]
+    assert rule["packages"] == {"diffusers": "<0.29.0", "huggingface_hub": ">=0.26.0"}
+    assert {k: str(v) for k, v in committed.packages.items()} == {
+        "diffusers": "<0.29.0",
+        "huggingface-hub": ">=0.26.0",
+    }
+    for key in ("error", "fails_at", "fix", "severity", "symbol", "title"):
+        assert str(rule[key]) == str(
+            getattr(committed, key).label if key == "severity" else getattr(committed, key)
+        )
+    assert list(rule["alternatives"]) == list(committed.alternatives)
+    for key in ("consumer_boundary", "provider_boundary"):
+        assert rule["provenance"][key] == committed.provenance[key]
+    assert (
+        rule["provenance"]["import_site"] == "diffusers/utils/dynamic_modules_utils.py:28 in diffusers 0.28.2"
+    )
+    # The hand-verified rule covers it: the generated one is kept as a cross-check, not reported twice.
+    assert rule["fact_only"] is True and rule["provenance"]["confirms"].endswith("(same ranges)")
+
+
+def test_rendered_file_loads(tiny_cache: Path, tmp_path: Path) -> None:
+    rules = build_rules(SOURCES, WheelCache(tiny_cache, offline=True), built="2026-11-23")
+    out = tmp_path / "gen.toml"
+    out.write_text(render_rules(rules, "# test\n"))
+    (loaded,) = load_rule_file(out)
+    assert loaded.packages["diffusers"].contains("0.28.2") and not loaded.fact_only
+
+
+def test_offline_without_the_wheel_is_a_clear_error(tiny_cache: Path) -> None:
+    (tiny_cache / "index" / "diffusers.json").write_text(json.dumps(["0.28.2", "0.28.3", "0.29.0"]))
+    sources = Sources(
+        SOURCES.provider, (Source("diffusers", "diffusers", since="0.28.0", extra=("0.28.3",)),)
+    )
+    with pytest.raises(BuildError, match=r"offline and diffusers==0.28.3 is not in the cache"):
+        build_rules(sources, WheelCache(tiny_cache, offline=True), built="x")
+
+
+def test_select_versions_takes_latest_patch_per_minor() -> None:
+    avail = [Version(v) for v in ("0.27.0", "0.27.2", "0.28.0rc1", "0.28.1", "0.29.0", "0.30.0", "0.31.0")]
+    assert [str(v) for v in select_versions(avail, Source("d", "d", since="0.27.0"))] == [
+        "0.27.2",
+        "0.28.1",
+        "0.29.0",
+        "0.30.0",
+        "0.31.0",
+    ]
+    picked = select_versions(avail, Source("d", "d", since="0.27.0", step=2, extra=("0.27.0",)))
+    assert [str(v) for v in picked] == ["0.27.0", "0.27.2", "0.29.0", "0.31.0"]
