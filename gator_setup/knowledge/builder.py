@@ -113,8 +113,16 @@ def pip_command() -> list[str]:
 class WheelCache:
     """Wheels and version lists on disk; downloads only what is missing (never with offline=True)."""
 
-    def __init__(self, root: Path, *, offline: bool = False, log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        offline: bool = False,
+        log: Callable[[str], None] | None = None,
+        python_version: str = "3.11",
+    ):
         self.root = Path(root)
+        self.python_version = python_version
         self.offline = offline
         self.log = log or (lambda msg: None)
         self.downloads = 0
@@ -188,7 +196,7 @@ class WheelCache:
                     "--no-deps",
                     "--only-binary=:all:",
                     "--python-version",
-                    "3.11",
+                    self.python_version,
                     "-d",
                     tmp,
                     f"{dist}=={version}",
@@ -225,6 +233,10 @@ class WheelCache:
         return target
 
 
+#: module -> (path inside the wheel or site-packages, source bytes, is it a package __init__)
+SourceMap = dict[str, tuple[str, bytes, bool]]
+
+
 @dataclass(frozen=True)
 class ImportSite:
     """One unguarded run-time import of a provider name by a consumer release."""
@@ -246,7 +258,7 @@ class ConsumerScan:
     requires_provider: str | None = None  # the specifier it declares on the provider
 
 
-def _wheel_sources(wheel: Path) -> dict[str, tuple[str, bytes, bool]]:
+def _wheel_sources(wheel: Path) -> SourceMap:
     """module -> (path in wheel, source, is_package) for every .py member."""
     from gator_setup.analysis import module_name
 
@@ -279,25 +291,61 @@ def _declared_on(wheel: Path, provider: str) -> str | None:
     return None
 
 
-def scan_consumer(wheel: Path, consumer: Source, provider: Source, version: Version) -> ConsumerScan:
-    """Unguarded module-level imports of the provider in run-time files of a consumer wheel."""
+def tree_sources(root: Path, files: Iterable[str]) -> SourceMap:
+    """module -> (path, source, is_package) for installed files (paths relative to site-packages)."""
+    from gator_setup.analysis import module_name
+
+    out: SourceMap = {}
+    for rel in files:
+        if not rel.endswith(".py") or rel.startswith(".."):
+            continue
+        mod = module_name(rel)
+        if mod is None:
+            continue
+        try:
+            out[mod[0]] = (rel, (root / rel).read_bytes(), mod[1])
+        except OSError:
+            continue  # a file listed in RECORD but gone: nothing to analyse
+    return out
+
+
+def import_sites(sources: SourceMap, consumer_module: str, provider_module: str) -> list[ImportSite]:
+    """Unguarded module-level imports of `provider_module` in run-time files of one package."""
     from gator_setup.analysis import analyze_source, file_role, import_time_modules
 
-    sources = _wheel_sources(wheel)
-    at_import = import_time_modules(
-        consumer.module, lambda m: (sources[m][1], sources[m][2]) if m in sources else None
-    )
-    needle = provider.module.encode()
-    sites: list[ImportSite] = []
+    needle = provider_module.encode()
+    found: list[tuple[str, str | None, str, int, str]] = []
     for mod, (path, data, is_pkg) in sorted(sources.items()):
         if needle not in data or file_role(path) != "runtime":
             continue
-        fa = analyze_source(data, path, module=mod, is_package=is_pkg, watched={provider.module})
+        fa = analyze_source(data, path, module=mod, is_package=is_pkg, watched={provider_module})
         for ref in fa.imports:
-            if ref.top != provider.module or ref.guard is not None or ref.scope != "module":
+            if ref.top != provider_module or ref.guard is not None or ref.scope != "module":
                 continue
-            sites.append(ImportSite(ref.module, ref.name, path, ref.line, mod, mod in at_import))
+            found.append((ref.module, ref.name, path, ref.line, mod))
+    if not found:
+        return []
+    # Only worth computing when something is imported: it parses the whole import graph.
+    at_import = import_time_modules(
+        consumer_module, lambda m: (sources[m][1], sources[m][2]) if m in sources else None
+    )
+    return [ImportSite(m, n, p, line, cm, cm in at_import) for m, n, p, line, cm in found]
+
+
+def scan_consumer(wheel: Path, consumer: Source, provider: Source, version: Version) -> ConsumerScan:
+    """Unguarded module-level imports of the provider in run-time files of a consumer wheel."""
+    sites = import_sites(_wheel_sources(wheel), consumer.module, provider.module)
     return ConsumerScan(version, sites, _declared_on(wheel, provider.dist))
+
+
+def wheel_requires(wheel: Path) -> tuple[str, ...]:
+    """The Requires-Dist lines of a wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next((n for n in zf.namelist() if n.endswith(".dist-info/METADATA")), None)
+        if meta is None:
+            return ()
+        headers = HeaderParser().parsestr(zf.read(meta).decode("utf-8", "replace"))
+    return tuple(headers.get_all("Requires-Dist") or [])
 
 
 @dataclass

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
+from wheelfactory import DIFFUSERS_NEW, DIFFUSERS_OLD, hub_files, wheel
 
 from gator_setup.knowledge.builder import (
     BuildError,
@@ -20,53 +20,14 @@ from gator_setup.knowledge.builder import (
 )
 from gator_setup.knowledge.rules import KNOWLEDGE_DIR, load_rule_file, load_rules
 
-# The import lines below are the real ones from the released wheels (dynamic_modules_utils.py:28).
-HUB_INIT_OLD = "from .file_download import cached_download, hf_hub_download\nfrom .hf_api import model_info\n"
-HUB_INIT_NEW = "from .file_download import hf_hub_download\nfrom .hf_api import model_info\n"
-DIFFUSERS_OLD = {
-    "diffusers/__init__.py": "from . import utils\n",
-    "diffusers/utils/__init__.py": "from .dynamic_modules_utils import get_class_from_dynamic_module\n",
-    "diffusers/utils/dynamic_modules_utils.py": "import json\n"
-    * 27
-    + "from huggingface_hub import cached_download, hf_hub_download, model_info\n"
-    "def get_class_from_dynamic_module(): pass\n",
-    "diffusers/utils/testing_utils.py": (
-        "try:\n    from huggingface_hub import gone_name\nexcept ImportError:\n    pass\n"
-    ),
-    "diffusers/examples/train.py": "from huggingface_hub import also_gone\n",
-}
-
-
-def wheel(folder: Path, dist: str, version: str, files: dict[str, str], requires: str = "") -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(folder / f"{dist}-{version}-py3-none-any.whl", "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-        meta = f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
-        if requires:
-            meta += f"Requires-Dist: {requires}\n"
-        zf.writestr(f"{dist}-{version}.dist-info/METADATA", meta)
-
 
 @pytest.fixture
 def tiny_cache(tmp_path: Path) -> Path:
     wheels = tmp_path / "wheels"
-    for v, init in (("0.25.2", HUB_INIT_OLD), ("0.26.0", HUB_INIT_NEW)):
-        wheel(
-            wheels,
-            "huggingface_hub",
-            v,
-            {
-                "huggingface_hub/__init__.py": init,
-                "huggingface_hub/file_download.py": "def hf_hub_download(): pass\n"
-                + ("def cached_download(): pass\n" if init is HUB_INIT_OLD else ""),
-                "huggingface_hub/hf_api.py": "def model_info(): pass\n",
-            },
-        )
+    for v in ("0.25.2", "0.26.0"):
+        wheel(wheels, "huggingface_hub", v, hub_files(v))
     wheel(wheels, "diffusers", "0.28.2", DIFFUSERS_OLD, "huggingface-hub>=0.20.2")
-    new = {k: v for k, v in DIFFUSERS_OLD.items() if "dynamic" not in k}
-    new["diffusers/utils/__init__.py"] = "\n"
-    wheel(wheels, "diffusers", "0.29.0", new, "huggingface-hub>=0.23.2")
+    wheel(wheels, "diffusers", "0.29.0", DIFFUSERS_NEW, "huggingface-hub>=0.23.2")
     index = tmp_path / "index"
     index.mkdir()
     (index / "huggingface-hub.json").write_text(json.dumps(["0.25.2", "0.26.0"]))
