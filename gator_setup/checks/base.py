@@ -72,12 +72,17 @@ class Finding:
         }
 
 
+class NotApplicable(Exception):
+    """Raised by a check whose inputs are absent (no profile, no --deep): reported as skipped, not passed."""
+
+
 class Check:
     """A unit of diagnosis: a stable code, a title, a category, and run(env) -> findings.
 
     Subclasses set the class variables and implement `run`. Checks are pure: they read the
     snapshot and never print, exit or touch the system (probes do that, once, beforehand).
-    A check that finds nothing wrong returns no findings; the runner records it as passed.
+    A check that finds nothing wrong returns no findings; the runner records it as passed. A check
+    that cannot judge (its input was not collected) raises NotApplicable with the reason.
     """
 
     code: ClassVar[str]

@@ -14,6 +14,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "gator_setup.checks.environment",
     "gator_setup.checks.requirements",
     "gator_setup.checks.known_issues",
+    *("gator_setup.checks.platform", "gator_setup.checks.profile"),
 )
 
 

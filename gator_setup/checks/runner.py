@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gator_setup.checks.base import Check, Finding, Severity
+from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
 from gator_setup.snapshot import EnvSnapshot
 
 CRASH_CODE = "GTR000"
@@ -23,6 +23,15 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     crashed: bool = False
     seconds: float = 0.0
+    #: Why the check could not judge (its input was absent); None when it ran.
+    skipped: str | None = None
+
+    @property
+    def status(self) -> str:
+        """crashed, skipped, or the worst severity's label."""
+        if self.crashed:
+            return "crashed"
+        return "skipped" if self.skipped is not None else self.worst.label
 
     @property
     def worst(self) -> Severity:
@@ -48,6 +57,8 @@ def run_check(check: Check, env: EnvSnapshot) -> CheckResult:
     start = time.perf_counter()
     try:
         result.findings = list(check.run(env))
+    except NotApplicable as reason:
+        result.findings, result.skipped = [], str(reason) or "not applicable"
     except Exception as exc:
         result.crashed = True
         result.findings = [crash_finding(check.code, check.title, exc)]

@@ -29,6 +29,14 @@ DOCTOR_EPILOG = """Examples:
   gator doctor --only GTR101 --strict  one check, failing on warnings too
 
   gator doctor --what-if "huggingface_hub==0.26.0"   what an upgrade would break (installs nothing)
+
+  gator doctor --profile gator-rocm5.7 check against the Gator ROCm 5.7 stack
+
+  gator doctor --deep                  also import torch (arch list, devices, tensor op)
+
+  gator doctor --save-bundle gpu.tar.gz   store the raw GPU probe inputs (secrets redacted)
+
+  gator doctor --sysroot gpu.tar.gz    replay a bundle (or a hand-made tree) instead of this machine
 """
 
 
@@ -44,6 +52,19 @@ def doctor(
         list[str] | None, typer.Option("--only", help="Run only these check codes (A,B).")
     ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip these check codes (A,B).")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Also check against a profile (constraints/NAME.txt).")
+    ] = None,
+    deep: Annotated[
+        bool,
+        typer.Option("--deep", help="Import torch in the target interpreter (arch list, devices)."),
+    ] = False,
+    sysroot: Annotated[
+        str | None, typer.Option("--sysroot", help="Replay a support bundle or tree instead of this machine.")
+    ] = None,
+    save_bundle: Annotated[
+        str | None, typer.Option("--save-bundle", help="Write the raw GPU probe inputs to FILE.tar.gz.")
+    ] = None,
     fmt: FormatOpt = OutputFormat.text,
     json_: JsonOpt = False,
     strict: StrictOpt = False,
@@ -71,7 +92,14 @@ def doctor(
         raise typer.Exit(emit_report(wi_report, fmt, verbose=verbose, strict=strict))
 
     opts = DoctorOptions(
-        python=python, project_dir=str(project), only=split_codes(only), skip=split_codes(skip)
+        python=python,
+        project_dir=str(project),
+        profile=profile,
+        only=split_codes(only),
+        skip=split_codes(skip),
+        deep=deep,
+        sysroot=sysroot,
+        save_bundle=save_bundle,
     )
     report = run_doctor(opts)
     strict = strict or load_settings(project).strict

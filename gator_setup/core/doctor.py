@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,12 @@ class DoctorOptions:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     include_plugins: bool = True
+    #: Import torch in a subprocess of the target interpreter (arch list, devices, tensor op).
+    deep: bool = False
+    #: Replay a support bundle or hand-made tree instead of probing this machine.
+    sysroot: str | None = None
+    #: Write the raw probe inputs to this tar.gz.
+    save_bundle: str | None = None
 
 
 def select_checks(
@@ -48,16 +55,26 @@ def select_checks(
 
 def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str]) -> EnvSnapshot:
     """Run the probes that the selected checks need, once each."""
+    from gator_setup.core.platform_probe import probe_into
+
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
-    return EnvSnapshot(
+    snapshot = EnvSnapshot(
         interpreter=interp,
         distributions=dists,
         env_vars=relevant_env(os.environ),
         project_dir=project,
         problems=tuple(problems),
     )
+    profile_name = opts.profile or settings.profile
+    if profile_name:
+        from gator_setup.core.profiles import load_profile
+
+        snapshot.profile = load_profile(profile_name)
+    if "platform" in needs or snapshot.profile is not None or opts.sysroot or opts.save_bundle:
+        probe_into(snapshot, opts)
+    return snapshot
 
 
 def _plugin_result(failure: PluginFailure) -> CheckResult:
@@ -78,7 +95,14 @@ def run_doctor(opts: DoctorOptions) -> Report:
     classes, failures = all_checks(include_plugins=opts.include_plugins)
     selected = [cls() for cls in select_checks(classes, opts.only, opts.skip)]
     needs = frozenset().union(*(c.needs for c in selected)) if selected else frozenset()
-    snapshot = build_snapshot(opts, settings, needs)
+    if opts.sysroot and opts.save_bundle:
+        raise UsageError("--sysroot replays a bundle; it cannot also --save-bundle.")
+    with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
+        if opts.sysroot:
+            from gator_setup.core.bundle import open_sysroot
+
+            opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
+        snapshot = build_snapshot(opts, settings, needs)
     results = run_checks(selected, snapshot)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
@@ -100,4 +124,14 @@ def run_doctor(opts: DoctorOptions) -> Report:
         "env": dict(snapshot.env_vars),
         "settings": settings.source,
     }
+    if snapshot.platform is not None:
+        from gator_setup.core.platform_probe import platform_context
+
+        context["platform"] = platform_context(snapshot)
     return Report(command="doctor", results=results, context=context)
+
+
+def _replace_sysroot(opts: DoctorOptions, sysroot: str) -> DoctorOptions:
+    from dataclasses import replace
+
+    return replace(opts, sysroot=sysroot)

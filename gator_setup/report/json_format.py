@@ -22,7 +22,8 @@ def to_json_data(report: Report) -> dict[str, Any]:
                 "code": r.code,
                 "title": r.title,
                 "category": r.category,
-                "status": "crashed" if r.crashed else r.worst.label,
+                "status": r.status,
+                "skipped": r.skipped,
                 "seconds": round(r.seconds, 4),
             }
             for r in report.results

@@ -36,7 +36,8 @@ class Report:
             "warnings": self.count(Severity.WARNING),
             "info": self.count(Severity.INFO),
             "checks_run": len(self.results),
-            "checks_passed": sum(1 for r in self.results if r.worst <= Severity.INFO),
+            "checks_passed": sum(1 for r in self.results if r.skipped is None and r.worst <= Severity.INFO),
+            "checks_skipped": sum(1 for r in self.results if r.skipped is not None),
         }
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:

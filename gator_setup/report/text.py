@@ -77,6 +77,9 @@ def render_text(
         console.print()
         console.print(Text(category, style="bold underline"))
         for r in by_category[category]:
+            if r.skipped is not None:
+                console.print(Text(f"  - {r.code} {r.title} (skipped: {r.skipped})", style="dim"))
+                continue
             worst = r.worst
             mark, style = _MARK[worst if worst > Severity.INFO else Severity.OK]
             console.print(Text(f"  {mark} {r.code} {r.title}", style=style))
@@ -92,7 +95,9 @@ def render_text(
     console.print(
         Text(
             f"{s['errors']} error(s), {s['warnings']} warning(s), {s['info']} note(s); "
-            f"{s['checks_passed']}/{s['checks_run']} checks passed: {verdict}.",
+            f"{s['checks_passed']}/{s['checks_run'] - s['checks_skipped']} checks passed"
+            + (f", {s['checks_skipped']} skipped" if s["checks_skipped"] else "")
+            + f": {verdict}.",
             style="bold red" if s["errors"] else ("bold yellow" if s["warnings"] else "bold green"),
         )
     )

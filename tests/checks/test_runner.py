@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from factories import dist, snapshot
 
-from gator_setup.checks.base import Check, Finding, Severity
+from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
 from gator_setup.checks.registry import all_checks, builtin_checks
 from gator_setup.checks.runner import CRASH_CODE, run_checks
 
@@ -51,3 +51,21 @@ def test_all_checks_without_plugins_matches_builtins() -> None:
     classes, failures = all_checks(include_plugins=False)
     assert [c.code for c in classes] == [c.code for c in builtin_checks()]
     assert failures == []
+
+
+class NeedsProfile(Check):
+    code: ClassVar[str] = "GTR992"
+    title: ClassVar[str] = "Needs a profile"
+    category: ClassVar[str] = "profile"
+
+    def run(self, env: object) -> Iterable[Finding]:
+        raise NotApplicable("no profile selected")
+
+
+def test_not_applicable_is_skipped_not_passed() -> None:
+    from gator_setup.report.model import Report
+
+    (r,) = run_checks([NeedsProfile()], snapshot())
+    assert r.skipped == "no profile selected" and r.status == "skipped" and not r.crashed
+    s = Report("doctor", [r]).summary()
+    assert s["checks_passed"] == 0 and s["checks_skipped"] == 1

@@ -21,7 +21,9 @@ def test_doctor_json_schema(capsys, tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["schema_version"] == 1
     assert {"findings", "summary", "checks", "context"} <= set(data)
-    assert {"errors", "warnings", "info", "checks_run", "checks_passed"} == set(data["summary"])
+    assert {"errors", "warnings", "info", "checks_run", "checks_passed", "checks_skipped"} == set(
+        data["summary"]
+    )
     assert code == (1 if data["summary"]["errors"] else 0)
     for f in data["findings"]:
         assert {"check", "severity", "message", "packages", "fix"} <= set(f)

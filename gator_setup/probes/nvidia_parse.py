@@ -1,0 +1,134 @@
+"""Parsers for NVIDIA platform outputs: /proc/driver/nvidia/version, nvidia-smi (query CSV and plain).
+
+Pure text -> data functions, fuzz-tested: any input gives a result, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_VERSION = re.compile(r"\b([0-9]{2,4}\.[0-9]{1,3}(?:\.[0-9]{1,3})?)\b")
+
+
+@dataclass(frozen=True)
+class NvidiaGpu:
+    """One NVIDIA GPU; `arch` is 'sm_86' style when the compute capability is known."""
+
+    index: int | None = None
+    name: str | None = None
+    arch: str | None = None
+    vram_bytes: int | None = None
+    driver: str | None = None
+
+
+@dataclass(frozen=True)
+class NvidiaSmiResult:
+    """What plain nvidia-smi said: header versions, GPU rows, or the failure it printed."""
+
+    gpus: tuple[NvidiaGpu, ...] = ()
+    driver: str | None = None
+    cuda: str | None = None
+    error: str | None = None
+
+
+def parse_proc_version(text: str) -> str | None:
+    """/proc/driver/nvidia/version -> driver version, for the proprietary and the open module layouts."""
+    for line in text.splitlines():
+        if not line.startswith("NVRM version"):
+            continue
+        # The open module puts "for x86_64" between "Module" and the number (nixGL#186).
+        after = line.split("Module", 1)[1] if "Module" in line else line
+        m = _VERSION.search(after)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _ascii_int(text: str) -> bool:
+    # str.isdigit() accepts superscripts like '¹' that int() rejects (found by the fuzz test).
+    return text.isascii() and text.isdigit()
+
+
+def _arch(cap: str) -> str | None:
+    m = re.fullmatch(r"\s*([0-9]{1,2})\.([0-9]{1,2})\s*", cap)
+    return f"sm_{m.group(1)}{m.group(2)}" if m else None
+
+
+def _mib(text: str) -> int | None:
+    m = re.search(r"([0-9]+(?:\.[0-9]+)?)\s*(MiB|GiB)?", text)
+    if not m:
+        return None
+    value = float(m.group(1))
+    return int(value * (1024**3 if m.group(2) == "GiB" else 1024**2))
+
+
+def parse_query_csv(text: str) -> tuple[list[NvidiaGpu], str | None]:
+    """`nvidia-smi --query-gpu=index,name,driver_version,memory.total[,compute_cap] --format=csv...`.
+
+    Accepts the header row (with or without units), `noheader`, any column order when a header
+    is present, and `[N/A]` / blank fields. Returns (GPUs, error line when the tool refused).
+    """
+    fields = ["index", "name", "driver_version", "memory.total", "compute_cap"]
+    gpus: list[NvidiaGpu] = []
+    error: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", "$")):
+            continue
+        if ("Field" in line and "is not a valid field" in line) or line.startswith(
+            ("Failed", "NVIDIA-SMI has")
+        ):
+            error = line
+            continue
+        cells = [c.strip() for c in line.split(",")]
+        lowered = [re.sub(r"\s*\[.*\]$", "", c).lower() for c in cells]
+        if "name" in lowered and ("index" in lowered or "driver_version" in lowered):
+            fields = lowered
+            continue
+        if len(cells) < 2:
+            continue
+        row = dict(zip(fields, cells, strict=False))
+        index = row.get("index", "")
+        cap = row.get("compute_cap", "")
+        mem = row.get("memory.total", "")
+        name = row.get("name", "")
+        if not _ascii_int(index) and not name:
+            continue
+        gpus.append(
+            NvidiaGpu(
+                index=int(index) if _ascii_int(index) else None,
+                name=name if name and not name.startswith("[") else None,
+                arch=_arch(cap),
+                vram_bytes=_mib(mem) if mem and not mem.startswith("[") else None,
+                driver=row.get("driver_version") or None,
+            )
+        )
+    return gpus, error
+
+
+def parse_nvidia_smi(text: str) -> NvidiaSmiResult:
+    """Plain `nvidia-smi`: header labels before and after R610, GPU rows, and the known failures."""
+    if "couldn't communicate with the NVIDIA driver" in text:
+        return NvidiaSmiResult(error="nvidia-smi cannot talk to the NVIDIA driver (kernel module not loaded)")
+    m = re.search(r"Failed to initialize NVML:\s*(.*)", text)
+    if m:
+        return NvidiaSmiResult(error=f"Failed to initialize NVML: {m.group(1).strip()}")
+    driver = re.search(r"(?:Driver|KMD) Version:\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", text)
+    cuda = re.search(r"CUDA (?:UMD )?Version:\s*([0-9]+\.[0-9]+)", text)
+    gpus: list[NvidiaGpu] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        row = re.match(r"^\|\s+([0-9]+)\s+(.+?)\s+(?:On|Off)\s*\|", line)
+        if not row:
+            continue
+        mem = None
+        if i + 1 < len(lines):
+            mm = re.search(r"([0-9]+)MiB\s*/\s*([0-9]+)MiB", lines[i + 1])
+            mem = int(mm.group(2)) * 1024**2 if mm else None
+        gpus.append(NvidiaGpu(index=int(row.group(1)), name=row.group(2).strip(), vram_bytes=mem))
+    return NvidiaSmiResult(
+        tuple(gpus),
+        driver.group(1) if driver else None,
+        cuda.group(1) if cuda else None,
+    )
