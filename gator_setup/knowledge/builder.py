@@ -309,6 +309,15 @@ def tree_sources(root: Path, files: Iterable[str]) -> SourceMap:
     return out
 
 
+#: Checkpoint-conversion scripts shipped inside packages (transformers' models/*/convert_*.py):
+#: run by hand, never imported by the library, so their imports do not break an environment.
+SCRIPT_PREFIXES = ("convert_",)
+
+
+def _is_script(path: str) -> bool:
+    return path.rsplit("/", 1)[-1].startswith(SCRIPT_PREFIXES)
+
+
 def import_sites(sources: SourceMap, consumer_module: str, provider_module: str) -> list[ImportSite]:
     """Unguarded module-level imports of `provider_module` in run-time files of one package."""
     from gator_setup.analysis import analyze_source, file_role, import_time_modules
@@ -316,7 +325,7 @@ def import_sites(sources: SourceMap, consumer_module: str, provider_module: str)
     needle = provider_module.encode()
     found: list[tuple[str, str | None, str, int, str]] = []
     for mod, (path, data, is_pkg) in sorted(sources.items()):
-        if needle not in data or file_role(path) != "runtime":
+        if needle not in data or file_role(path) != "runtime" or _is_script(path):
             continue
         fa = analyze_source(data, path, module=mod, is_package=is_pkg, watched={provider_module})
         for ref in fa.imports:
@@ -457,9 +466,9 @@ def build_rules(
             missing = [not releases[p].provides(module, name) for p in p_list]
             if not any(missing):
                 continue
-            imports = [any((s.module, s.name) == (module, name) for s in scans[v].sites) for v in c_list]
-            for ci, cj in _runs(imports):
-                for pi, pj in _runs(missing):
+            for pi, pj in _runs(missing):
+                bad = _affected(scan, module, name, p_list[pi:pj])
+                for ci, cj in _runs([bool(bad(v)) for v in c_list]):
                     rule = _make_rule(
                         cons,
                         prov,
@@ -474,6 +483,7 @@ def build_rules(
                         scan,
                         provider,
                         built,
+                        bad,
                     )
                     if rule is not None:
                         rules.append(rule)
@@ -486,6 +496,31 @@ def build_rules(
         if n:
             r["id"] = f"{r['id']}-{n + 1}"
     return sorted(rules, key=lambda r: str(r["id"]))
+
+
+def _affected(
+    scan: Callable[[Version], ConsumerScan | None],
+    module: str,
+    name: str | None,
+    bad_providers: Sequence[Version],
+) -> Callable[[Version], bool | None]:
+    """Whether a consumer release imports the name and its own requirements admit a bad provider.
+
+    A release whose declared range excludes every provider release lacking the name cannot be
+    installed with one by a resolver (GTR100 reports forcing it), so it is not affected.
+    """
+    from packaging.specifiers import SpecifierSet
+
+    def bad(v: Version) -> bool | None:
+        s = scan(v)
+        if s is None:
+            return None
+        if not any((x.module, x.name) == (module, name) for x in s.sites):
+            return False
+        spec = SpecifierSet(s.requires_provider or "")
+        return any(spec.contains(p, prereleases=True) for p in bad_providers)
+
+    return bad
 
 
 def _make_rule(
@@ -502,10 +537,11 @@ def _make_rule(
     scan: Callable[[Version], ConsumerScan | None],
     provider: Callable[[Version], ProviderRelease | None],
     built: str,
+    bad: Callable[[Version], bool | None],
 ) -> dict[str, Any] | None:
-    def imports(v: Version) -> bool | None:
+    def imports(v: Version) -> bool:
         s = scan(v)
-        return None if s is None else any((x.module, x.name) == (module, name) for x in s.sites)
+        return s is not None and any((x.module, x.name) == (module, name) for x in s.sites)
 
     def lacks(v: Version) -> bool | None:
         r = provider(v)
@@ -514,21 +550,11 @@ def _make_rule(
     ci, cj = c_run
     pi, pj = p_run
     # Bisect each boundary over every release in between (scanned versions are only a sample).
-    c_lo = c_list[ci] if ci == 0 else _bisect(c_list[ci - 1], c_list[ci], c_all, imports)[1]
-    c_hi = None if cj == len(c_list) else _bisect(c_list[cj - 1], c_list[cj], c_all, imports)[1]
+    c_lo = c_list[ci] if ci == 0 else _bisect(c_list[ci - 1], c_list[ci], c_all, bad)[1]
+    c_hi = None if cj == len(c_list) else _bisect(c_list[cj - 1], c_list[cj], c_all, bad)[1]
     p_lo = p_list[pi] if pi == 0 else _bisect(p_list[pi - 1], p_list[pi], p_all, lacks)[1]
     p_hi = None if pj == len(p_list) else _bisect(p_list[pj - 1], p_list[pj], p_all, lacks)[1]
-    bad_scans = [s for v in c_list[ci:cj] if (s := scan(v)) is not None]
-    # A consumer that declares a range excluding every bad provider release cannot be installed
-    # with it by a resolver (the declared-requirements check reports forcing it), so no rule.
-    from packaging.specifiers import SpecifierSet
-
-    bad_providers = p_list[pi:pj]
-    installable = [
-        s
-        for s in bad_scans
-        if any(SpecifierSet(s.requires_provider or "").contains(p, prereleases=True) for p in bad_providers)
-    ]
+    installable = [s for v in c_list[ci:cj] if (s := scan(v)) is not None]
     if not installable:
         return None
     sites = [x for s in installable for x in s.sites if (x.module, x.name) == (module, name)]
@@ -543,13 +569,18 @@ def _make_rule(
     else:
         error = f"ModuleNotFoundError: No module named '{module}'"
     fails_at = f"import {cons.module}" if at_import else f"import {site.consumer_module}"
-    fix = f"{cons.dist}>={c_hi}" if c_hi is not None else f"{prov.dist}{_spec(None, p_lo)}"
-    alternatives = [f"{prov.dist}<{p_lo}"] if c_hi is not None and pi > 0 else []
-    if p_hi is not None:
-        alternatives.append(f"{prov.dist}>={p_hi}")
+    # The narrowest fix: upgrade the consumer past the break, else move the provider out of its range.
+    options = ([f"{cons.dist}>={c_hi}"] if c_hi is not None else []) + (
+        [f"{prov.dist}<{p_lo}"] if pi > 0 else []
+    )
+    options += [f"{prov.dist}>={p_hi}"] if p_hi is not None else []
+    if not options:
+        return None  # missing from every scanned provider release: nothing installable to suggest
+    fix, alternatives = options[0], options[1:]
     rid = f"gen-{canonicalize_name(cons.dist)}-{symbol.replace('_', '-').replace('.', '-').lower()}"
     if c_hi is not None:
-        c_boundary = f"last importing {_prev(c_all, c_hi)}, first without {c_hi}"
+        why = "excludes that range in its requirements" if imports(c_hi) else "no longer imports it"
+        c_boundary = f"last affected {_prev(c_all, c_hi)}, first that {why} {c_hi}"
     else:
         c_boundary = f"still imported by the newest scanned release {c_list[-1]}"
     if pi > 0:

@@ -129,7 +129,9 @@ class Rule:
 
     def combination(self) -> str:
         """`diffusers<0.29.0 with huggingface_hub>=0.26.0`."""
-        return " with ".join(f"{self.display(name)}{spec}" for name, spec in self.packages.items())
+        return " with ".join(
+            f"{self.display(name)}{format_spec(spec)}" for name, spec in self.packages.items()
+        )
 
     def applies_to_python(self, python_version: str | None, marker_env: Mapping[str, str] | None) -> bool:
         """Whether the rule's optional python range and marker hold for an interpreter."""
@@ -159,6 +161,12 @@ class Rule:
         for case in self.reproduction.cases:
             lines.append(f"  [{case.expect}] {' '.join(case.install)} -> {case.observed}")
         return "\n".join(lines)
+
+
+def format_spec(spec: SpecifierSet) -> str:
+    """`>=0.36.0,<0.41.0`: lower bounds first (packaging sorts by string)."""
+    order = {">=": 0, ">": 0, "==": 1, "===": 1, "~=": 1, "<": 2, "<=": 2, "!=": 3}
+    return ",".join(str(s) for s in sorted(spec, key=lambda s: (order.get(s.operator, 4), str(s))))
 
 
 def _err(path: Path, rule_id: str | None, problem: str) -> InputError:
@@ -351,3 +359,23 @@ def matching_rules(
     ]
     shadowed = {s for r in hits for s in r.supersedes}
     return [r for r in hits if r.id not in shadowed]
+
+
+def markdown_table(rules: Iterable[Rule]) -> str:
+    """The docs table of hand-verified rules (docs/knowledge.md is tested to match it)."""
+    lines = [
+        "| rule | broken combination | users see | fix | verified cases |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rules:
+        if r.reproduction is None:
+            continue
+        cases = r.reproduction.cases
+        n_fail = sum(1 for c in cases if c.expect == "fail")
+        combo = r.combination().replace(",", ", ")
+        fix = " or ".join(f"`{f}`" for f in (r.fix, *r.alternatives))
+        lines.append(
+            f"| `{r.id}` | {combo} | `{r.error}` | {fix} | {n_fail} failing, "
+            f"{len(cases) - n_fail} boundary ({r.reproduction.date}) |"
+        )
+    return "\n".join(lines)

@@ -111,3 +111,11 @@ def test_malformed_toml_gives_file_and_line(tmp_path: Path) -> None:
     f.write_text('schema_version = 1\n[[rule]\nid = "x"\n')
     with pytest.raises(InputError, match=r"broken.toml:2: invalid TOML"):
         load_rule_file(f)
+
+
+def test_docs_table_matches_the_data() -> None:
+    from gator_setup.knowledge.rules import KNOWLEDGE_DIR, markdown_table
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "knowledge.md").read_text()
+    table = docs.split("-->\n", 1)[1].split("\n<!-- rules-table:end", 1)[0]
+    assert table == markdown_table(load_rules([KNOWLEDGE_DIR / "rules.toml"]))
