@@ -17,6 +17,7 @@ from gator_setup.checks.base import Finding, Severity
 from gator_setup.checks.runner import CheckResult
 from gator_setup.errors import InputError
 from gator_setup.knowledge.rules import Rule
+from gator_setup.pins.admits import compatible, intersection_witness
 from gator_setup.pins.model import Declaration, PinSet
 from gator_setup.report.model import Report
 
@@ -120,7 +121,6 @@ def find_admission(
             if not all(name in declared for name in rule.declared):
                 continue
             witnesses: dict[str, Version] = {}
-            from gator_setup.pins.admits import intersection_witness
 
             for name, rule_range in rule.packages.items():
                 specs = [d.specifier for d in [*active, *extra] if d.name == name]
@@ -144,8 +144,6 @@ def _merged_fix(decl: Declaration | None, fix: Requirement) -> str:
     """The declared line with its lower bounds replaced by the fix (upper bounds kept)."""
     if decl is None:
         return str(fix)
-    from gator_setup.pins.admits import compatible
-
     # A fix that raises the floor replaces the declared floor; one that only excludes adds to it.
     raises_floor = any(s.operator in (">=", ">", "==", "~=", "===") for s in fix.specifier)
     upper = ("<", "<=", "!=")
@@ -271,19 +269,23 @@ def _pinned(d: Declaration) -> Version:
 
 def profile_constraints(name: str, project_dir: Path) -> tuple[list[Declaration], str | None]:
     """The profile's constraints file, or a note saying why there is none."""
+    from gator_setup.core.profiles import profile_dirs
     from gator_setup.pins.requirements_txt import parse_requirements_file
 
-    for root in (project_dir, Path(__file__).resolve().parents[2]):
-        path = root / "constraints" / f"{name}.txt"
+    dirs = [project_dir / "constraints", *profile_dirs()]
+    for folder in dirs:
+        path = folder / f"{name}.txt"
         if path.is_file():
             return parse_requirements_file(path, kind="constraint"), None
-    return [], f"profile {name!r}: constraints/{name}.txt not found; profile constraints were not checked."
+    known = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.txt")})
+    return [], (
+        f"profile {name!r}: constraints/{name}.txt not found (available: {', '.join(known) or 'none'}); "
+        "profile constraints were not checked."
+    )
 
 
 def profile_findings(pins: PinSet, constraints: Sequence[Declaration], profile: str) -> list[Finding]:
     """GTR303: declared requirements that no version allowed by the profile satisfies."""
-    from gator_setup.pins.admits import compatible
-
     out: list[Finding] = []
     by_name: dict[str, list[Declaration]] = {}
     for c in constraints:
