@@ -11,6 +11,7 @@ provenance is written. tools/build_kb.py is the command line; docs/knowledge.md 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -347,6 +348,40 @@ def scan_consumer(wheel: Path, consumer: Source, provider: Source, version: Vers
     return ConsumerScan(version, sites, _declared_on(wheel, provider.dist))
 
 
+@functools.lru_cache(maxsize=1)
+def _analysis_key() -> str:
+    """A hash of the analyzer's and this module's code: cached scans are reused only if it matches."""
+    import hashlib
+
+    import gator_setup.analysis as analysis
+
+    h = hashlib.sha256()
+    for f in [*sorted(Path(analysis.__file__).parent.glob("*.py")), Path(__file__)]:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cached_scan(
+    cache: WheelCache, wheel: Path, consumer: Source, provider: Source, version: Version
+) -> ConsumerScan:
+    """scan_consumer, memoised on disk by wheel name, provider and analyzer version."""
+    path = cache.root / "scans" / _analysis_key() / f"{wheel.stem}.{provider.module}.json"
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            sites = [ImportSite(**site) for site in data["sites"]]
+            return ConsumerScan(version, sites, data["requires_provider"])
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged cache entry is recomputed
+    result = scan_consumer(wheel, consumer, provider, version)
+    payload = {
+        "sites": [site.__dict__ for site in result.sites],
+        "requires_provider": result.requires_provider,
+    }
+    cache._write(path, json.dumps(payload))
+    return result
+
+
 def wheel_requires(wheel: Path) -> tuple[str, ...]:
     """The Requires-Dist lines of a wheel's METADATA."""
     with zipfile.ZipFile(wheel) as zf:
@@ -457,7 +492,7 @@ def build_rules(
                 w = cache.wheel(cons.dist, v)
                 if w is None:
                     return None
-                scans[v] = scan_consumer(w, cons, prov, v)
+                scans[v] = cached_scan(cache, w, cons, prov, v)
             return scans[v]
 
         c_list = [v for v in c_selected if scan(v) is not None]

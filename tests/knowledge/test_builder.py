@@ -96,3 +96,12 @@ def test_select_versions_takes_latest_patch_per_minor() -> None:
     ]
     picked = select_versions(avail, Source("d", "d", since="0.27.0", step=2, extra=("0.27.0",)))
     assert [str(v) for v in picked] == ["0.27.0", "0.27.2", "0.29.0", "0.31.0"]
+
+
+def test_scans_are_cached_on_disk_and_reused(tiny_cache: Path) -> None:
+    first = build_rules(SOURCES, WheelCache(tiny_cache, offline=True), built="x")
+    cached = list((tiny_cache / "scans").rglob("*.json"))
+    assert len(cached) == 2  # one per diffusers wheel
+    # A damaged entry is recomputed, never trusted or fatal.
+    cached[0].write_text("{not json")
+    assert build_rules(SOURCES, WheelCache(tiny_cache, offline=True), built="x") == first
