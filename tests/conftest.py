@@ -22,5 +22,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     """No colour, no real tokens, and a private gator cache for every test."""
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path_factory.mktemp("gator-cache")))
+    # Import analyses depend only on distribution name+version: one folder for the whole session
+    # keeps the doctor tests from re-parsing transformers for every test.
+    monkeypatch.setenv("GATOR_IMPORTS_CACHE", str(tmp_path_factory.getbasetemp() / "gator-imports-cache"))
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GATOR_DEBUG"):
         monkeypatch.delenv(name, raising=False)

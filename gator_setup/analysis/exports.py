@@ -124,6 +124,7 @@ class _Reader:
         except (OSError, SyntaxError, ValueError, RecursionError) as exc:
             return ExportSet(module, frozenset(), subs, dynamic=True, reason=f"unreadable: {exc}"), None
         st = _State(self, module, is_pkg)
+        st.lazy_module = b"sys.modules[__name__]" in data
         st.walk(tree.body)
         dynamic_reasons = list(st.dynamic)
         if st.has_getattr and not st.lazy_tables:
@@ -151,6 +152,8 @@ class _State:
         self.lazy_tables: set[str] = set()
         self.has_getattr = False
         self.dynamic: list[str] = []
+        self.lazy_module = False
+        self.type_checking = 0
 
     def walk(self, body: list[ast.stmt]) -> None:
         for node in body:
@@ -208,6 +211,11 @@ class _State:
                 self.names.add(a.asname or a.name.split(".", 1)[0])
         elif isinstance(node, ast.ImportFrom):
             self._import_from(node)
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+            self.type_checking += 1
+            self.walk(node.body)
+            self.type_checking -= 1
+            self.walk(node.orelse)
         elif isinstance(node, (ast.If, ast.While)):
             self.walk(node.body)
             self.walk(node.orelse)
@@ -259,6 +267,15 @@ class _State:
                 continue
             if target is None:
                 self.dynamic.append("unresolvable star import")
+                continue
+            if (
+                self.type_checking
+                and (self.lazy_module or self.lazy_tables)
+                and find_module_file(self.reader.root, target)[1]
+            ):
+                # A lazy module's TYPE_CHECKING star imports of whole packages mirror its lazy
+                # table; following them would parse every model file of transformers for nothing.
+                # (Star imports of plain modules, such as diffusers' dummy objects, are followed.)
                 continue
             got = self.reader.read(target) if target.split(".")[0] == self.module.split(".")[0] else None
             if got is None:

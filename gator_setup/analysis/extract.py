@@ -13,6 +13,8 @@ _IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception",
 # Words in an `if` test that make the branch an availability / version switch
 # (`is_torch_available()`, `sys.version_info`, `HAS_XET`, `find_spec(...)`, `hasattr(mod, ...)`).
 _GUARD_WORDS = ("available", "version", "find_spec", "hasattr", "importlib", "has_", "installed")
+_STMT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_STMT_NODES = (ast.stmt, ast.excepthandler, *((ast.match_case,) if hasattr(ast, "match_case") else ()))
 _SUBPROCESS_FUNCS = frozenset(
     {
         "subprocess.run",
@@ -116,7 +118,10 @@ def _if_guard(test: ast.expr) -> str | None:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, current: str | None, is_package: bool, watched: Collection[str] | None) -> None:
+    def __init__(
+        self, current: str | None, is_package: bool, watched: Collection[str] | None, calls: bool = True
+    ) -> None:
+        self.with_calls = calls
         self.current = current
         self.is_package = is_package
         self.watched = watched
@@ -126,6 +131,17 @@ class _Visitor(ast.NodeVisitor):
         self.depth = 0
         # local name -> provider-qualified name, for resolving call targets
         self.aliases: dict[str, str] = {}
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if self.with_calls:
+            super().generic_visit(node)
+            return
+        # Imports are statements: without call analysis, expressions need not be walked at all,
+        # which makes the extraction several times faster on large packages.
+        for name in _STMT_FIELDS:
+            for child in getattr(node, name, ()):
+                if isinstance(child, _STMT_NODES):
+                    self.visit(child)
 
     # -- context ------------------------------------------------------------------------------
     @property
@@ -152,8 +168,9 @@ class _Visitor(ast.NodeVisitor):
             self.guards.pop()
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        for d in getattr(node, "decorator_list", []):
-            self.visit(d)
+        if self.with_calls:
+            for d in getattr(node, "decorator_list", []):
+                self.visit(d)
         self.depth += 1
         if isinstance(node, ast.Lambda):
             self.visit(node.body)
@@ -175,7 +192,8 @@ class _Visitor(ast.NodeVisitor):
     visit_TryStar = visit_Try
 
     def visit_If(self, node: ast.If) -> None:
-        self.visit(node.test)
+        if self.with_calls:
+            self.visit(node.test)
         guard = _if_guard(node.test)
         self._body(node.body, guard)
         else_guard = "if" if guard in ("if",) else None
@@ -226,9 +244,17 @@ class _Visitor(ast.NodeVisitor):
             return None
         return f"{target}.{rest}" if rest else target
 
+    def _is_module_alias(self, node: ast.expr) -> bool:
+        dotted = _dotted(node)
+        if dotted is None:
+            return False
+        target = self.aliases.get(dotted.split(".", 1)[0])
+        # `import huggingface_hub as hh` maps hh to the module itself (no attribute part)
+        return target is not None and target.split(".", 1)[0] == target and dotted == dotted.split(".", 1)[0]
+
     def visit_Assign(self, node: ast.Assign) -> None:
         # `api = HfApi()` lets `api.upload_folder(...)` resolve to huggingface_hub.HfApi.upload_folder
-        if isinstance(node.value, ast.Call) and len(node.targets) == 1:
+        if self.with_calls and isinstance(node.value, ast.Call) and len(node.targets) == 1:
             target = node.targets[0]
             qual = self._qualify(node.value.func)
             if isinstance(target, ast.Name) and qual and self._watched(qual):
@@ -244,8 +270,13 @@ class _Visitor(ast.NodeVisitor):
                     self.calls.append(CallUse("command", program, node.lineno, (), self.guard, self.scope))
             elif self._watched(qual):
                 kws = tuple(k.arg for k in node.keywords if k.arg)
-                if kws:
-                    self.calls.append(CallUse("call", qual, node.lineno, kws, self.guard, self.scope))
+                # Calls through a module alias are kept even without keywords: the import
+                # check cannot see `hh.cached_download(...)`, the deprecation check can.
+                via_module = isinstance(node.func, ast.Attribute) and self._is_module_alias(node.func.value)
+                if kws or via_module:
+                    self.calls.append(
+                        CallUse("call", qual, node.lineno, kws, self.guard, self.scope, via_module)
+                    )
         self.generic_visit(node)
 
 
@@ -292,13 +323,14 @@ def analyze_source(
     module: str | None = None,
     is_package: bool = False,
     watched: Collection[str] | None = None,
+    calls: bool = True,
 ) -> FileAnalysis:
-    """Imports from `watched` top-level modules (all when None) and provider calls in one file."""
+    """Imports from `watched` top-level modules (all when None) and, if `calls`, provider calls."""
     tree, problem = _parse(source, path)
     result = FileAnalysis(path=path, module=module, problem=problem)
     if tree is None:
         return result
-    v = _Visitor(module, is_package, watched)
+    v = _Visitor(module, is_package, watched, calls)
     try:
         v.visit(tree)
     except RecursionError:
@@ -323,7 +355,7 @@ def extract_imports(
     Never raises for bad input: a syntax error or undecodable file yields no references and,
     when `problems` is given, one SourceProblem appended to it.
     """
-    res = analyze_source(source, path, module=module, is_package=is_package, watched=watched)
+    res = analyze_source(source, path, module=module, is_package=is_package, watched=watched, calls=False)
     if res.problem is not None and problems is not None:
         problems.append(res.problem)
     return res.imports

@@ -58,14 +58,24 @@ class CallUse:
     keywords: tuple[str, ...] = ()
     guard: str | None = None
     scope: Scope = "module"
+    #: the callee was reached as an attribute of an imported module (`hh.cached_download(...)`)
+    attribute: bool = False
 
     def to_json(self) -> list[Any]:
-        return [self.kind, self.target, self.line, list(self.keywords), self.guard, self.scope]
+        return [
+            self.kind,
+            self.target,
+            self.line,
+            list(self.keywords),
+            self.guard,
+            self.scope,
+            self.attribute,
+        ]
 
     @classmethod
     def from_json(cls, data: list[Any]) -> CallUse:
-        kind, target, line, keywords, guard, scope = data
-        return cls(kind, str(target), int(line), tuple(keywords), guard, scope)
+        kind, target, line, keywords, guard, scope, *rest = data
+        return cls(kind, str(target), int(line), tuple(keywords), guard, scope, bool(rest and rest[0]))
 
 
 @dataclass(frozen=True)

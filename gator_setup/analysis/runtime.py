@@ -65,7 +65,7 @@ def import_time_modules(package: str, read: Callable[[str], tuple[bytes, bool] |
         # importing a.b.c runs a/__init__ and a/b/__init__ first
         parts = mod.split(".")
         todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
-        res = analyze_source(source, mod, module=mod, is_package=is_pkg, watched={package})
+        res = analyze_source(source, mod, module=mod, is_package=is_pkg, watched={package}, calls=False)
         for ref in res.imports:
             if ref.guard is not None or ref.scope != "module":
                 continue

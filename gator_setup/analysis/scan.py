@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
-from gator_setup.analysis.model import FileAnalysis, SourceProblem
+from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
 
@@ -57,6 +61,7 @@ class ScanResult:
     issues: list[ScanIssue] = field(default_factory=list)
     problems: list[SourceProblem] = field(default_factory=list)
     files_seen: int = 0
+    truncated: bool = False
 
 
 def needles_for(modules: Iterable[str]) -> tuple[bytes, ...]:
@@ -70,7 +75,10 @@ def resolve_files(
     """Check every import of every file against `providers`."""
     out: list[ScanIssue] = []
     for fa in files:
+        own = fa.module.split(".", 1)[0] if fa.module else None
         for ref in fa.imports:
+            if ref.top == own:
+                continue  # a package's imports of itself are not a cross-package compatibility question
             u = providers.resolve(ref)
             if u is not None:
                 out.append(ScanIssue(fa, u, file_role(fa.path)))
@@ -79,26 +87,44 @@ def resolve_files(
 
 def iter_tree(root: Path, exclude: Iterable[str] = ()) -> Iterator[tuple[Path, str]]:
     """(file, path relative to root) for every .py file under root, skipping environments and caches."""
-    patterns = tuple(exclude)
+    for path, rel, _entry in _walk(root, tuple(exclude)):
+        yield Path(path), rel
+
+
+def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[tuple[str, str, os.DirEntry[str] | None]]:
+    """(path, relative path, dir entry) of .py files, sorted, with os.scandir (its stat is cached)."""
     if root.is_file():
-        yield root, root.name
+        yield str(root), root.name, None
         return
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-        rel_dir = os.path.relpath(dirpath, root)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in SKIP_DIRS
-            and not d.startswith(".")
-            and not d.endswith(".egg-info")
-            and not _excluded(os.path.normpath(os.path.join(rel_dir, d)), patterns)
-        )
-        for name in sorted(filenames):
-            if not name.endswith(".py"):
-                continue
-            rel = os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/")
-            if not _excluded(rel, patterns):
-                yield Path(dirpath) / name, rel
+    stack = [(str(root), "")]
+    while stack:
+        dirpath, rel_dir = stack.pop()
+        try:
+            entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            name = e.name
+            rel = f"{rel_dir}{name}"
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if (
+                    name in SKIP_DIRS
+                    or name.startswith(".")
+                    or name.endswith(".egg-info")
+                    or (patterns and _excluded(rel, patterns))
+                    # any virtual environment, whatever its name, holds installed packages
+                    or os.path.isfile(os.path.join(e.path, "pyvenv.cfg"))
+                ):
+                    continue
+                subdirs.append((e.path, rel + "/"))
+            elif name.endswith(".py") and not (patterns and _excluded(rel, patterns)):
+                yield e.path, rel, e
+        stack.extend(reversed(subdirs))
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -122,41 +148,93 @@ def analyze_bytes(
     )
 
 
+class _Analyzer:
+    """The per-file decision shared by tree and wheel scans."""
+
+    def __init__(
+        self, providers: Providers, watched: Iterable[str] | None, deep_needles: Iterable[bytes] | None
+    ) -> None:
+        self.providers = providers
+        self.mods = frozenset(watched) if watched is not None else providers.modules
+        self.needles = needles_for(self.mods)
+        # Files containing one of these get the full analysis (imports and calls); None: all files.
+        self.deep = None if deep_needles is None else tuple(deep_needles)
+
+    def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
+        """The file's analysis when it matters (imports to check, calls, or a problem), else None.
+
+        Files containing a deep needle (e.g. a deprecated hub API name) get the full AST analysis.
+        Others go through the regex candidate pass and are parsed only when a candidate does not
+        resolve.
+        """
+        if not needs_scan(data, self.needles):
+            return None
+        if self.deep is not None and not needs_scan(data, self.deep):
+            mod = module_name(rel)
+            own = mod[0].split(".", 1)[0] if mod else None
+            cands = import_candidates(data, self.mods - {own} if own else self.mods)
+            if not any(self.providers.resolve(c) is not None for c in cands):
+                # Not parsed (that is the point of this path), but undecodable text is cheap to
+                # notice and worth reporting. Syntax errors only show when a file is parsed.
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    if b"coding" not in data[:200]:
+                        return analyze_bytes(data, display, rel, self.needles, self.mods)
+                return None
+        fa = analyze_bytes(data, display, rel, self.needles, self.mods)
+        if fa is None or not (fa.imports or fa.calls or fa.problem):
+            return None
+        return fa
+
+
+def _collect(result: ScanResult, fa: FileAnalysis | None) -> None:
+    if fa is None:
+        return
+    if fa.problem is not None:
+        result.problems.append(fa.problem)
+    if fa.imports or fa.calls:
+        result.files.append(fa)
+
+
 def scan_files(
     items: Iterable[tuple[str, str, bytes | None, str | None]],
     providers: Providers,
     watched: Iterable[str] | None = None,
+    max_files: int | None = None,
+    deep_needles: Iterable[bytes] | None = None,
 ) -> ScanResult:
     """Analyse (display path, relative path, bytes or None, read error) items and resolve them."""
-    mods = frozenset(watched) if watched is not None else providers.modules
-    needles = needles_for(mods)
+    analyze = _Analyzer(providers, watched, deep_needles)
     result = ScanResult()
     for display, rel, data, error in items:
+        if max_files is not None and result.files_seen >= max_files:
+            result.truncated = True
+            break
         result.files_seen += 1
         if data is None:
             result.problems.append(SourceProblem(display, error or "unreadable"))
             continue
-        fa = analyze_bytes(data, display, rel, needles, mods)
-        if fa is None:
-            continue
-        if fa.problem is not None:
-            result.problems.append(fa.problem)
-        if fa.imports or fa.calls:
-            result.files.append(fa)
+        _collect(result, analyze(data, display, rel))
     result.issues = resolve_files(result.files, providers)
     return result
 
 
+def _read_one(file: Path) -> tuple[bytes | None, str | None]:
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
+        return file.read_bytes(), None
+    except OSError as exc:
+        if file.is_symlink() and not file.exists():
+            return None, "broken symbolic link; skipped"
+        return None, f"unreadable ({exc.strerror or exc}); skipped"
+
+
 def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, bytes | None, str | None]]:
     for file, rel in iter_tree(path, exclude):
-        display = str(file)
-        try:
-            if file.stat().st_size > MAX_FILE_BYTES:
-                yield display, rel, None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
-                continue
-            yield display, rel, file.read_bytes(), None
-        except OSError as exc:
-            yield display, rel, None, f"unreadable ({exc.strerror or exc}); skipped"
+        data, error = _read_one(file)
+        yield str(file), rel, data, error
 
 
 def scan_tree(
@@ -165,9 +243,87 @@ def scan_tree(
     *,
     exclude: Iterable[str] = (),
     watched: Iterable[str] | None = None,
+    max_files: int | None = None,
+    cache_file: Path | None = None,
+    deep_needles: Iterable[bytes] | None = None,
 ) -> ScanResult:
-    """Analyse every .py file under `path` (a folder or one file) against `providers`."""
-    return scan_files(_read_tree(Path(path), exclude), providers, watched)
+    """Analyse every .py file under `path` (a folder or one file) against `providers`.
+
+    With `cache_file`, a file whose size and mtime are unchanged since the last scan (against
+    the same providers: the caller puts their versions in the cache file's name) is not read.
+    """
+    root = Path(path)
+    if cache_file is None:
+        return scan_files(_read_tree(root, exclude), providers, watched, max_files, deep_needles)
+    old = _load_scan_cache(cache_file)
+    new: dict[str, list[Any]] = {}
+    analyze = _Analyzer(providers, watched, deep_needles)
+    result = ScanResult()
+    for path, rel, entry in _walk(root, tuple(exclude)):
+        if max_files is not None and result.files_seen >= max_files:
+            result.truncated = True
+            break
+        result.files_seen += 1
+        try:
+            st = entry.stat() if entry is not None else os.stat(path)
+            sig: list[Any] = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            sig = []
+        hit = old.get(rel)
+        if sig and hit is not None and hit[:2] == sig and len(hit) == 4:
+            fa = None if hit[2] is None else FileAnalysis.from_json(hit[2])
+            issues = _issues_from_json(fa, hit[3], providers)
+            new[rel] = hit
+        else:
+            data, error = _read_one(Path(path))
+            if data is None:
+                result.problems.append(SourceProblem(path, error or "unreadable"))
+                continue
+            fa = analyze(data, path, rel)
+            issues = resolve_files([fa], providers) if fa is not None else []
+            if sig:
+                new[rel] = [*sig, None if fa is None else fa.to_json(), [_issue_to_json(i) for i in issues]]
+        _collect(result, fa)
+        result.issues.extend(issues)
+    if not result.truncated and new != old:
+        _save_scan_cache(cache_file, new)
+    return result
+
+
+def _issue_to_json(i: ScanIssue) -> list[Any]:
+    u = i.unresolved
+    return [u.ref.to_json(), u.kind, u.missing]
+
+
+def _issues_from_json(fa: FileAnalysis | None, rows: list[Any], providers: Providers) -> list[ScanIssue]:
+    out = []
+    for ref_json, kind, missing in rows:
+        ref = ImportRef.from_json(ref_json)
+        provider = providers.by_module.get(ref.top)
+        if fa is None or provider is None:
+            continue
+        out.append(ScanIssue(fa, Unresolved(ref, provider, kind, missing), file_role(fa.path)))
+    return out
+
+
+def _load_scan_cache(path: Path) -> dict[str, list[Any]]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_scan_cache(path: Path, entries: dict[str, list[Any]]) -> None:
+    """Temp file + rename: an interrupted scan never leaves a corrupt cache behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(entries, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None]]:
@@ -187,11 +343,15 @@ def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None
 
 
 def scan_wheel(
-    path: str | os.PathLike[str], providers: Providers, *, watched: Iterable[str] | None = None
+    path: str | os.PathLike[str],
+    providers: Providers,
+    *,
+    watched: Iterable[str] | None = None,
+    deep_needles: Iterable[bytes] | None = None,
 ) -> ScanResult:
     """Analyse every .py member of a wheel (or any zip of sources) against `providers`.
 
     Raises zipfile.BadZipFile / OSError for an archive that cannot be opened; callers turn
     that into a one-line error.
     """
-    return scan_files(_read_wheel(Path(path)), providers, watched)
+    return scan_files(_read_wheel(Path(path)), providers, watched, deep_needles=deep_needles)

@@ -15,6 +15,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "gator_setup.checks.requirements",
     "gator_setup.checks.known_issues",
     *("gator_setup.checks.platform", "gator_setup.checks.profile"),
+    "gator_setup.checks.imports",
+    "gator_setup.checks.deprecations",
 )
 
 

@@ -10,6 +10,9 @@ from gator_setup import __version__
 from gator_setup.cli import check_pins as check_pins_cmd
 from gator_setup.cli import doctor as doctor_cmd
 from gator_setup.cli import fix as fix_cmd
+from gator_setup.cli import mirror as mirror_cmd
+from gator_setup.cli import scan as scan_cmd
+from gator_setup.cli import space as space_cmd
 
 app = typer.Typer(
     name="gator",
@@ -40,6 +43,9 @@ app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
 app.command("checks")(doctor_cmd.checks)
 app.command("check-pins", epilog=check_pins_cmd.CHECK_PINS_EPILOG)(check_pins_cmd.check_pins)
 app.command("fix", epilog=fix_cmd.FIX_EPILOG)(fix_cmd.fix)
+app.add_typer(space_cmd.space_app, name="space")
+app.add_typer(mirror_cmd.app, name="mirror")
+app.command("scan", epilog=scan_cmd.SCAN_EPILOG)(scan_cmd.scan)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,12 +60,20 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
+    imports = None
+    if "imports" in needs:
+        from gator_setup.probes.imports import probe_imports
+
+        imports = probe_imports(
+            interp.sys_path, dists, project, paths=settings.paths, exclude=settings.exclude
+        )
     snapshot = EnvSnapshot(
         interpreter=interp,
         distributions=dists,
         env_vars=relevant_env(os.environ),
         project_dir=project,
         problems=tuple(problems),
+        imports=imports,
     )
     profile_name = opts.profile or settings.profile
     if profile_name:

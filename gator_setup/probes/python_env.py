@@ -127,30 +127,76 @@ def query_interpreter(path: str | os.PathLike[str]) -> Interpreter:
         raise InterpreterError(f"{exe} is not a Python interpreter gator understands.") from None
 
 
-def read_distributions(sys_path: Iterable[str]) -> tuple[dict[str, Distribution], list[ProbeProblem]]:
-    """Read every distribution's metadata on `sys_path`; the first one on the path wins, as for import."""
+def _metadata_fields(path: Path) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """Name, Version and Requires-Dist of a METADATA/PKG-INFO file (RFC 822 headers only).
+
+    A direct reader: importlib_metadata's email-parser path cost more than the rest of the
+    environment probe together. Undecodable bytes raise UnicodeDecodeError, as before.
+    """
+    text = path.read_bytes().decode("utf-8")
+    name = version = None
+    requires: list[str] = []
+    last: str | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the body (long description) starts here
+        if line[0] in " \t":
+            if last == "Requires-Dist" and requires:
+                requires[-1] += " " + line.strip()
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise ValueError(f"malformed header line {line[:40]!r}")
+        last = key.strip()
+        value = value.strip()
+        low = last.lower()
+        if low == "name" and name is None:
+            name = value
+        elif low == "version" and version is None:
+            version = value
+        elif low == "requires-dist":
+            requires.append(value)
+    return name, version, tuple(requires)
+
+
+def _egg_info_distribution(entry: str, where: str) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """Old-style .egg-info: requirements live in requires.txt; importlib_metadata reads them."""
     import importlib_metadata
 
+    d = importlib_metadata.PathDistribution(Path(where))
+    meta = d.metadata
+    return (meta["Name"] if meta else None), (meta["Version"] if meta else None), tuple(d.requires or ())
+
+
+def read_distributions(sys_path: Iterable[str]) -> tuple[dict[str, Distribution], list[ProbeProblem]]:
+    """Read every distribution's metadata on `sys_path`; the first one on the path wins, as for import."""
     dists: dict[str, Distribution] = {}
     problems: list[ProbeProblem] = []
     for entry in sys_path:
         if not entry or not os.path.isdir(entry):
             continue
         try:
-            found = list(importlib_metadata.distributions(path=[entry]))
-        except Exception as exc:  # a broken path entry must not sink the probe
+            # os.listdir order, as importlib_metadata (which decides ties between two dist-infos)
+            names = os.listdir(entry)
+        except OSError as exc:  # a broken path entry must not sink the probe
             problems.append(ProbeProblem("environment", entry, f"cannot list distributions: {exc}"))
             continue
-        for d in found:
-            where = str(getattr(d, "_path", entry))
+        for fname in names:
+            low = fname.lower()
+            if not low.endswith((".dist-info", ".egg-info")):
+                continue
+            where = os.path.join(entry, fname)
             try:
-                meta = d.metadata
-                name = meta["Name"] if meta is not None else None
-                version = meta["Version"] if meta is not None else None
+                if low.endswith(".dist-info"):
+                    name, version, requires = _metadata_fields(Path(where) / "METADATA")
+                else:
+                    name, version, requires = _egg_info_distribution(entry, where)
                 if not name or not version:
                     problems.append(ProbeProblem("environment", where, "metadata has no Name or Version"))
                     continue
-                requires = tuple(d.requires or ())
+            except FileNotFoundError:
+                problems.append(ProbeProblem("environment", where, "unreadable metadata: no METADATA file"))
+                continue
             except Exception as exc:  # malformed METADATA, undecodable bytes, vanished files
                 problems.append(ProbeProblem("environment", where, f"unreadable metadata: {exc}"))
                 continue

@@ -1,0 +1,57 @@
+"""`gator scan` of a venv's site-packages vs `rg` searching the same import names.
+
+Usage (from the repository root, with gator installed in the running interpreter):
+    python benchmarks/scan_speed.py --venv /tmp/benchvenv --runs 3
+
+rg searches for import statements of the watched providers (the same names gator checks);
+gator parses, resolves every import against the installed providers and judges guards.
+"cold": empty gator cache for each run; "warm": the per-tree cache of the previous run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import clean_env, ensure_venv, fmt, gator_cmd, median, time_run
+
+NAMES = "huggingface_hub|transformers|diffusers|torch|numpy|accelerate|safetensors|peft"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--venv", type=Path, default=Path("/tmp/gator-bench-venv"))
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    venv = ensure_venv(args.venv)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    rg = shutil.which("rg")
+    if rg is None:
+        print("rg not found: apt-get install -y ripgrep", file=sys.stderr)
+        return 2
+    rg_cmd = [rg, "--type", "py", "-n", "-e", rf"(from|import)\s+({NAMES})\b", str(site)]
+    scan = [*gator_cmd(), "scan", str(site), "--python", str(venv)]
+    warm_cache = tempfile.mkdtemp(prefix="gator-scan-warm-")
+    time_run(rg_cmd, clean_env())
+    time_run(scan, clean_env(GATOR_CACHE_DIR=warm_cache))  # fills the warm cache
+    res: dict[str, list[float]] = {"rg": [], "gator scan (cold cache)": [], "gator scan (warm cache)": []}
+    for _ in range(args.runs):
+        res["rg"].append(time_run(rg_cmd, clean_env())[0])
+        cold = clean_env(GATOR_CACHE_DIR=tempfile.mkdtemp(prefix="gator-scan-cold-"))
+        res["gator scan (cold cache)"].append(time_run(scan, cold)[0])
+        res["gator scan (warm cache)"].append(time_run(scan, clean_env(GATOR_CACHE_DIR=warm_cache))[0])
+    n = sum(1 for _ in site.rglob("*.py"))
+    print(f"site-packages: {site} ({n} .py files, {args.runs} runs each)")
+    for name, values in res.items():
+        print(f"  {name:<26} {fmt(values)}")
+    r = median(res["rg"])
+    print(f"  cold / rg = {median(res['gator scan (cold cache)']) / r:.1f}x   (target: within 3x)")
+    print(f"  warm / rg = {median(res['gator scan (warm cache)']) / r:.1f}x   (target: below 1x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

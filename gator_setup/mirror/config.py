@@ -1,0 +1,24 @@
+"""Server options, shared by the CLI, the test helper and the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class MirrorConfig:
+    """How one mirror runs."""
+
+    storage: Path
+    host: str = "127.0.0.1"
+    port: int = 8090
+    upstream: str | None = None  # e.g. https://huggingface.co or another mirror
+    offline: bool = False  # serve only what is stored, never contact the upstream
+    tokens_file: Path | None = None  # None: open development mode (loopback only)
+    upstream_token: str | None = None  # the mirror's own token for the upstream (never sent to clients)
+    branch_ttl: float = 60.0  # seconds before a branch name is re-resolved upstream
+    upstream_timeout: float = 30.0  # connect/read timeout towards the upstream
+    tree_page_size: int = 1000  # entries per tree page (the Hub caps pages at 1000)
+    public_url: str | None = None  # base URL clients use, for absolute Link headers (default: Host header)
+    access_log: bool = True

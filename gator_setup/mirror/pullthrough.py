@@ -1,0 +1,431 @@
+"""Pull-through cache: resolve revisions and fetch files from the upstream on first use.
+
+Metadata: a branch is re-resolved upstream after `branch_ttl`; commits are immutable and stored once
+(their whole tree, so a cold HEAD is answered from it without touching the file). If the upstream is
+down, the last known commit is served with an `X-Gator-Stale` header.
+
+Files: one upstream fetch per blob however many clients ask (single-flight). The fetch writes into a
+temp file that every client reads as it grows, so bytes flow before the blob is complete. The last
+byte is held back until the sha256 (LFS) or git blob id (small files) and the size match; a mismatch
+goes to quarantine and the connections are cut, so no client ever receives a complete wrong file and
+the store never publishes one.
+
+Access: private repos need the caller's own token, checked upstream and remembered per token hash
+(re-checked after `branch_ttl`; offline, only tokens already accepted are); gated files likewise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from gator_setup.mirror.http import BlobFileResponse
+from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
+from gator_setup.mirror.routes_read import Located, etag_of
+from gator_setup.mirror.store import CHUNK, BlobMismatch, BlobWriter, Store, read_json
+from gator_setup.mirror.upstream import Upstream, UpstreamDown
+
+if TYPE_CHECKING:
+    from gator_setup.mirror.app import MirrorState
+
+log = logging.getLogger("gator.mirror.pull")
+INFO_FIELDS = ("downloads", "likes", "tags", "lastModified", "library_name", "pipeline_tag", "cardData")
+RETRIES = 2
+
+
+def _token_key(authorization: str | None) -> str | None:
+    return hashlib.sha256(authorization.encode()).hexdigest() if authorization else None
+
+
+class Fetch:
+    """One upstream download in progress, readable while it grows."""
+
+    def __init__(self, writer: BlobWriter, size: int) -> None:
+        self.writer = writer
+        self.size = size
+        self.written = 0
+        self.complete = False
+        self.error: str | None = None
+        self.final_path: Path | None = None
+        self._event = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        ev, self._event = self._event, asyncio.Event()
+        ev.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+    def readable(self) -> int:
+        # Hold back the last byte until the content is verified (see module docstring).
+        if self.complete:
+            return self.size
+        return min(self.written, max(self.size - 1, 0))
+
+
+class PullThrough:
+    """The upstream side of a mirror started with --upstream."""
+
+    def __init__(self, state: MirrorState) -> None:
+        cfg = state.config
+        assert cfg.upstream
+        self.state = state
+        self.store = state.store
+        self.up = Upstream(cfg.upstream, token=cfg.upstream_token, timeout=cfg.upstream_timeout)
+        self.fetches: dict[str, Fetch] = {}
+        self.file_fetches = 0  # upstream file downloads started (single-flight metric)
+        self._meta_flights: dict[tuple[str, str, str | None], asyncio.Task[tuple[str, dict[str, Any]]]] = {}
+
+    async def close(self) -> None:
+        for f in list(self.fetches.values()):
+            if f.task:
+                f.task.cancel()
+        await self.up.close()
+
+    # ---- metadata
+    async def locate(
+        self, request: web.Request, ref: RepoRef, rev: str, meta: dict[str, Any] | None
+    ) -> Located:
+        cfg = self.state.config
+        auth = request.headers.get("Authorization")
+        known = self.store.upstream_refs(ref).get(rev)
+        extra: dict[str, str] = {}
+        if meta is not None and is_sha(rev) and self.store.get_commit(ref, rev) is not None:
+            sha = rev
+        elif (
+            known
+            and (cfg.offline or time.time() - known["checked"] < cfg.branch_ttl)
+            and self.store.get_commit(ref, known["sha"])
+        ):
+            sha = known["sha"]
+        elif cfg.offline:
+            if meta is None:
+                raise HubError(404, "RepoNotFound", f"{ref.id} is not in this offline mirror.")
+            raise HubError(404, "RevisionNotFound", f"{rev} of {ref.id} is not in this offline mirror.")
+        else:
+            try:
+                sha, meta = await self._refresh_once(ref, rev, auth)
+            except UpstreamDown as exc:
+                if not (known and self.store.get_commit(ref, known["sha"])):
+                    raise HubError(
+                        502, "UpstreamUnavailable", f"Upstream unreachable and {rev} of {ref.id} not stored."
+                    ) from None
+                sha = known["sha"]
+                extra["X-Gator-Stale"] = f"upstream unreachable; last known commit of {rev}"
+                log.warning("upstream down (%s): serving %s@%s as last known %s", exc, ref.id, rev, sha)
+        if cfg.offline:
+            extra["X-Gator-Offline"] = "1"
+        meta = self.store.repo_meta(ref)
+        commit = self.store.get_commit(ref, sha)
+        if meta is None or commit is None:
+            raise HubError(404, "RepoNotFound", f"{ref.id} not found.")
+        if meta.get("private"):
+            await self._check_token(ref, meta, auth, "private", lambda: self.up.revision(ref, sha, auth))
+        return Located(meta, sha, commit, extra, local=False)
+
+    async def _refresh_once(self, ref: RepoRef, rev: str, auth: str | None) -> tuple[str, dict[str, Any]]:
+        key = (ref.url_path, rev, _token_key(auth))
+        task = self._meta_flights.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._refresh(ref, rev, auth))
+            self._meta_flights[key] = task
+            task.add_done_callback(lambda _t: self._meta_flights.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _refresh(self, ref: RepoRef, rev: str, auth: str | None) -> tuple[str, dict[str, Any]]:
+        sha, meta = await refresh_commit(self.store, self.up, ref, rev, auth)
+        if meta.get("private") and auth:
+            self._record(ref, "private", auth)
+        return sha, meta
+
+    def _record(self, ref: RepoRef, kind: str, auth: str) -> None:
+        path = self.store.repo_dir(ref) / "access.json"
+        with self.store.repo_lock(ref):
+            data = read_json(path, {})
+            data.setdefault(kind, {})[_token_key(auth)] = time.time()
+            from gator_setup.mirror.store import atomic_write_json
+
+            atomic_write_json(path, data)
+
+    async def _check_token(
+        self, ref: RepoRef, meta: dict[str, Any], auth: str | None, kind: str, probe: Any
+    ) -> None:
+        """Allow only callers whose own token the upstream accepted (recently, or ever when offline)."""
+        cfg = self.state.config
+        if not auth:
+            if kind == "gated":
+                raise HubError(
+                    401, "GatedRepo", f"Access to {ref.id} is restricted. You must be authenticated."
+                )
+            raise HubError(401, "RepoNotFound", f"Repository Not Found for url: {ref.url_path}.")
+        seen = read_json(self.store.repo_dir(ref) / "access.json", {}).get(kind, {}).get(_token_key(auth))
+        if seen and (cfg.offline or time.time() - seen < cfg.branch_ttl):
+            return
+        if cfg.offline:
+            raise HubError(
+                403 if kind == "gated" else 404,
+                "GatedRepo" if kind == "gated" else "RepoNotFound",
+                f"{ref.id}: this token was never accepted upstream; the mirror is offline.",
+            )
+        try:
+            await probe()
+        except UpstreamDown:
+            if seen:
+                return
+            raise HubError(502, "UpstreamUnavailable", "Upstream unreachable; cannot check access.") from None
+        self._record(ref, kind, auth)
+
+    # ---- files
+    async def serve_file(
+        self,
+        request: web.Request,
+        ref: RepoRef,
+        loc: Located,
+        path: str,
+        entry: dict[str, Any],
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        auth = request.headers.get("Authorization")
+        if loc.meta.get("gated"):
+            await self._check_token(
+                ref, loc.meta, auth, "gated", lambda: self.up.check_file(ref, loc.sha, path, auth)
+            )
+        sha256 = entry.get("sha256") or self.store.sha256_for_oid(str(entry["oid"]))
+        if sha256 and self.store.has_blob(sha256):
+            self.store.touch_blob(sha256)
+            return BlobFileResponse(self.store.blob_path(sha256), etag_of(entry), headers)
+        if self.state.config.offline:
+            raise HubError(504, "UpstreamUnavailable", f"{path} is not stored and the mirror is offline.")
+        size = int(entry["size"])
+        if request.method == "HEAD":
+            resp = web.StreamResponse(headers=headers)
+            resp.content_length = size
+            resp.content_type = "application/octet-stream"
+            await resp.prepare(request)
+            return resp
+        start, count = _parse_range(request.headers.get("Range"), size)
+        key = str(entry.get("sha256") or entry["oid"])
+        fetch = self.fetches.get(key)
+        if fetch is None:
+            fetch = self._start(key, ref, loc.sha, path, entry, auth)
+        return await self._stream(request, fetch, start, count, size, headers)
+
+    def _start(
+        self, key: str, ref: RepoRef, sha: str, path: str, entry: dict[str, Any], auth: str | None
+    ) -> Fetch:
+        fetch = Fetch(self.store.new_blob(), int(entry["size"]))
+        self.fetches[key] = fetch
+        self.file_fetches += 1
+        fetch.task = asyncio.ensure_future(self._run(key, fetch, ref, sha, path, entry, auth))
+        return fetch
+
+    async def _run(
+        self,
+        key: str,
+        fetch: Fetch,
+        ref: RepoRef,
+        sha: str,
+        path: str,
+        entry: dict[str, Any],
+        auth: str | None,
+    ) -> None:
+        writer = fetch.writer
+        loop = asyncio.get_running_loop()
+        try:
+            attempt = 0
+            while fetch.written < fetch.size or fetch.size == 0:
+                try:
+                    resp = await self.up.open_file(ref, sha, path, auth, fetch.written)
+                    try:
+                        async for chunk in resp.content.iter_chunked(CHUNK):
+                            if fetch.written + len(chunk) > fetch.size:
+                                raise BlobMismatch(
+                                    f"upstream sent more than the {fetch.size} bytes announced"
+                                )
+                            writer.write(chunk)
+                            writer.flush()
+                            fetch.written = writer.size
+                            fetch.notify()
+                    finally:
+                        resp.release()
+                    if fetch.written < fetch.size:
+                        raise UpstreamDown(f"upstream closed at {fetch.written}/{fetch.size} bytes")
+                    break
+                except (UpstreamDown, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    attempt += 1
+                    if attempt > RETRIES:
+                        raise
+                    log.warning(
+                        "fetch of %s/%s interrupted (%s); resuming at %d", ref.id, path, exc, fetch.written
+                    )
+                    await asyncio.sleep(0.2 * attempt)
+            blob = await loop.run_in_executor(
+                None,
+                lambda: writer.finish(
+                    sha256=entry.get("sha256"),
+                    size=fetch.size,
+                    git_oid=None if entry.get("lfs") else str(entry["oid"]),
+                ),
+            )
+            if not entry.get("lfs"):
+                self.store.remember_oid(str(entry["oid"]), blob["sha256"])
+            fetch.final_path = self.store.blob_path(blob["sha256"])
+            fetch.complete = True
+            log.info("cached %s/%s (%d bytes, sha256 %s)", ref.id, path, fetch.size, blob["sha256"])
+        except BlobMismatch as exc:
+            fetch.error = str(exc)
+            log.error("QUARANTINED %s/%s from upstream: %s", ref.id, path, exc)
+        except asyncio.CancelledError:
+            fetch.error = "cancelled"
+            raise
+        except BaseException as exc:
+            fetch.error = f"{type(exc).__name__}: {exc}"
+            log.warning("fetch of %s/%s failed: %s", ref.id, path, fetch.error)
+        finally:
+            if not fetch.complete:
+                writer.abort()
+            self.fetches.pop(key, None)
+            fetch.notify()
+
+    async def _stream(
+        self, request: web.Request, fetch: Fetch, start: int, count: int, size: int, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        # Wait for the first byte (or the outcome) before promising a 200: an upstream that fails at once
+        # then becomes a clean 502 the client can fall back on, not a cut connection.
+        while fetch.written <= start and not fetch.complete and not fetch.error and fetch.size > 0:
+            await fetch.wait()
+        if fetch.error and fetch.written <= start:
+            raise HubError(502, "UpstreamUnavailable", f"Fetching from upstream failed: {fetch.error}")
+        status = 206 if count != size or request.headers.get("Range") else 200
+        resp = web.StreamResponse(status=status, headers=headers)
+        resp.content_type = "application/octet-stream"
+        resp.content_length = count
+        if status == 206:
+            resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
+        await resp.prepare(request)
+        pos, end = start, start + count
+        fd: int | None = None
+        try:
+            while pos < end:
+                if fd is None:
+                    fd = await _open_growing(fetch)
+                if fd is None:  # the fetch failed before this reader could open it
+                    raise ConnectionAbortedError(fetch.error or "fetch failed")
+                avail = fetch.readable()
+                if avail > pos:
+                    chunk = os.pread(fd, min(min(avail, end) - pos, CHUNK), pos)
+                    if not chunk:
+                        raise ConnectionAbortedError("blob shrank")
+                    await resp.write(chunk)
+                    pos += len(chunk)
+                elif fetch.error:
+                    raise ConnectionAbortedError(fetch.error)
+                else:
+                    await fetch.wait()
+            await resp.write_eof()
+        except ConnectionAbortedError as exc:
+            # Headers promised the full length: cutting the connection is the only honest signal left.
+            log.warning("aborting response to %s: %s", request.remote, exc)
+            if request.transport is not None:
+                request.transport.close()
+        finally:
+            if fd is not None:
+                os.close(fd)
+        return resp
+
+
+async def refresh_commit(
+    store: Store, up: Upstream, ref: RepoRef, rev: str, auth: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Resolve `rev` upstream, store repo metadata and (once per commit) the whole tree."""
+    info = await up.revision(ref, rev, auth)
+    sha = str(info["sha"])
+    if not is_sha(sha):
+        raise UpstreamDown("upstream sha is not a commit id")
+    store.create_repo(ref, upstream=True, exist_ok=True)
+    meta = store.repo_meta(ref) or {}
+    meta.update(
+        private=bool(info.get("private")),
+        gated=info.get("gated") or False,
+        info={k: info[k] for k in INFO_FIELDS if k in info},
+    )
+    if ref.type == "space":
+        meta["sdk"] = info.get("sdk")
+    store.write_meta(ref, meta)
+    if store.get_commit(ref, sha) is None:
+        entries = await up.tree(ref, sha, auth)
+        files: dict[str, Any] = {}
+        for e in entries:
+            if e.get("type") != "file" or not isinstance(e.get("path"), str):
+                continue
+            try:
+                path = check_path(e["path"])
+            except HubError:
+                log.warning("skipping unsafe upstream path %r in %s", e["path"], ref.id)
+                continue
+            lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
+            # xetHash and other transfer details are dropped: clients only ever see this mirror.
+            files[path] = {
+                "size": int(e.get("size", 0)),
+                "oid": str(e.get("oid", "")),
+                "lfs": bool(lfs),
+                "sha256": str(lfs["oid"]) if lfs else None,
+            }
+        store.put_commit(
+            ref,
+            {"id": sha, "files": files, "parents": [], "time": info.get("lastModified"), "upstream": True},
+        )
+    if rev != sha:
+        store.set_upstream_ref(ref, rev, sha)
+    return sha, meta
+
+
+async def _open_growing(fetch: Fetch) -> int | None:
+    """An fd on the fetch's temp file, or on the published blob if it was already renamed."""
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            if fetch.final_path is not None:
+                return os.open(fetch.final_path, os.O_RDONLY)
+            return os.open(fetch.writer.path, os.O_RDONLY)
+        if fetch.error:
+            return None
+        await fetch.wait()
+
+
+def _parse_range(value: str | None, size: int) -> tuple[int, int]:
+    """(start, count) of a single `bytes=` range; HubError 416 for anything unsatisfiable or malformed."""
+    if not value:
+        return 0, size
+    unit, _, spec = value.partition("=")
+    first, dash, last = spec.strip().partition("-")
+    try:
+        if unit.strip() != "bytes" or not dash or "," in spec:
+            raise ValueError
+        if first == "":
+            n = int(last)
+            if n <= 0:
+                raise ValueError
+            start = max(size - n, 0)
+            stop = size - 1
+        else:
+            start = int(first)
+            stop = int(last) if last else size - 1
+            if stop < start:
+                raise ValueError
+        if start >= size:
+            raise ValueError
+    except ValueError:
+        raise HubError(
+            416, "RangeNotSatisfiable", f"Invalid range {value[:100]!r} for {size} bytes."
+        ) from None
+    return start, min(stop, size - 1) - start + 1

@@ -1,0 +1,280 @@
+"""Read protocol: resolve (HEAD/GET), repo info, tree listing with paging, paths-info, refs, whoami."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from gator_setup.mirror import gitobj
+from gator_setup.mirror.http import BlobFileResponse, json_response
+from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
+
+if TYPE_CHECKING:
+    from gator_setup.mirror.app import MirrorState
+
+
+@dataclass
+class Located:
+    """A revision resolved to a stored commit, plus headers to add (e.g. stale-upstream notice)."""
+
+    meta: dict[str, Any]
+    sha: str
+    commit: dict[str, Any]
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    local: bool = True
+
+
+def _state(request: web.Request) -> MirrorState:
+    from gator_setup.mirror.app import STATE
+
+    return request.app[STATE]
+
+
+async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
+    """Check access and resolve `rev` of `ref` to a commit (from the store, or through the upstream)."""
+    from gator_setup.mirror.app import user_of
+
+    state = _state(request)
+    check_revision(rev)
+    meta = state.store.repo_meta(ref)
+    if state.pull is not None and (meta is None or meta.get("upstream")):
+        # Upstream repos: the Authorization header is the caller's upstream token, judged upstream.
+        loc: Located = await state.pull.locate(request, ref, rev, meta)
+        return loc
+    state.auth.check_read(ref, meta, user_of(request))
+    assert meta is not None
+    sha = state.store.resolve(ref, rev)
+    commit = state.store.get_commit(ref, sha) if sha else None
+    if sha is None or commit is None:
+        raise HubError(404, "RevisionNotFound", f"Invalid rev id: {rev}")
+    return Located(meta, sha, commit)
+
+
+def etag_of(entry: dict[str, Any]) -> str:
+    """The Hub's ETag: sha256 for LFS files, git blob id otherwise."""
+    return str(entry["sha256"] if entry.get("lfs") else entry["oid"])
+
+
+def file_headers(sha: str, entry: dict[str, Any]) -> dict[str, str]:
+    etag = etag_of(entry)
+    headers = {"X-Repo-Commit": sha, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
+    if entry.get("lfs"):
+        headers["X-Linked-Etag"] = f'"{etag}"'
+        headers["X-Linked-Size"] = str(entry["size"])
+    return headers
+
+
+async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> web.StreamResponse:
+    """HEAD/GET /{repo}/resolve/{rev}/{path}."""
+    state = _state(request)
+    check_path(path)
+    loc = await locate(request, ref, rev)
+    entry = loc.commit["files"].get(path)
+    if entry is None:
+        raise HubError(404, "EntryNotFound", f"Entry not found: {path}", commit=loc.sha)
+    headers = {**file_headers(loc.sha, entry), **loc.extra_headers}
+    if rev != loc.sha:
+        # Pin branch requests to the commit on this same host (relative Location, full headers on both
+        # hops): HEAD and the following GET then read the same commit even if the branch moves between
+        # them. Clients up to 1.29 follow relative redirects on HEAD; 1.30+ follow same-origin ones.
+        headers["Location"] = f"/{ref.url_path}/resolve/{loc.sha}/{quote(path)}"
+        headers["X-Linked-Size"] = str(entry["size"])
+        return web.Response(status=307, headers=headers)
+    sha256 = entry.get("sha256")
+    if sha256 and state.store.has_blob(sha256):
+        state.store.touch_blob(sha256)
+        if request.method == "GET":
+            state.stats["served_bytes"] += int(entry["size"])
+        return BlobFileResponse(state.store.blob_path(sha256), etag_of(entry), headers)
+    if state.pull is not None and not loc.local:
+        resp: web.StreamResponse = await state.pull.serve_file(request, ref, loc, path, entry, headers)
+        return resp
+    raise HubError(503, "BlobMissing", f"Content of {path} is missing from the store; re-import the repo.")
+
+
+def _iso_commit_time(commit: dict[str, Any]) -> str:
+    return str(commit.get("time") or "1970-01-01T00:00:00.000Z")
+
+
+async def repo_info(
+    request: web.Request, ref: RepoRef, rev: str, *, default_rev: bool = False
+) -> web.Response:
+    """GET /api/{type}s/{repo}[/revision/{rev}]."""
+    loc = await locate(request, ref, rev)
+    files = loc.commit["files"]
+    blobs = request.query.get("blobs", "").lower() in ("1", "true")
+    siblings: list[dict[str, Any]] = []
+    for path in sorted(files):
+        sib: dict[str, Any] = {"rfilename": path}
+        if blobs:
+            e = files[path]
+            sib.update(size=e["size"], blobId=e["oid"])
+            if e.get("lfs"):
+                sib["lfs"] = {"sha256": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
+        siblings.append(sib)
+    meta = loc.meta
+    extra = dict(meta.get("info") or {})
+    info: dict[str, Any] = {
+        **extra,
+        "_id": loc.sha[:24],
+        "id": ref.id,
+        "author": ref.namespace,
+        "sha": loc.sha,
+        "private": bool(meta.get("private")),
+        "gated": meta.get("gated") or False,
+        "disabled": False,
+        "downloads": int(extra.get("downloads", 0)),
+        "likes": int(extra.get("likes", 0)),
+        "tags": list(extra.get("tags", [])),
+        "lastModified": extra.get("lastModified") or _iso_commit_time(loc.commit),
+        "createdAt": meta.get("created_at") or _iso_commit_time(loc.commit),
+        "siblings": siblings,
+    }
+    if ref.type == "model":
+        info["modelId"] = ref.id
+    if ref.type == "space":
+        info["sdk"] = meta.get("sdk")
+        info.setdefault("runtime", {"stage": "RUNNING", "hardware": {"current": None, "requested": None}})
+    return json_response(info, headers=loc.extra_headers)
+
+
+def _pointer_size(entry: dict[str, Any]) -> int:
+    return len(gitobj.lfs_pointer(str(entry["sha256"]), int(entry["size"])))
+
+
+def tree_entries(commit: dict[str, Any], prefix: str, recursive: bool) -> list[dict[str, Any]]:
+    """Tree entries under `prefix` (files and directories), sorted by path, in the Hub's JSON shape."""
+    files: dict[str, Any] = commit["files"]
+    _, dir_oids = gitobj.tree_oid(files)
+    base = prefix + "/" if prefix else ""
+    out: dict[str, dict[str, Any]] = {}
+    for path, e in files.items():
+        if not path.startswith(base):
+            continue
+        rest = path[len(base) :].split("/")
+        depth = len(rest) if recursive else 1
+        for i in range(1, min(depth, len(rest) - 1) + 1):
+            d = base + "/".join(rest[:i])
+            out[d] = {"type": "directory", "oid": dir_oids.get(d, ""), "size": 0, "path": d}
+        if recursive or len(rest) == 1:
+            fe: dict[str, Any] = {"type": "file", "oid": e["oid"], "size": e["size"], "path": path}
+            if e.get("lfs"):
+                fe["lfs"] = {"oid": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
+            out[path] = fe
+    return [out[k] for k in sorted(out)]
+
+
+def _public_base(request: web.Request) -> str:
+    state = _state(request)
+    if state.config.public_url:
+        return state.config.public_url.rstrip("/")
+    return f"{request.scheme}://{request.host}"
+
+
+async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Response:
+    """GET /api/{type}s/{repo}/tree/{rev}[/{path}] with `recursive`, `cursor`, `limit` and a Link header."""
+    state = _state(request)
+    if sub:
+        check_path(sub)
+    loc = await locate(request, ref, rev)
+    recursive = request.query.get("recursive", "").lower() in ("1", "true")
+    entries = tree_entries(loc.commit, sub, recursive)
+    if sub and not entries:
+        if sub in loc.commit["files"]:
+            raise HubError(400, "BadRequest", f"{sub} is a file, not a directory.")
+        raise HubError(404, "EntryNotFound", f"{sub} does not exist on {rev}", commit=loc.sha)
+    try:
+        limit = int(request.query.get("limit", state.config.tree_page_size))
+        start = (
+            int(base64.urlsafe_b64decode(request.query["cursor"]).decode())
+            if "cursor" in request.query
+            else 0
+        )
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
+    limit = max(1, min(limit, state.config.tree_page_size))
+    page = entries[start : start + limit]
+    headers = dict(loc.extra_headers)
+    if start + limit < len(entries):
+        query = {k: v for k, v in request.query.items() if k != "cursor"}
+        query["cursor"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        # Absolute, pointing at this mirror: clients follow the Link verbatim.
+        headers["Link"] = (
+            f'<{_public_base(request)}{request.rel_url.raw_path}?{urlencode(query)}>; rel="next"'
+        )
+    return json_response(page, headers=headers)
+
+
+async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
+    """POST /api/{type}s/{repo}/paths-info/{rev}: entries for the listed paths (missing ones omitted)."""
+    loc = await locate(request, ref, rev)
+    form = await request.post()
+    paths = [str(p) for p in form.getall("paths", [])]
+    if not paths and request.content_type == "application/json":
+        paths = list((await request.json()).get("paths", []))
+    files = loc.commit["files"]
+    result: list[dict[str, Any]] = []
+    dirs = {e["path"]: e for e in tree_entries(loc.commit, "", True) if e["type"] == "directory"}
+    for p in paths[:1000]:
+        p = str(p).strip("/")
+        if p in files:
+            result.extend(
+                e
+                for e in tree_entries(loc.commit, p.rsplit("/", 1)[0] if "/" in p else "", False)
+                if e["path"] == p
+            )
+        elif p in dirs:
+            result.append(dirs[p])
+    return json_response(result, headers=loc.extra_headers)
+
+
+async def list_refs(request: web.Request, ref: RepoRef) -> web.Response:
+    """GET /api/{type}s/{repo}/refs."""
+    state = _state(request)
+    loc = await locate(request, ref, "main")
+    refs = state.store.refs(ref)
+    branches = refs["branches"] or {"main": loc.sha}
+    return json_response(
+        {
+            "branches": [
+                {"name": n, "ref": f"refs/heads/{n}", "targetCommit": s} for n, s in branches.items()
+            ],
+            "tags": [
+                {"name": n, "ref": f"refs/tags/{n}", "targetCommit": s} for n, s in refs["tags"].items()
+            ],
+            "converts": [],
+        }
+    )
+
+
+async def whoami(request: web.Request) -> web.Response:
+    """GET /api/whoami-v2 for a known token."""
+    from gator_setup.mirror.app import user_of
+
+    user = user_of(request)
+    if user is None:
+        raise HubError(401, None, "Invalid credentials in Authorization header")
+    role = "write" if user.write else "read"
+    return json_response(
+        {
+            "type": "user",
+            "id": user.name,
+            "name": user.name,
+            "fullname": user.name,
+            "email": None,
+            "emailVerified": False,
+            "canPay": False,
+            "isPro": False,
+            "orgs": [],
+            "auth": {"type": "access_token", "accessToken": {"displayName": "gator", "role": role}},
+        }
+    )
+
+
+def sha_or_none(value: str) -> str | None:
+    return value if is_sha(value) else None

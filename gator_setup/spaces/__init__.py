@@ -1,0 +1,1 @@
+"""Publishing Hugging Face Spaces through the Hub's Python API (`gator space`)."""

@@ -1,0 +1,111 @@
+"""scan_tree / scan_wheel against a small fake provider: verdicts, roles and bad input."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from gator_setup.analysis import Provider, Providers, file_role, import_time_modules, scan_tree, scan_wheel
+
+
+def fake_hub(root: Path) -> Providers:
+    pkg = root / "site" / "huggingface_hub"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        "_SUBMOD_ATTRS = {'file_download': ['hf_hub_download']}\n"
+        "__getattr__, __dir__ = _attach(__name__, submod_attrs=_SUBMOD_ATTRS)\n"
+    )
+    (pkg / "file_download.py").write_text("def hf_hub_download(): pass\n")
+    return Providers([Provider("huggingface_hub", "huggingface_hub", "9.0.0", root / "site")])
+
+
+SOURCE = "from huggingface_hub import hf_hub_download, cached_download\nimport huggingface_hub.commands\n"
+
+
+def test_scan_tree_reports_missing_names_and_modules(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    (proj / "pkg").mkdir(parents=True)
+    (proj / "pkg" / "a.py").write_text(SOURCE)
+    (proj / "pkg" / "plain.py").write_text("import os\n")
+    (proj / ".venv" / "lib").mkdir(parents=True)
+    (proj / ".venv" / "lib" / "x.py").write_text(SOURCE)  # environments are never scanned
+    res = scan_tree(proj, providers)
+    got = {(i.unresolved.kind, i.unresolved.missing, i.file.module) for i in res.issues}
+    assert got == {
+        ("missing-name", "cached_download", "pkg.a"),
+        ("missing-module", "huggingface_hub.commands", "pkg.a"),
+    }
+    assert res.files_seen == 2 and [f.module for f in res.files] == ["pkg.a"]
+
+
+def test_scan_wheel_and_bad_files(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    whl = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as zf:
+        zf.writestr("demo/__init__.py", SOURCE)
+        zf.writestr("demo/broken.py", "from huggingface_hub import x\ndef (:\n")
+    res = scan_wheel(whl, providers)
+    assert {i.unresolved.missing for i in res.issues} == {"cached_download", "huggingface_hub.commands"}
+    assert res.issues[0].file.path.startswith("demo-1.0-py3-none-any.whl!/demo/")
+    assert [p.line for p in res.problems] == [2]
+
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "bad.py").write_text("import huggingface_hub\nif (:\n")
+    (proj / "latin.py").write_bytes(b"import huggingface_hub  # \xe9\xff\n")
+    (proj / "dangling.py").symlink_to(proj / "nowhere.py")
+    res = scan_tree(proj, providers)
+    msgs = sorted(p.message for p in res.problems)
+    assert len(msgs) == 3
+    assert any("broken symbolic link" in m for m in msgs)
+    assert any("syntax error" in m for m in msgs) and any("UTF-8" in m for m in msgs)
+
+
+def test_file_roles() -> None:
+    assert file_role("diffusers/utils/hub_utils.py") == "runtime"
+    for aux in (
+        "pkg/tests/test_a.py",
+        "examples/x.py",
+        "pkg/__main__.py",
+        "scripts/convert.py",
+        "conftest.py",
+    ):
+        assert file_role(aux) == "auxiliary", aux
+
+
+def test_import_time_graph(tmp_path: Path) -> None:
+    sources = {
+        "pkg": (b"from . import utils\nfrom .lazy import nothing_at_import\n", True),
+        "pkg.utils": (
+            b"from .hub import x\ntry:\n    from .opt import y\nexcept ImportError:\n    pass\n",
+            True,
+        ),
+        "pkg.utils.hub": (b"def f():\n    from pkg import late\n", False),
+        "pkg.opt": (b"", False),
+        "pkg.lazy": (b"", False),
+        "pkg.cli": (b"", False),
+    }
+    seen = import_time_modules("pkg", lambda m: sources.get(m))
+    assert seen == {"pkg", "pkg.utils", "pkg.utils.hub", "pkg.lazy"}
+
+
+def test_tree_cache_skips_unchanged_files(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    f = proj / "a.py"
+    f.write_text(SOURCE)
+    cache = tmp_path / "scan-cache.json"
+    first = scan_tree(proj, providers, cache_file=cache)
+    st = f.stat()
+    # same size and mtime, different bytes: a cached run must not read the file again
+    f.write_text(SOURCE.replace("cached_download", "hf_hub_downloa_"))
+    import os
+
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = scan_tree(proj, providers, cache_file=cache)
+    assert {i.unresolved.missing for i in second.issues} == {i.unresolved.missing for i in first.issues}
+    assert "cached_download" in {i.unresolved.missing for i in second.issues}
+    f.write_text("import os\n")  # a real change is picked up
+    assert scan_tree(proj, providers, cache_file=cache).issues == []

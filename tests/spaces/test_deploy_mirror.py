@@ -1,0 +1,238 @@
+"""`gator space deploy` against a real `gator mirror` on 127.0.0.1 with the real huggingface_hub client."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mirror_server import start_mirror
+
+from gator_setup.cli.app import main
+
+WRITE = "me-write-token-0001"
+READ = "me-read-token-00002"
+OTHER = "other-write-token-3"
+UNKNOWN = "not-a-known-token-4"
+ALL_TOKENS = (WRITE, READ, OTHER, UNKNOWN)
+SECRET_VALUE = "s3cret-value-never-shown"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    d = tmp_path_factory.mktemp("space-hub")
+    tokens = d / "tokens"
+    tokens.write_text(f"{WRITE} me write\n{READ} me read\n{OTHER} other write\n")
+    server = start_mirror(d / "store", tokens_file=tokens)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def no_stored_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Only HF_TOKEN counts: a token saved by `hf auth login` on this machine must not leak in."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def make_demo(root: Path) -> Path:
+    files = {
+        "app.py": "import gradio as gr\nTITLE = 'Demo {SPACE_ID}'\ngr.Interface(str, 'text', 'text')\n",
+        "requirements.txt": "gradio\n",
+        "README.md": "# Demo\n\nLive at {SPACE_URL}\n",
+        "static/notes.txt": "owner={SPACE_OWNER} name={SPACE_NAME}\n",
+        ".env": f"HF_TOKEN={WRITE}\n",
+        "__pycache__/app.cpython-311.pyc": "junk",
+        ".git/config": "[core]\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "weights.bin").write_bytes(
+        b"\0{SPACE_ID}" + bytes(range(256))
+    )  # binary: never filled, LFS suffix
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def deploy(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["space", "deploy", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def space_files(url: str, repo: str, dest: Path) -> dict[str, bytes]:
+    from huggingface_hub import snapshot_download
+
+    path = snapshot_download(repo, repo_type="space", endpoint=url, token=WRITE, cache_dir=str(dest))
+    return snapshot(Path(path))
+
+
+def head(url: str, repo: str) -> str | None:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=url, token=WRITE)
+    return api.space_info(repo).sha if api.repo_exists(repo, repo_type="space") else None
+
+
+def assert_no_token(*texts: str) -> None:
+    for text in texts:
+        for secret in (*ALL_TOKENS, SECRET_VALUE):
+            assert secret not in text
+
+
+def test_deploy_roundtrip_settings_and_incremental(
+    hub: str, tmp_path: Path, capsys, caplog, monkeypatch, no_stored_token
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    demo = make_demo(tmp_path / "demo")
+    before = snapshot(demo)
+    monkeypatch.setenv("HF_TOKEN", WRITE)
+    monkeypatch.setenv("API_KEY", SECRET_VALUE)
+    args = [
+        str(demo),
+        "--repo",
+        "me/roundtrip",
+        "--endpoint",
+        hub,
+        "--var",
+        "MODE=demo",
+        "--secret",
+        "API_KEY",
+        "--private",
+    ]
+    code, out, err = deploy(args, capsys)
+    assert code == 0, err
+    first = head(hub, "me/roundtrip")
+    assert f"Space: {hub}/spaces/me/roundtrip" in out and f"in commit {first}" in out
+    assert_no_token(out, err, caplog.text)
+    assert snapshot(demo) == before  # the user's folder is untouched
+
+    got = space_files(hub, "me/roundtrip", tmp_path / "dl1")
+    space_url = f"{hub}/spaces/me/roundtrip"
+    assert sorted(got) == ["README.md", "app.py", "requirements.txt", "static/notes.txt", "weights.bin"]
+    assert got["app.py"] == before["app.py"].replace(b"{SPACE_ID}", b"me/roundtrip")
+    assert got["static/notes.txt"] == b"owner=me name=roundtrip\n"
+    assert got["weights.bin"] == before["weights.bin"]
+    readme = got["README.md"].decode()
+    assert readme.startswith("---\n") and "sdk: gradio\n" in readme and "app_file: app.py\n" in readme
+    assert readme.endswith(f"# Demo\n\nLive at {space_url}\n")
+
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub, token=WRITE)
+    assert api.space_info("me/roundtrip").private is True
+    assert api.get_space_variables("me/roundtrip")["MODE"].value == "demo"
+    req = urllib.request.Request(
+        f"{hub}/api/spaces/me/roundtrip/secrets", headers={"authorization": f"Bearer {WRITE}"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert "API_KEY" in json.loads(resp.read())
+
+    # Same folder again: no commit.
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Nothing to change" in out, err
+    assert head(hub, "me/roundtrip") == first
+
+    # One file changed: one file uploaded, the rest left as is.
+    (demo / "requirements.txt").write_text("gradio>=4\n")
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Uploaded 1 of 5 files" in out, err
+    assert head(hub, "me/roundtrip") != first
+    assert space_files(hub, "me/roundtrip", tmp_path / "dl2")["requirements.txt"] == b"gradio>=4\n"
+    code, out, err = deploy([*args, "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["nothing_to_change"] is True and data["commit"] is None, err
+    assert data["user"] == "me" and not any(f["changed"] for f in data["files"])
+
+    # A file removed locally stays on the Space and is reported, not deleted.
+    (demo / "static" / "notes.txt").unlink()
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Left on the Space (not in the folder): static/notes.txt" in out, err
+    assert "Nothing to change" in out
+    assert_no_token(out, err, caplog.text)
+
+
+@pytest.mark.parametrize(
+    ("token", "repo", "needle"),
+    [
+        (UNKNOWN, "me/denied", "401 Unauthorized"),
+        (READ, "me/denied", "read-only"),
+        (WRITE, "other/denied", "may not write to the namespace 'other'"),
+    ],
+)
+def test_refused_tokens_create_nothing(
+    hub: str, tmp_path: Path, capsys, caplog, monkeypatch, no_stored_token, token: str, repo: str, needle: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("HF_TOKEN", token)
+    code, out, err = deploy([str(make_demo(tmp_path)), "--repo", repo, "--endpoint", hub], capsys)
+    assert code == 2 and needle in err and err.count("\n") == 1
+    assert "settings/tokens" in err or "--repo me/NAME" in err
+    assert_no_token(out, err, caplog.text)
+    assert head(hub, repo) is None
+
+
+def test_bad_input_creates_nothing(hub: str, tmp_path: Path, capsys, monkeypatch, no_stored_token) -> None:
+    monkeypatch.setenv("HF_TOKEN", WRITE)
+    (tmp_path / "empty").mkdir()
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "util.py").write_text("x = 1\n")
+    cases = [
+        ([str(tmp_path / "missing"), "--repo", "me/bad1"], "no such folder"),
+        ([str(tmp_path / "empty"), "--repo", "me/bad2"], "no files to upload"),
+        ([str(lib), "--repo", "me/bad3", "--sdk", "gradio"], "app.py"),
+        ([str(lib), "--repo", "me/bad4"], "Cannot tell which SDK"),
+        ([str(make_demo(tmp_path / "d")), "--repo", "me/bad--5"], "OWNER/NAME"),
+    ]
+    for args, needle in cases:
+        code, _out, err = deploy([*args, "--endpoint", hub], capsys)
+        assert code == 2 and needle in err and err.count("\n") == 1, (args, err)
+    for n in range(1, 5):
+        assert head(hub, f"me/bad{n}") is None
+
+
+def test_done_when_cli_twice(hub: str, tmp_path: Path) -> None:
+    """The issue's acceptance run, as a user types it: a fresh `gator` process each time."""
+    demo = make_demo(tmp_path / "demo")
+    env = {
+        **os.environ,
+        "HF_TOKEN": WRITE,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "gator_setup",
+        "space",
+        "deploy",
+        str(demo),
+        "--repo",
+        "me/demo",
+        "--endpoint",
+        hub,
+    ]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert f"{hub}/spaces/me/demo" in first.stdout and "Uploaded 5 of 5 files" in first.stdout
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "Nothing to change" in second.stdout
+    assert_no_token(first.stdout, first.stderr, second.stdout, second.stderr)
+    got = space_files(hub, "me/demo", tmp_path / "dl")
+    assert got["app.py"].startswith(b"import gradio as gr\nTITLE = 'Demo me/demo'")
