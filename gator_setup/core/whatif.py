@@ -111,20 +111,39 @@ class _Side:
         return (d.version, Path(d.path).parent) if d.path else None
 
 
-def _broken_imports(side: _Side, consumer: str, cache: object) -> dict[tuple[str, str | None], Finding]:
-    """Unguarded run-time imports of watched providers by `consumer` that do not resolve on `side`."""
-    from gator_setup.knowledge.builder import ProviderRelease, import_sites
+SiteMemo = dict[tuple[str, str], tuple[list[object], str]]
 
-    got = side.sources(consumer)
+
+def _sites(side: _Side, consumer: str, memo: SiteMemo) -> tuple[list[object], str] | None:
+    """Import sites of watched providers in `consumer` on `side`, parsed once per source."""
+    from gator_setup.knowledge.builder import import_sites
+
+    origin = str(side.wheels[consumer]) if consumer in side.wheels else str(side.dists[consumer].path)
+    key = (consumer, origin)
+    if key not in memo:
+        got = side.sources(consumer)
+        if got is None:
+            return None
+        sources, top = got
+        modules = [m for m in WATCHED if canonicalize_name(m) != consumer]
+        memo[key] = (list(import_sites(sources, top, modules)), top)
+    return memo[key]
+
+
+def _broken_imports(
+    side: _Side, consumer: str, cache: object, memo: SiteMemo
+) -> dict[tuple[str, str | None], Finding]:
+    """Unguarded run-time imports of watched providers by `consumer` that do not resolve on `side`."""
+    from gator_setup.knowledge.builder import ImportSite, ProviderRelease
+
+    got = _sites(side, consumer, memo)
     if got is None:
         return {}
-    sources, top = got
+    all_sites, top = got
     out: dict[tuple[str, str | None], Finding] = {}
     dist = side.dists[consumer]
     for module in WATCHED:
-        if canonicalize_name(module) == consumer:
-            continue
-        sites = import_sites(sources, top, module)
+        sites = [s for s in all_sites if isinstance(s, ImportSite) and s.module.split(".")[0] == module]
         if not sites:
             continue
         root = side.provider_root(module, cache)
@@ -225,13 +244,16 @@ def run_what_if(
     before_side = _Side(snapshot.distributions, {})
     after_side = _Side(after, wheels)
     import_findings: list[Finding] = []
+    memo: SiteMemo = {}
     for name in sorted(consumers):
         if name not in after:
             continue
-        broken_after = _broken_imports(after_side, name, cache)
+        broken_after = _broken_imports(after_side, name, cache, memo)
         if not broken_after:
             continue
-        broken_before = _broken_imports(before_side, name, cache) if name in snapshot.distributions else {}
+        broken_before = (
+            _broken_imports(before_side, name, cache, memo) if name in snapshot.distributions else {}
+        )
         import_findings += [f for key, f in broken_after.items() if key not in broken_before]
     results.append(
         CheckResult(IMPORTS_CODE, "Imports still resolve after the change", "imports", import_findings)

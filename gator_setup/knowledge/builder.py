@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
@@ -319,18 +319,24 @@ def _is_script(path: str) -> bool:
     return path.rsplit("/", 1)[-1].startswith(SCRIPT_PREFIXES)
 
 
-def import_sites(sources: SourceMap, consumer_module: str, provider_module: str) -> list[ImportSite]:
-    """Unguarded module-level imports of `provider_module` in run-time files of one package."""
+def import_sites(
+    sources: SourceMap, consumer_module: str, provider_module: str | Collection[str]
+) -> list[ImportSite]:
+    """Unguarded module-level imports of the provider module(s) in run-time files of one package.
+
+    Several providers are analysed in one pass over the files (each file is parsed once).
+    """
     from gator_setup.analysis import analyze_source, file_role, import_time_modules
 
-    needle = provider_module.encode()
+    providers = {provider_module} if isinstance(provider_module, str) else set(provider_module)
+    needles = [p.encode() for p in sorted(providers)]
     found: list[tuple[str, str | None, str, int, str]] = []
     for mod, (path, data, is_pkg) in sorted(sources.items()):
-        if needle not in data or file_role(path) != "runtime" or _is_script(path):
+        if not any(n in data for n in needles) or file_role(path) != "runtime" or _is_script(path):
             continue
-        fa = analyze_source(data, path, module=mod, is_package=is_pkg, watched={provider_module})
+        fa = analyze_source(data, path, module=mod, is_package=is_pkg, watched=providers)
         for ref in fa.imports:
-            if ref.top != provider_module or ref.guard is not None or ref.scope != "module":
+            if ref.top not in providers or ref.guard is not None or ref.scope != "module":
                 continue
             found.append((ref.module, ref.name, path, ref.line, mod))
     if not found:
