@@ -15,6 +15,7 @@ from gator_setup.analysis.providers import Provider, Providers, providers_from_e
 from gator_setup.analysis.scan import ScanResult, scan_tree, scan_wheel
 from gator_setup.checks.runner import run_checks
 from gator_setup.errors import GatorError, InputError, UsageError
+from gator_setup.probes.imports import tree_cache_file
 from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot, ProbeProblem
 
@@ -150,22 +151,9 @@ def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> Sca
         path,
         providers,
         exclude=exclude,
-        cache_file=_tree_cache(path, providers, exclude),
+        cache_file=tree_cache_file(path, providers, exclude, purpose="scan"),
         deep_needles=deprecation_needles(),
     )
-
-
-def _tree_cache(path: Path, providers: Providers, exclude: tuple[str, ...]) -> Path | None:
-    """Per-tree cache of per-file results, valid for these provider versions and this gator."""
-    import hashlib
-
-    from gator_setup import __version__
-    from gator_setup.probes.imports import ANALYSIS_VERSION, cache_root, providers_tag
-
-    if not path.is_dir():
-        return None
-    key = "\0".join([str(path.resolve()), providers_tag(providers), ANALYSIS_VERSION, __version__, *exclude])
-    return cache_root() / "scan" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
 def run_scan(opts: ScanOptions) -> Report:

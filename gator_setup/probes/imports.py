@@ -457,6 +457,18 @@ def _mark_import_time(issues: list[ImportIssue], root: Path) -> list[ImportIssue
     return out
 
 
+def tree_cache_file(path: Path, providers: Providers, exclude: Iterable[str], *, purpose: str) -> Path | None:
+    """Per-tree cache of per-file results, valid for these provider versions, this gator and `purpose`."""
+    import hashlib
+
+    from gator_setup import __version__
+
+    if not path.is_dir():
+        return None
+    parts = [purpose, str(path.resolve()), providers_tag(providers), ANALYSIS_VERSION, __version__, *exclude]
+    return cache_root() / "scan" / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:24]}.json"
+
+
 def _scan_project(
     facts: ImportFacts,
     providers: Providers,
@@ -472,7 +484,11 @@ def _scan_project(
                 ProbeProblem("imports", str(root), "project path in [tool.gator] paths does not exist")
             )
             continue
-        res = scan_tree(root, providers, exclude=exclude, watched=mods, max_files=MAX_PROJECT_FILES)
+        # A project's files change between runs, so the per-file cache is keyed by size and mtime.
+        cache = tree_cache_file(root, providers, exclude, purpose="doctor-project")
+        res = scan_tree(
+            root, providers, exclude=exclude, watched=mods, max_files=MAX_PROJECT_FILES, cache_file=cache
+        )
         if res.truncated:
             facts.problems.append(
                 ProbeProblem(

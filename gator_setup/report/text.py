@@ -18,13 +18,15 @@ _MARK = {
     Severity.ERROR: ("✗", "red"),
 }
 
+#: (style, text) pairs; the style is a rich style name, used only when colour is on.
+Lines = list[tuple[str, str]]
+
 
 def _category_order(category: str) -> tuple[int, str]:
     return (CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES), category)
 
 
-def _finding_lines(f: Finding, verbose: bool) -> list[tuple[str, str]]:
-    """(style, text) pairs for one finding."""
+def _finding_lines(f: Finding, verbose: bool) -> Lines:
     mark, style = _MARK[f.severity]
     where = f" [{f.location}]" if f.location else ""
     lines = [(style, f"    {mark} {f.severity.label:<7} {f.message}{where}")]
@@ -37,6 +39,45 @@ def _finding_lines(f: Finding, verbose: bool) -> list[tuple[str, str]]:
     return lines
 
 
+def report_lines(report: Report, *, verbose: bool = False) -> Lines:
+    """The whole report as styled lines, independent of how they are printed."""
+    lines: Lines = []
+    header = report.context.get("headline")
+    if header:
+        lines.append(("bold", str(header)))
+    lines.extend(("dim", note) for note in report.notes)
+
+    by_category: dict[str, list[CheckResult]] = {}
+    for r in report.results:
+        by_category.setdefault(r.category, []).append(r)
+    for category in sorted(by_category, key=_category_order):
+        lines += [("", ""), ("bold underline", category)]
+        for r in by_category[category]:
+            if r.skipped is not None:
+                lines.append(("dim", f"  - {r.code} {r.title} (skipped: {r.skipped})"))
+                continue
+            mark, style = _MARK[r.worst if r.worst > Severity.INFO else Severity.OK]
+            lines.append((style, f"  {mark} {r.code} {r.title}"))
+            for f in sorted(r.findings, key=lambda f: -f.severity):
+                if f.severity != Severity.OK or verbose:
+                    lines.extend(_finding_lines(f, verbose))
+
+    s = report.summary()
+    verdict = "no problems found" if not (s["errors"] or s["warnings"]) else "problems found"
+    style = "bold red" if s["errors"] else ("bold yellow" if s["warnings"] else "bold green")
+    skipped = f", {s['checks_skipped']} skipped" if s["checks_skipped"] else ""
+    judged = s["checks_run"] - s["checks_skipped"]
+    lines += [
+        ("", ""),
+        (
+            style,
+            f"{s['errors']} error(s), {s['warnings']} warning(s), {s['info']} note(s); "
+            f"{s['checks_passed']}/{judged} checks passed{skipped}: {verdict}.",
+        ),
+    ]
+    return lines
+
+
 def render_text(
     report: Report,
     *,
@@ -46,62 +87,24 @@ def render_text(
     out: TextIO | None = None,
 ) -> str:
     """Render the report; returns the text (also written to `out` when given)."""
-    from rich.console import Console
-    from rich.text import Text
-
     target = out or sys.stdout
     if color is None:
         color = "NO_COLOR" not in os.environ and target.isatty()
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        highlight=False,
-        soft_wrap=True,
-        width=width or 100,
-        emoji=False,
-        markup=False,
-    )
+    lines = report_lines(report, verbose=verbose)
+    if color:
+        # rich only when colour is wanted: importing it costs more than the whole warm doctor run.
+        from rich.console import Console
+        from rich.text import Text
 
-    header = report.context.get("headline")
-    if header:
-        console.print(Text(str(header), style="bold"))
-    for note in report.notes:
-        console.print(Text(note, style="dim"))
-
-    by_category: dict[str, list[CheckResult]] = {}
-    for r in report.results:
-        by_category.setdefault(r.category, []).append(r)
-    for category in sorted(by_category, key=_category_order):
-        console.print()
-        console.print(Text(category, style="bold underline"))
-        for r in by_category[category]:
-            if r.skipped is not None:
-                console.print(Text(f"  - {r.code} {r.title} (skipped: {r.skipped})", style="dim"))
-                continue
-            worst = r.worst
-            mark, style = _MARK[worst if worst > Severity.INFO else Severity.OK]
-            console.print(Text(f"  {mark} {r.code} {r.title}", style=style))
-            for f in sorted(r.findings, key=lambda f: -f.severity):
-                if f.severity == Severity.OK and not verbose:
-                    continue
-                for st, line in _finding_lines(f, verbose):
-                    console.print(Text(line, style=st))
-
-    s = report.summary()
-    console.print()
-    verdict = "no problems found" if not (s["errors"] or s["warnings"]) else "problems found"
-    console.print(
-        Text(
-            f"{s['errors']} error(s), {s['warnings']} warning(s), {s['info']} note(s); "
-            f"{s['checks_passed']}/{s['checks_run'] - s['checks_skipped']} checks passed"
-            + (f", {s['checks_skipped']} skipped" if s["checks_skipped"] else "")
-            + f": {verdict}.",
-            style="bold red" if s["errors"] else ("bold yellow" if s["warnings"] else "bold green"),
+        buf = io.StringIO()
+        console = Console(
+            file=buf, force_terminal=True, highlight=False, soft_wrap=True, width=width or 100, emoji=False
         )
-    )
-    text = buf.getvalue()
+        for style, line in lines:
+            console.print(Text(line, style=style))
+        text = buf.getvalue()
+    else:
+        text = "".join(line + "\n" for _, line in lines)
     if out is not None:
         out.write(text)
     return text
