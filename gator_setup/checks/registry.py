@@ -13,6 +13,7 @@ ENTRY_POINT_GROUP = "gator_setup.checks"
 BUILTIN_MODULES: tuple[str, ...] = (
     "gator_setup.checks.environment",
     "gator_setup.checks.requirements",
+    "gator_setup.checks.known_issues",
     *("gator_setup.checks.platform", "gator_setup.checks.profile"),
     "gator_setup.checks.imports",
     "gator_setup.checks.deprecations",

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from gator_setup import __version__
+from gator_setup.cli import check_pins as check_pins_cmd
 from gator_setup.cli import doctor as doctor_cmd
 from gator_setup.cli import fix as fix_cmd
 from gator_setup.cli import mirror as mirror_cmd
@@ -41,6 +42,7 @@ def _root(
 
 app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
 app.command("checks")(doctor_cmd.checks)
+app.command("check-pins", epilog=check_pins_cmd.CHECK_PINS_EPILOG)(check_pins_cmd.check_pins)
 models_cmd.register(app)
 app.command("fix", epilog=fix_cmd.FIX_EPILOG)(fix_cmd.fix)
 app.add_typer(space_cmd.space_app, name="space")

@@ -28,6 +28,8 @@ DOCTOR_EPILOG = """Examples:
 
   gator doctor --only GTR101 --strict  one check, failing on warnings too
 
+  gator doctor --what-if "huggingface_hub==0.26.0"   what an upgrade would break (installs nothing)
+
   gator doctor --profile gator-rocm5.7 check against the Gator ROCm 5.7 stack
 
   gator doctor --deep                  also import torch (arch list, devices, tensor op)
@@ -67,10 +69,27 @@ def doctor(
     json_: JsonOpt = False,
     strict: StrictOpt = False,
     verbose: VerboseOpt = False,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--what-if",
+            help="Report what installing these requirements would break, without installing (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Check an environment for broken imports, conflicts, known-bad combinations and GPU mismatches."""
     from gator_setup.core.config import load_settings
     from gator_setup.core.doctor import DoctorOptions, run_doctor
+
+    if what_if:
+        from gator_setup.core.whatif import WhatIfOptions, run_what_if
+
+        wi_report = run_what_if(
+            WhatIfOptions(changes=tuple(what_if), python=python, project_dir=str(project))
+        )
+        strict = strict or load_settings(project).strict
+        fmt = OutputFormat.json if json_ else fmt
+        raise typer.Exit(emit_report(wi_report, fmt, verbose=verbose, strict=strict))
 
     opts = DoctorOptions(
         python=python,

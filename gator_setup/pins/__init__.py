@@ -1,0 +1,1 @@
+"""Declared pins: parsers for requirement, project and lock files, and the 'admits' logic."""
