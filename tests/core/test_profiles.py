@@ -125,3 +125,14 @@ def test_pip_accepts_gator_profile_as_constraints_file(tmp_path: Path) -> None:
     for name in ("diffusers", "transformers", "huggingface-hub", "numpy"):
         req = prof.constraint(name)
         assert req is not None and req.specifier.contains(chosen[name]), (name, chosen[name])
+
+
+@pytest.mark.parametrize("name", sorted(available_profiles()))
+def test_shipped_profiles_admit_no_known_bad_combination(name: str, tmp_path: Path) -> None:
+    """A profile's own constraints must not allow a combination the knowledge base knows breaks
+    (this caught diffusers 0.35.0/0.35.1 with torch 2.2.0 in the gator-rocm5.7 range)."""
+    from gator_setup.core.check_pins import CheckPinsOptions, run_check_pins
+
+    path = available_profiles()[name]
+    report = run_check_pins(CheckPinsOptions(files=(str(path),), project_dir=str(tmp_path)))
+    assert report.exit_code() == 0, [f.message for f in report.findings]
