@@ -302,10 +302,12 @@ def scan_tree(
         except OSError:
             sig = []
         hit = old.get(rel)
-        if sig and hit is not None and hit[:2] == sig and len(hit) == 4:
-            fa = None if hit[2] is None else FileAnalysis.from_json(hit[2])
-            issues = _issues_from_json(fa, hit[3], providers)
+        if sig and hit is not None and len(hit) == 4 and hit[0] == sig[0] and hit[1] == sig[1]:
             new[rel] = hit
+            if hit[2] is None:
+                continue  # most files: unchanged and irrelevant, nothing to rebuild
+            fa: FileAnalysis | None = FileAnalysis.from_json(hit[2])
+            issues = _issues_from_json(fa, hit[3], providers)
         else:
             data, error = _read_one(Path(path), sig[0] if sig else None)
             if data is None:
