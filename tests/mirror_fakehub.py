@@ -39,6 +39,7 @@ class Faults:
     hang: bool = False  # CDN never answers
     pause_at: int | None = None  # CDN waits for `release` after this many bytes
     release: threading.Event = field(default_factory=threading.Event)
+    api_status: int | None = None  # the API (revision, tree) answers this status
 
 
 class FakeHub:
@@ -83,6 +84,8 @@ class FakeHub:
 
     # ---- hub routes
     async def revision(self, request: web.Request) -> web.Response:
+        if self.faults.api_status:
+            return web.Response(status=self.faults.api_status, text="slow down")
         rid, repo = self._repo(request)
         return web.json_response(
             {

@@ -4,9 +4,9 @@ API (import with `from mirror_server import serve_mirror, import_repo, make_tiny
 
     with serve_mirror(storage, upstream=None, offline=False, tokens_file=None, **config) as url:
         ...                               # url = "http://127.0.0.1:<free port>"; use HF_ENDPOINT=url
-    serve_mirror(...) yields a str; the running server object is `url.server` is not available, so use
-    `start_mirror(storage, **opts) -> BackgroundServer` (has .url, .state, .stop()) when a test needs
-    the server state (e.g. request counters).
+
+    start_mirror(storage, **config) -> BackgroundServer   # .url, .state (store, stats, pull), .stop()
+        when a test needs the server's state (e.g. `server.state.pull.file_fetches`, `.up.requests`).
 
     import_repo(storage, folder, "org/name", repo_type="model", branch="main", private=False) -> commit
         publishes every file under `folder` as one commit (the server may be running).

@@ -88,3 +88,15 @@ def test_accelerate_exports() -> None:
     assert e.has("certainly_not_in_accelerate") is False
     utils = provider_exports(p.root, "accelerate.utils")
     assert utils is not None and utils.has("set_seed") is True
+
+
+@pytest.mark.venv
+def test_install_preflight_runs_the_doctor_import_check(tmp_path: Path) -> None:
+    """A runtime whose import the doctor knows is broken stops `--verify load` before any download."""
+    from gator_setup.installers.install import _doctor_import_problem
+
+    venv = make_venv("diffusers==0.25.0", "huggingface_hub==0.26.0")
+    problem = _doctor_import_problem(str(venv), ("diffusers", "transformers", "safetensors"))
+    assert problem is not None and "cached_download" in problem
+    healthy = make_venv("diffusers", "huggingface_hub")
+    assert _doctor_import_problem(str(healthy), ("diffusers",)) is None

@@ -6,6 +6,7 @@ HF_ENDPOINT set. Prints a Markdown table (and JSON with --json).
 
     python tools/hub_compat_matrix.py                     # default versions
     python tools/hub_compat_matrix.py 0.20.3 1.29.0 --json
+    python tools/hub_compat_matrix.py --pull-through       # through a caching gator (local upstream)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from mirror_server import import_repo, make_tiny_repo, start_mirror  # noqa: E402
 
-DEFAULT_VERSIONS = ["0.20.3", "0.26.5", "0.36.2", "1.0.0", "1.29.0", "latest"]
+DEFAULT_VERSIONS = ["0.20.3", "0.26.5", "0.36.2", "1.0.0", "1.29.0", "1.30.0", "latest"]
 
 CLIENT = r"""
 import json, os, sys
@@ -80,11 +81,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("versions", nargs="*", default=DEFAULT_VERSIONS)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--pull-through", action="store_true", help="clients use a caching gator in front of the serving one"
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hub-compat-"))
     src = make_tiny_repo(work / "src")
     commit = import_repo(work / "store", src, "acme/tiny")
-    server = start_mirror(work / "store")
+    origin = start_mirror(work / "store")
+    server = start_mirror(work / "cache", upstream=origin.url) if args.pull_through else origin
     rows = []
     try:
         for version in args.versions:
@@ -107,6 +112,8 @@ def main() -> int:
             rows.append(row)
     finally:
         server.stop()
+        if server is not origin:
+            origin.stop()
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0

@@ -111,7 +111,7 @@ class TorchBuildMatchesGpu(_PlatformCheck):
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
         tb = facts.torch
         if not tb.version:
-            return
+            raise NotApplicable("torch is not installed")
         want = {"amd": "rocm", "nvidia": "cuda"}
         for vendor in ("amd", "nvidia"):
             gpus = facts.gpus_of(vendor)
@@ -170,7 +170,7 @@ class ArchInWheel(_PlatformCheck):
         tb = facts.torch
         vendor = {"rocm": "amd", "cuda": "nvidia"}.get(tb.kind)
         if vendor is None:
-            return
+            raise NotApplicable("no ROCm or CUDA build of torch is installed")
         gpus = [g for g in facts.gpus_of(vendor) if g.arch]
         override = facts.hsa_override
         if vendor == "amd" and override:
@@ -248,7 +248,9 @@ class RocmUserSpace(_PlatformCheck):
 
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
         tb = facts.torch
-        if tb.kind != "rocm" or not facts.gpus_of("amd"):
+        if not facts.gpus_of("amd"):
+            raise NotApplicable("no AMD GPU found")
+        if tb.kind != "rocm":
             return
         wheel = tb.rocm_version
         if facts.rocm_version is None:
@@ -279,7 +281,9 @@ class CudaDriverAge(_PlatformCheck):
 
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
         tb = facts.torch
-        if tb.kind != "cuda" or not facts.gpus_of("nvidia") or not tb.cuda:
+        if not facts.gpus_of("nvidia"):
+            raise NotApplicable("no NVIDIA GPU found")
+        if tb.kind != "cuda" or not tb.cuda:
             return
         wheel = _v(tb.cuda)
         api = _v(facts.cuda_driver_api)
@@ -308,7 +312,7 @@ class DeviceAccess(_PlatformCheck):
 
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
         if not facts.gpus_of("amd"):
-            return
+            raise NotApplicable("no AMD GPU found")
         kfd = next((n for n in facts.device_nodes if n.path == "/dev/kfd"), None)
         if kfd is not None and not kfd.exists:
             yield self.finding(
@@ -349,7 +353,7 @@ class MemoryFits(_PlatformCheck):
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
         prof = env.profile
         if prof is None:
-            return
+            raise NotApplicable("no profile selected: the needs come from --profile NAME")
         gib = 1024**3
         if prof.min_ram_gb and facts.ram_bytes and facts.ram_bytes < prof.min_ram_gb * gib:
             yield self.finding(
@@ -379,7 +383,7 @@ class NumpyAbi(_PlatformCheck):
     def run(self, env: EnvSnapshot) -> Iterable[Finding]:
         torch_v, numpy_v = env.version_of("torch"), env.version_of("numpy")
         if torch_v is None or numpy_v is None:
-            return []
+            raise NotApplicable("torch or numpy is not installed")
         if torch_v.release < FIRST_NUMPY2_TORCH.release and numpy_v.major >= 2:
             prof = env.profile
             where = f"-c {prof.constraints_arg} " if prof is not None else ""

@@ -72,3 +72,16 @@ def all_checks(*, include_plugins: bool = True) -> tuple[list[type[Check]], list
             taken.add(p.code)
             checks.append(p)
     return checks, failures
+
+
+def checks_markdown_table(checks: list[type[Check]] | None = None) -> str:
+    """The README's table of checks, generated from the registry (a test keeps them in sync)."""
+    rows = ["| code | category | title |", "|---|---|---|"]
+    for c in sorted(checks if checks is not None else builtin_checks(), key=lambda c: c.code):
+        opt_in = " (opt-in)" if not c.default_enabled else ""
+        rows.append(f"| `{c.code}` | {c.category} | {c.title}{opt_in} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(checks_markdown_table(), end="")

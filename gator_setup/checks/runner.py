@@ -66,6 +66,14 @@ def run_check(check: Check, env: EnvSnapshot) -> CheckResult:
     return result
 
 
+def findings_of(check: Check, env: EnvSnapshot) -> list[Finding]:
+    """A check's findings for callers that act on them (gator fix); not applicable means none."""
+    try:
+        return list(check.run(env))
+    except NotApplicable:
+        return []
+
+
 def run_checks(checks: Iterable[Check], env: EnvSnapshot) -> list[CheckResult]:
     """Run each check against the same snapshot."""
     return [run_check(c, env) for c in checks]

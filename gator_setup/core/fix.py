@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from gator_setup.checks.base import Finding, Severity
 from gator_setup.checks.platform import DeviceAccess, NumpyAbi
 from gator_setup.checks.profile import ProfileConstraints, ProfileTorch
+from gator_setup.checks.runner import findings_of
 from gator_setup.core.doctor import DoctorOptions, build_snapshot
 from gator_setup.core.profiles import Profile
 from gator_setup.errors import GatorError, UsageError
@@ -71,12 +72,12 @@ def plan_from_snapshot(env: EnvSnapshot) -> FixPlan:
         raise UsageError("gator fix needs a profile.", hint="Use --profile NAME.")
     plan = FixPlan(profile=prof, python=env.interpreter.executable)
     torch_args = prof.torch_install_args()
-    torch_bad = list(ProfileTorch().run(env))
+    torch_bad = findings_of(ProfileTorch(), env)
     if torch_bad and torch_args:
         plan.steps.append(FixStep(torch_bad[0].message, tuple(torch_args)))
     pins: list[str] = []
     reasons: list[str] = []
-    findings: list[Finding] = [*ProfileConstraints().run(env), *NumpyAbi().run(env)]
+    findings: list[Finding] = [*findings_of(ProfileConstraints(), env), *findings_of(NumpyAbi(), env)]
     for f in findings:
         for name in f.packages:
             req = prof.constraint(name)
@@ -88,7 +89,7 @@ def plan_from_snapshot(env: EnvSnapshot) -> FixPlan:
             reasons.append(f.message)
     if pins:
         plan.steps.append(FixStep("; ".join(reasons), ("install", "-c", prof.constraints_arg, *pins)))
-    for f in DeviceAccess().run(env):
+    for f in findings_of(DeviceAccess(), env):
         if f.severity >= Severity.ERROR and f.fix:
             plan.steps.append(FixStep(f.message, manual=f.fix))
     return plan

@@ -19,7 +19,7 @@ from gator_setup.mirror.store import Store
 
 log = logging.getLogger("gator.mirror")
 STATE: web.AppKey[MirrorState] = web.AppKey("gator_mirror_state")
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs "%{User-Agent}i"'
+ACCESS_LOG_FORMAT = '%a "%r" %s %{Content-Length}o %Tfs "%{User-Agent}i"'
 
 
 @dataclass

@@ -223,7 +223,8 @@ class PullThrough:
     def _start(
         self, key: str, ref: RepoRef, sha: str, path: str, entry: dict[str, Any], auth: str | None
     ) -> Fetch:
-        fetch = Fetch(self.store.new_blob(), int(entry["size"]))
+        git_size = None if entry.get("lfs") else int(entry["size"])
+        fetch = Fetch(self.store.new_blob(git_size=git_size), int(entry["size"]))
         self.fetches[key] = fetch
         self.file_fetches += 1
         fetch.task = asyncio.ensure_future(self._run(key, fetch, ref, sha, path, entry, auth))
@@ -269,18 +270,18 @@ class PullThrough:
                         "fetch of %s/%s interrupted (%s); resuming at %d", ref.id, path, exc, fetch.written
                     )
                     await asyncio.sleep(0.2 * attempt)
-            blob = await loop.run_in_executor(
-                None,
-                lambda: writer.finish(
-                    sha256=entry.get("sha256"),
-                    size=fetch.size,
-                    git_oid=None if entry.get("lfs") else str(entry["oid"]),
-                ),
+            writer.verify(
+                sha256=entry.get("sha256"),
+                size=fetch.size,
+                git_oid=None if entry.get("lfs") else str(entry["oid"]),
             )
+            # Verified: readers may have the last byte now; fsync + rename happen after.
+            fetch.complete = True
+            fetch.notify()
+            blob = await loop.run_in_executor(None, writer.publish)
             if not entry.get("lfs"):
                 self.store.remember_oid(str(entry["oid"]), blob["sha256"])
             fetch.final_path = self.store.blob_path(blob["sha256"])
-            fetch.complete = True
             log.info("cached %s/%s (%d bytes, sha256 %s)", ref.id, path, fetch.size, blob["sha256"])
         except BlobMismatch as exc:
             fetch.error = str(exc)
@@ -292,7 +293,8 @@ class PullThrough:
             fetch.error = f"{type(exc).__name__}: {exc}"
             log.warning("fetch of %s/%s failed: %s", ref.id, path, fetch.error)
         finally:
-            if not fetch.complete:
+            if fetch.final_path is None:
+                fetch.complete = False if fetch.error else fetch.complete
                 writer.abort()
             self.fetches.pop(key, None)
             fetch.notify()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -90,11 +91,39 @@ async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> we
         state.store.touch_blob(sha256)
         if request.method == "GET":
             state.stats["served_bytes"] += int(entry["size"])
+        if int(entry["size"]) <= SMALL_FILE:
+            return small_file_response(request, state.store.blob_path(sha256), int(entry["size"]), headers)
         return BlobFileResponse(state.store.blob_path(sha256), etag_of(entry), headers)
     if state.pull is not None and not loc.local:
         resp: web.StreamResponse = await state.pull.serve_file(request, ref, loc, path, entry, headers)
         return resp
     raise HubError(503, "BlobMissing", f"Content of {path} is missing from the store; re-import the repo.")
+
+
+SMALL_FILE = 256 * 1024
+
+
+def small_file_response(
+    request: web.Request, path: Path, size: int, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Small blobs are read in the loop: cheaper than a thread hop plus sendfile for a few KiB."""
+    from gator_setup.mirror.pullthrough import _parse_range
+
+    rng = request.headers.get("Range")
+    start, count = _parse_range(rng, size) if rng else (0, size)
+    if request.method == "HEAD":
+        head = web.StreamResponse(status=200, headers=headers)
+        head.content_length = size
+        head.content_type = "application/octet-stream"
+        return head
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        body = fh.read(count)
+    resp = web.Response(status=206 if rng else 200, body=body, headers=headers)
+    resp.content_type = "application/octet-stream"
+    if rng:
+        resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
+    return resp
 
 
 def _iso_commit_time(commit: dict[str, Any]) -> str:
@@ -217,19 +246,12 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
     paths = [str(p) for p in form.getall("paths", [])]
     if not paths and request.content_type == "application/json":
         paths = list((await request.json()).get("paths", []))
-    files = loc.commit["files"]
+    every = {e["path"]: e for e in tree_entries(loc.commit, "", True)}
     result: list[dict[str, Any]] = []
-    dirs = {e["path"]: e for e in tree_entries(loc.commit, "", True) if e["type"] == "directory"}
     for p in paths[:1000]:
-        p = str(p).strip("/")
-        if p in files:
-            result.extend(
-                e
-                for e in tree_entries(loc.commit, p.rsplit("/", 1)[0] if "/" in p else "", False)
-                if e["path"] == p
-            )
-        elif p in dirs:
-            result.append(dirs[p])
+        e = every.get(str(p).strip("/"))
+        if e is not None:
+            result.append(e)
     return json_response(result, headers=loc.extra_headers)
 
 

@@ -17,6 +17,7 @@ Layout under the storage root::
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -71,29 +72,60 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
 
 
+class _JsonCache:
+    """Parsed JSON files keyed by path, revalidated by (mtime_ns, size): hot paths avoid re-parsing."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self.limit = limit
+        self._items: dict[Path, tuple[tuple[int, int], Any]] = {}
+
+    def get(self, path: Path, default: Any = None) -> Any:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return copy.deepcopy(default)
+        key = (st.st_mtime_ns, st.st_size)
+        hit = self._items.get(path)
+        if hit is None or hit[0] != key:
+            data = read_json(path, default)
+            if len(self._items) >= self.limit:
+                self._items.pop(next(iter(self._items)))
+            self._items[path] = (key, data)
+            hit = (key, data)
+        # Callers may modify what they get: hand out a copy of small documents, never of commits.
+        return hit[1]
+
+
 class BlobWriter:
     """Receives the bytes of one blob into tmp/, hashing as they come; `finish` verifies and publishes."""
 
-    def __init__(self, store: Store, resume_name: str | None = None) -> None:
+    def __init__(self, store: Store, resume_name: str | None = None, git_size: int | None = None) -> None:
         self.store = store
         name = f"resume-{resume_name}.part" if resume_name else f"{uuid.uuid4().hex}.part"
         self.path = store.root / "tmp" / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._sha256 = hashlib.sha256()
+        # With the size known up front the git blob id is hashed on the fly too (no second read).
+        self._sha1 = hashlib.sha1(gitobj.blob_header(git_size)) if git_size is not None else None
         self.size = 0
         self.done = False
+        self.digest: str | None = None
         if resume_name and self.path.exists():
             # Resume a download interrupted in an earlier run: re-hash what is already there.
             with open(self.path, "rb") as fh:
                 while chunk := fh.read(CHUNK):
-                    self._sha256.update(chunk)
-                    self.size += len(chunk)
+                    self._update(chunk)
         self._fh = open(self.path, "ab" if resume_name else "wb")  # noqa: SIM115 - closed in finish/abort
+
+    def _update(self, data: bytes) -> None:
+        self._sha256.update(data)
+        if self._sha1 is not None:
+            self._sha1.update(data)
+        self.size += len(data)
 
     def write(self, data: bytes) -> None:
         self._fh.write(data)
-        self._sha256.update(data)
-        self.size += len(data)
+        self._update(data)
 
     def flush(self) -> None:
         self._fh.flush()
@@ -107,14 +139,11 @@ class BlobWriter:
             with contextlib.suppress(OSError):
                 self.path.unlink()
 
-    def finish(
+    def verify(
         self, *, sha256: str | None = None, size: int | None = None, git_oid: str | None = None
-    ) -> FileEntry:
-        """Verify against the expected sha256 / size / git blob id, then move into blobs/ (or quarantine)."""
+    ) -> str:
+        """Check the received bytes against what was announced; a mismatch goes to quarantine/."""
         self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        self.done = True
         digest = self._sha256.hexdigest()
         problem = None
         if size is not None and size != self.size:
@@ -122,20 +151,42 @@ class BlobWriter:
         elif sha256 is not None and sha256 != digest:
             problem = f"sha256 {digest} != expected {sha256}"
         elif git_oid is not None:
-            got = _git_oid_of_file(self.path, self.size)
+            got = (
+                self._sha1.hexdigest()
+                if self._sha1 is not None and size == self.size
+                else _git_oid_of_file(self.path, self.size)
+            )
             if got != git_oid:
                 problem = f"git oid {got} != expected {git_oid}"
         if problem:
+            self.done = True
+            with contextlib.suppress(OSError):
+                self._fh.close()
             qdir = self.store.root / "quarantine"
             qdir.mkdir(parents=True, exist_ok=True)
             dest = qdir / f"{int(time.time())}-{digest}"
             os.replace(self.path, dest)
             raise BlobMismatch(f"{problem}; kept in {dest}")
-        final = self.store.blob_path(digest)
+        self.digest = digest
+        return digest
+
+    def publish(self) -> FileEntry:
+        """fsync and rename into blobs/ (after verify)."""
+        assert self.digest is not None, "verify() first"
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self.done = True
+        final = self.store.blob_path(self.digest)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
-        entry: FileEntry = {"sha256": digest, "size": self.size}
-        return entry
+        return {"sha256": self.digest, "size": self.size}
+
+    def finish(
+        self, *, sha256: str | None = None, size: int | None = None, git_oid: str | None = None
+    ) -> FileEntry:
+        """Verify against the expected sha256 / size / git blob id, then move into blobs/ (or quarantine)."""
+        self.verify(sha256=sha256, size=size, git_oid=git_oid)
+        return self.publish()
 
 
 def _git_oid_of_file(path: Path, size: int) -> str:
@@ -164,6 +215,8 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
+        self._cache = _JsonCache()
+        self._touched: dict[str, float] = {}
         for sub in ("blobs", "tmp", "repos", "index/sha1"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -176,8 +229,8 @@ class Store:
     def has_blob(self, sha256: str | None) -> bool:
         return bool(sha256) and self.blob_path(str(sha256)).is_file()
 
-    def new_blob(self, resume_name: str | None = None) -> BlobWriter:
-        return BlobWriter(self, resume_name)
+    def new_blob(self, resume_name: str | None = None, git_size: int | None = None) -> BlobWriter:
+        return BlobWriter(self, resume_name, git_size)
 
     def put_file(self, src: Path) -> FileEntry:
         """Copy a local file into the blob store (streamed), returning {sha256, size}."""
@@ -212,6 +265,10 @@ class Store:
 
     def touch_blob(self, sha256: str) -> None:
         """Record a use of the blob (atime, set explicitly so noatime mounts still give LRU order)."""
+        now = time.time()
+        if now - self._touched.get(sha256, 0.0) < 30:
+            return
+        self._touched[sha256] = now
         with contextlib.suppress(OSError, ValueError):
             p = self.blob_path(sha256)
             st = p.stat()
@@ -227,8 +284,9 @@ class Store:
         return FileLock(str(d / ".lock"))
 
     def repo_meta(self, ref: RepoRef) -> dict[str, Any] | None:
-        meta: dict[str, Any] | None = read_json(self.repo_dir(ref) / "repo.json")
-        return meta
+        meta: dict[str, Any] | None = self._cache.get(self.repo_dir(ref) / "repo.json")
+        # A shallow copy: callers replace top-level keys, never mutate nested values in place.
+        return dict(meta) if meta is not None else None
 
     def write_meta(self, ref: RepoRef, meta: dict[str, Any]) -> None:
         atomic_write_json(self.repo_dir(ref) / "repo.json", meta)
@@ -286,9 +344,8 @@ class Store:
                         yield RepoRef(rtype, ns.name, name.name)
 
     def refs(self, ref: RepoRef) -> dict[str, dict[str, str]]:
-        data: dict[str, dict[str, str]] = read_json(
-            self.repo_dir(ref) / "refs.json", {"branches": {}, "tags": {}}
-        )
+        cached = self._cache.get(self.repo_dir(ref) / "refs.json", {"branches": {}, "tags": {}})
+        data: dict[str, dict[str, str]] = {k: dict(v) for k, v in cached.items()}
         data.setdefault("branches", {})
         data.setdefault("tags", {})
         return data
@@ -313,7 +370,8 @@ class Store:
     def get_commit(self, ref: RepoRef, sha: str) -> dict[str, Any] | None:
         if not is_sha(sha):
             return None
-        data: dict[str, Any] | None = read_json(self.repo_dir(ref) / "commits" / f"{sha}.json")
+        # Commits are immutable: the cached object is shared; callers must not modify it.
+        data: dict[str, Any] | None = self._cache.get(self.repo_dir(ref) / "commits" / f"{sha}.json")
         return data
 
     def put_commit(self, ref: RepoRef, commit: dict[str, Any]) -> None:
@@ -381,7 +439,7 @@ class Store:
             atomic_write_json(self.repo_dir(ref) / f"{kind}.json", data)
 
     def upstream_refs(self, ref: RepoRef) -> dict[str, Any]:
-        data: dict[str, Any] = read_json(self.repo_dir(ref) / "upstream_refs.json", {})
+        data: dict[str, Any] = dict(self._cache.get(self.repo_dir(ref) / "upstream_refs.json", {}))
         return data
 
     def set_upstream_ref(self, ref: RepoRef, rev: str, sha: str) -> None:

@@ -14,6 +14,9 @@ from gator_setup.mirror.ids import HubError, RepoRef
 
 log = logging.getLogger("gator.mirror.upstream")
 USER_AGENT = f"gator-mirror/{__version__}"
+# Answers about the caller's access or the repo's existence are relayed; anything else (429 rate
+# limits, 5xx, odd 4xx) means "upstream unusable now", so the last known commit is served instead.
+RELAYED = frozenset({401, 403, 404, 410})
 
 
 class UpstreamDown(Exception):
@@ -56,10 +59,10 @@ class Upstream:
         self.requests += 1
         try:
             async with self.session().get(url, headers=self._headers(authorization)) as resp:
-                if resp.status >= 500:
-                    raise UpstreamDown(f"{resp.status} from upstream")
-                if resp.status >= 400:
+                if resp.status in RELAYED:
                     raise _relay_error(resp)
+                if resp.status >= 400:
+                    raise UpstreamDown(f"{resp.status} from upstream")
                 data = await resp.json(content_type=None)
                 return data, dict(resp.headers)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
@@ -94,10 +97,10 @@ class Upstream:
             async with self.session().head(
                 url, headers=self._headers(authorization), allow_redirects=False
             ) as resp:
-                if resp.status >= 500:
-                    raise UpstreamDown(f"{resp.status} from upstream")
-                if resp.status >= 400:
+                if resp.status in RELAYED:
                     raise _relay_error(resp)
+                if resp.status >= 400:
+                    raise UpstreamDown(f"{resp.status} from upstream")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise UpstreamDown(f"{type(exc).__name__}: {exc}") from exc
 
@@ -114,13 +117,13 @@ class Upstream:
             resp = await self.session().get(url, headers=headers, allow_redirects=True)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise UpstreamDown(f"{type(exc).__name__}: {exc}") from exc
-        if resp.status >= 500:
-            resp.release()
-            raise UpstreamDown(f"{resp.status} from upstream")
-        if resp.status >= 400:
+        if resp.status in RELAYED:
             err = _relay_error(resp)
             resp.release()
             raise err
+        if resp.status >= 400:
+            resp.release()
+            raise UpstreamDown(f"{resp.status} from upstream")
         if offset and resp.status != 206:
             resp.release()
             raise UpstreamDown("upstream ignored the Range request")
@@ -130,8 +133,7 @@ class Upstream:
 def _relay_error(resp: aiohttp.ClientResponse) -> HubError:
     code = resp.headers.get("X-Error-Code")
     message = resp.headers.get("X-Error-Message") or f"Upstream answered {resp.status}."
-    status = resp.status if resp.status in (401, 403, 404, 410) else 404
-    return HubError(status, code, message, commit=resp.headers.get("X-Repo-Commit"))
+    return HubError(resp.status, code, message, commit=resp.headers.get("X-Repo-Commit"))
 
 
 def _next_link(link: str) -> str | None:

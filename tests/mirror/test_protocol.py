@@ -229,3 +229,21 @@ def test_malformed_bodies_are_4xx(srv: Srv) -> None:
     ]:
         st, _, _ = srv.req("POST", path, {**auth, "Content-Type": "application/json"}, body)
         assert 400 <= st < 500, (path, body, st)
+
+
+def test_head_then_get_cannot_straddle_a_branch_move(tmp_path: Path) -> None:
+    src = make_tiny_repo(tmp_path / "src")
+    first = import_repo(tmp_path / "store", src, "acme/moving")
+    server = start_mirror(tmp_path / "store")
+    try:
+        s = Srv(server.url, first, tmp_path / "store")
+        st, h, _ = s.req("HEAD", "/acme/moving/resolve/main/README.md")
+        assert st == 307 and h["x-repo-commit"] == first
+        (src / "README.md").write_text("# second\n")
+        second = import_repo(tmp_path / "store", src, "acme/moving")
+        st, h2, body = s.req("GET", h["location"])
+        assert st == 200 and body == b"# tiny\n" and h2["x-repo-commit"] == first
+        st, h3, _ = s.req("HEAD", "/acme/moving/resolve/main/README.md")
+        assert h3["x-repo-commit"] == second != first
+    finally:
+        server.stop()

@@ -243,6 +243,19 @@ def test_private_and_gated_need_the_callers_own_accepted_token(hub: FakeHub, tmp
         offline.stop()
 
 
+def test_rate_limited_upstream_serves_last_known_commit(hub: FakeHub, tmp_path: Path) -> None:
+    mirror = start_mirror(tmp_path / "cache", upstream=hub.url, branch_ttl=0)
+    try:
+        assert req(mirror.url, "HEAD", "/acme/tiny/resolve/main/config.json")[0] == 307
+        hub.faults.api_status = 429
+        st, h, _ = req(mirror.url, "HEAD", "/acme/tiny/resolve/main/config.json")
+        assert st == 307 and h["x-repo-commit"] == "a" * 40 and "x-gator-stale" in h
+        st, h, _ = req(mirror.url, "GET", "/api/models/acme/other")
+        assert st == 502 and h["x-error-code"] == "UpstreamUnavailable"  # never a fake RepoNotFound
+    finally:
+        mirror.stop()
+
+
 def test_two_gators_chained_serve_with_upstream_stopped(tmp_path: Path) -> None:
     src = make_tiny_repo(tmp_path / "src")
     commit = import_repo(tmp_path / "up", src, "acme/tiny")
@@ -257,11 +270,18 @@ print(json.dumps(sorted(os.path.relpath(os.path.join(r, f), s) for r, _, fs in o
     try:
         expected = ["README.md", "config.json", "model.safetensors", "sub/notes.txt"]
         assert json.loads(run_client(code, down.url).stdout.splitlines()[-1]) == expected
+        # The branch moves upstream: re-resolved once the TTL (0 here) has passed.
+        (src / "README.md").write_text("# moved\n")
+        moved = import_repo(tmp_path / "up", src, "acme/tiny")
+        st, h, _ = req(down.url, "HEAD", "/acme/tiny/resolve/main/README.md")
+        assert st == 307 and h["x-repo-commit"] == moved != commit
+        st, _, body = req(down.url, "GET", h["location"])
+        assert st == 200 and body == b"# moved\n"
         up.stop()
         # branch_ttl=0: main is re-resolved, the upstream is gone, the last known commit is served.
         assert json.loads(run_client(code, down.url).stdout.splitlines()[-1]) == expected
         st, h, _ = req(down.url, "HEAD", "/acme/tiny/resolve/main/config.json")
-        assert st == 307 and h["x-repo-commit"] == commit and "x-gator-stale" in h
+        assert st == 307 and h["x-repo-commit"] == moved and "x-gator-stale" in h
     finally:
         down.stop()
     offline = start_mirror(tmp_path / "down", upstream="http://127.0.0.1:9", offline=True)
@@ -269,3 +289,11 @@ print(json.dumps(sorted(os.path.relpath(os.path.join(r, f), s) for r, _, fs in o
         assert json.loads(run_client(code, offline.url).stdout.splitlines()[-1]) == expected
     finally:
         offline.stop()
+
+
+def test_cold_range_request_is_served_from_the_growing_file(hub: FakeHub, mirror: BackgroundServer) -> None:
+    path = f"/acme/tiny/resolve/{'a' * 40}/{BIG}"
+    st, h, body = req(mirror.url, "GET", path, {"Range": "bytes=1500000-"})
+    assert st == 206 and body == make_files()[BIG][1_500_000:]
+    assert h["content-range"] == "bytes 1500000-1999999/2000000"
+    assert req(mirror.url, "GET", path, {"Range": "bytes=9999999-"})[0] == 416

@@ -122,7 +122,7 @@ print(json.dumps({"sdk": api.space_info("me/app").sdk,
     assert b"API_KEY" in body and b"s3cr3t-value" not in body
 
 
-def test_hf_cli_download(served: tuple[str, str, Path], tmp_path: Path) -> None:
+def test_hf_cli_download_and_upload(served: tuple[str, str, Path], tmp_path: Path) -> None:
     url, _, _ = served
     hf = shutil.which("hf", path=str(Path(sys.executable).parent))
     if hf is None:
@@ -144,6 +144,23 @@ def test_hf_cli_download(served: tuple[str, str, Path], tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out" / "sub" / "notes.txt").read_text() == "nested\n"
     assert (tmp_path / "out" / "model.safetensors").stat().st_size == 300_000
+    # `hf upload` creates the repo and commits the folder; `hf download` reads it back.
+    up = subprocess.run(
+        [hf, "upload", "me/cli-up", str(tmp_path / "out" / "sub"), "sub"],
+        env={**env, "HF_TOKEN": "dev-token"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert up.returncode == 0, up.stderr[-2000:]
+    down = subprocess.run(
+        [hf, "download", "me/cli-up", "sub/notes.txt", "--local-dir", str(tmp_path / "back")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert down.returncode == 0 and (tmp_path / "back" / "sub" / "notes.txt").read_text() == "nested\n"
 
 
 @pytest.mark.torch

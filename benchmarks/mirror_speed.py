@@ -1,0 +1,309 @@
+"""Throughput and latency of `gator mirror` against nginx (the disk/kernel limit) and olah (a peer).
+
+Serves the same files from all three on 127.0.0.1 and measures, in one run:
+  * a cached large file (default 1 GiB): curl download speed, best of --runs;
+  * many small files: requests/s and p50/p99 latency with 8 concurrent keep-alive clients;
+  * single-flight: 32 concurrent clients on an uncached file behind a pull-through gator, counting
+    the upstream requests it causes;
+  * cold pull-through vs a direct download from the same upstream.
+
+    python benchmarks/mirror_speed.py [--big-mb 1024] [--small 500] [--olah PATH/olah-cli] [--json]
+
+nginx comes from the system (`apt-get install -y nginx`), olah from PyPI in its own venv
+(`uv venv .venvs/olah && uv pip install --python .venvs/olah/bin/python olah`); either is skipped
+(n/a) when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gator_setup.mirror.ids import parse_repo_id  # noqa: E402
+from gator_setup.mirror.store import Store, import_folder  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def write_big(path: Path, mb: int) -> None:
+    block = os.urandom(1 << 20)
+    with open(path, "wb") as fh:
+        for i in range(mb):
+            fh.write(block[i % 7 :] + block[: i % 7])
+
+
+def curl_speed(url: str, runs: int) -> dict[str, float]:
+    speeds = []
+    for _ in range(runs):
+        out = subprocess.run(
+            ["curl", "-sSfL", "-o", "/dev/null", "-w", "%{speed_download} %{time_starttransfer}", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        speeds.append((float(out[0]), float(out[1])))
+    best = max(speeds)
+    return {"MBps": round(best[0] / 1e6, 1), "ttfb_ms": round(best[1] * 1000, 2)}
+
+
+async def _small(urls: list[str], conc: int = 8) -> dict[str, float]:
+    import aiohttp
+
+    lat: list[float] = []
+    queue = list(urls)
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            while queue:
+                url = queue.pop()
+                t0 = time.perf_counter()
+                async with session.get(url) as r:
+                    await r.read()
+                    if r.status != 200:
+                        raise RuntimeError(f"{url}: {r.status}")
+                lat.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(conc)))
+        wall = time.perf_counter() - t0
+    lat.sort()
+    return {
+        "req_per_s": round(len(urls) / wall),
+        "p50_ms": round(statistics.median(lat) * 1000, 2),
+        "p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 2),
+    }
+
+
+def small_files(urls: list[str]) -> dict[str, float]:
+    asyncio.run(_small(urls))  # warm-up (page cache, connections)
+    return asyncio.run(_small(urls))
+
+
+async def _concurrent_get(url: str, n: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+
+        async def one() -> int:
+            got = 0
+            async with session.get(url) as r:
+                async for chunk in r.content.iter_chunked(1 << 20):
+                    got += len(chunk)
+            return got
+
+        t0 = time.perf_counter()
+        sizes = await asyncio.gather(*(one() for _ in range(n)))
+        if len(set(sizes)) != 1:
+            raise RuntimeError(f"clients got different sizes: {set(sizes)}")
+        return time.perf_counter() - t0
+
+
+def start_gator(storage: Path, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "gator_setup",
+        "mirror",
+        "serve",
+        "--storage",
+        str(storage),
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen([*cmd, *extra], stderr=open(log, "wb"), stdout=subprocess.DEVNULL)  # noqa: SIM115
+    wait_port(port)
+    return proc
+
+
+def start_nginx(root: Path, port: int, work: Path) -> subprocess.Popen[bytes] | None:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not nginx:
+        return None
+    conf = work / "nginx.conf"
+    conf.write_text(
+        f"""daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx-error.log;
+user root;
+events {{ worker_connections 1024; }}
+http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  client_body_temp_path {work}/nginx-tmp; proxy_temp_path {work}/nginx-tmp;
+  fastcgi_temp_path {work}/nginx-tmp; uwsgi_temp_path {work}/nginx-tmp; scgi_temp_path {work}/nginx-tmp;
+  server {{ listen 127.0.0.1:{port}; root {root}; }} }}
+"""
+    )
+    (work / "nginx-tmp").mkdir(exist_ok=True)
+    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work)], stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def start_olah(olah: str | None, upstream_port: int, port: int, work: Path) -> subprocess.Popen[bytes] | None:
+    if not olah or not Path(olah).exists():
+        return None
+    cmd = [
+        olah, "--host", "127.0.0.1", "--port", str(port), "--hf-scheme", "http",
+        "--hf-netloc", f"127.0.0.1:{upstream_port}", "--hf-lfs-netloc", f"127.0.0.1:{upstream_port}",
+        "--mirror-scheme", "http", "--mirror-netloc", f"127.0.0.1:{port}",
+        "--mirror-lfs-netloc", f"127.0.0.1:{port}", "--repos-path", str(work / "olah-repos"),
+        "--log-path", str(work / "olah-logs"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "olah.log", "wb"))  # noqa: SIM115
+    wait_port(port, 60)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def upstream_gets(log: Path, needle: str) -> int:
+    return sum(
+        1 for line in log.read_text(errors="replace").splitlines() if '"GET ' in line and needle in line
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--big-mb", type=int, default=1024)
+    ap.add_argument("--sf-mb", type=int, default=256, help="size of the single-flight / cold file")
+    ap.add_argument("--small", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--olah", default=str(ROOT / ".venvs" / "olah" / "bin" / "olah-cli"))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
+    src = work / "src"
+    src.mkdir()
+    write_big(src / "big.bin", args.big_mb)
+    for i in range(args.small):
+        (src / "small").mkdir(exist_ok=True)
+        (src / "small" / f"f{i:04d}.json").write_bytes(os.urandom(8 * 1024))
+    cold = work / "cold"
+    cold.mkdir()
+    write_big(cold / "sf.bin", args.sf_mb)
+    for i in range(args.runs):
+        write_big(cold / f"cold{i}.bin", args.sf_mb)
+    store = Store(work / "store")
+    sha, _ = import_folder(store, src, parse_repo_id("acme/big"))
+    cold_sha, _ = import_folder(store, cold, parse_repo_id("acme/cold"))
+    # nginx serves the same tree as files on disk (the physical limit: sendfile from the page cache).
+    nginx_root = work / "nginx-root"
+    (nginx_root / "acme/big/resolve").mkdir(parents=True)
+    os.symlink(src, nginx_root / "acme/big/resolve" / sha)
+
+    results: dict[str, Any] = {"big_mb": args.big_mb, "small_files": args.small, "cpus": os.cpu_count()}
+    gport, nport, oport, dport = free_port(), free_port(), free_port(), free_port()
+    gator = start_gator(work / "store", gport, work / "gator.log")
+    nginx = start_nginx(nginx_root, nport, work)
+    olah = start_olah(args.olah, gport, oport, work)
+    procs = [gator, nginx, olah]
+    try:
+        servers = {"gator": gport, "nginx": nport if nginx else None, "olah": oport if olah else None}
+        small = [f"small/f{i:04d}.json" for i in range(args.small)]
+        for name, port in servers.items():
+            if port is None:
+                results[name] = "n/a"
+                continue
+            base = f"http://127.0.0.1:{port}/acme/big/resolve/{sha}"
+            if name == "olah":  # warm olah's cache first (it pulls from the gator upstream)
+                curl_speed(f"{base}/big.bin", 1)
+                asyncio.run(_small([f"{base}/{p}" for p in small]))
+            results[name] = {
+                "big": curl_speed(f"{base}/big.bin", args.runs),
+                "small": small_files([f"{base}/{p}" for p in small]),
+            }
+        # Pull-through: downstream gator caching from the gator upstream.
+        down = start_gator(work / "down", dport, work / "down.log", "--upstream", f"http://127.0.0.1:{gport}")
+        procs.append(down)
+        durl = f"http://127.0.0.1:{dport}/acme/cold/resolve/{cold_sha}"
+        before = upstream_gets(work / "gator.log", "/acme/cold/resolve/")
+        wall = asyncio.run(_concurrent_get(f"{durl}/sf.bin", args.clients))
+        results["single_flight"] = {
+            "clients": args.clients,
+            "upstream_file_requests": upstream_gets(work / "gator.log", "sf.bin") - 0,
+            "wall_s": round(wall, 2),
+            "file_mb": args.sf_mb,
+        }
+        # Direct: best of --runs from the upstream; cold: one fresh file per run through the cache.
+        direct = curl_speed(f"http://127.0.0.1:{gport}/acme/cold/resolve/{cold_sha}/cold0.bin", args.runs)
+        colds = [curl_speed(f"{durl}/cold{i}.bin", 1)["MBps"] for i in range(args.runs)]
+        results["cold_pull_through"] = {
+            "direct_MBps": direct["MBps"],
+            "cold_MBps": max(colds),
+            "cold_runs_MBps": colds,
+            "ratio": round(max(colds) / direct["MBps"], 2),
+            "upstream_requests": upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before,
+        }
+    finally:
+        for p in procs:
+            stop(p)
+    if isinstance(results.get("nginx"), dict):
+        nb = results["nginx"]["big"]["MBps"]
+        for name in ("gator", "olah"):
+            if isinstance(results.get(name), dict):
+                results[name]["big_vs_nginx"] = round(results[name]["big"]["MBps"] / nb, 2)
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        print(f"cached {args.big_mb} MiB file (curl, best of {args.runs}), {args.small} x 8 KiB files:")
+        print("| server | large file MB/s | vs nginx | TTFB ms | small req/s | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|---|---|")
+        for name in ("nginx", "gator", "olah"):
+            r = results.get(name)
+            if not isinstance(r, dict):
+                print(f"| {name} | n/a | | | | | |")
+                continue
+            print(
+                f"| {name} | {r['big']['MBps']} | {r.get('big_vs_nginx', 1.0)} | {r['big']['ttfb_ms']} | "
+                f"{r['small']['req_per_s']} | {r['small']['p50_ms']} | {r['small']['p99_ms']} |"
+            )
+        sf, cp = results["single_flight"], results["cold_pull_through"]
+        print(
+            f"single-flight: {sf['clients']} clients on a cold {sf['file_mb']} MiB file -> "
+            f"{sf['upstream_file_requests']} upstream file request(s), all done in {sf['wall_s']} s"
+        )
+        print(
+            f"cold pull-through: best {cp['cold_MBps']} MB/s (runs {cp['cold_runs_MBps']}) vs direct "
+            f"{cp['direct_MBps']} MB/s (ratio {cp['ratio']}), {cp['upstream_requests']} upstream requests"
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
