@@ -39,6 +39,8 @@ class Providers:
     def __init__(self, providers: Iterable[Provider]) -> None:
         self.by_module: dict[str, Provider] = {p.module: p for p in providers}
         self._readers: dict[str, ExportReader] = {}
+        # (module, name) -> (kind, missing) or None: the same import recurs in thousands of files
+        self._verdicts: dict[tuple[str, str | None], tuple[IssueKind, str] | None] = {}
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.by_module.values())
@@ -81,19 +83,27 @@ class Providers:
         provider = self.by_module.get(ref.top)
         if provider is None:
             return None
+        key = (ref.module, ref.name)
+        if key in self._verdicts:
+            verdict = self._verdicts[key]
+        else:
+            verdict = self._verdicts[key] = self._verdict(ref)
+        return None if verdict is None else Unresolved(ref, provider, verdict[0], verdict[1])
+
+    def _verdict(self, ref: ImportRef) -> tuple[IssueKind, str] | None:
         reader = self.reader(ref.top)
         assert reader is not None
         state = self._module_state(reader, ref.module)
         if state is None:
             return None
         if state is False:
-            return Unresolved(ref, provider, "missing-module", ref.module)
+            return "missing-module", ref.module
         if ref.name is None or ref.name == "*":
             return None
         exports = reader.exports(ref.module)
         if exports is None or exports.has(ref.name) is not False:
             return None
-        return Unresolved(ref, provider, "missing-name", ref.name)
+        return "missing-name", ref.name
 
 
 def providers_from_env(

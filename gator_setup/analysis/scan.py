@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gator_setup.analysis.candidates import import_candidates
-from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
+from gator_setup.analysis.extract import analyze_source, module_name
 from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
@@ -132,33 +132,34 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel + "/", p) for p in patterns)
 
 
-def analyze_bytes(
-    data: bytes, display: str, rel: str, needles: tuple[bytes, ...], watched: frozenset[str]
-) -> FileAnalysis | None:
-    """Analyse one file's bytes if the pre-filter lets it through."""
-    if not needs_scan(data, needles):
-        return None
-    mod = module_name(rel)
-    return analyze_source(
-        data,
-        display,
-        module=mod[0] if mod else None,
-        is_package=bool(mod and mod[1]),
-        watched=watched,
-    )
+#: A deep needle: plain bytes, or (bytes, module) when the needle only matters in a file that can
+#: refer to that module (it mentions the module, or it is part of that package).
+DeepNeedle = bytes | tuple[bytes, str | None]
 
 
 class _Analyzer:
     """The per-file decision shared by tree and wheel scans."""
 
     def __init__(
-        self, providers: Providers, watched: Iterable[str] | None, deep_needles: Iterable[bytes] | None
+        self,
+        providers: Providers,
+        watched: Iterable[str] | None,
+        deep_needles: Iterable[DeepNeedle] | None,
     ) -> None:
         self.providers = providers
         self.mods = frozenset(watched) if watched is not None else providers.modules
         self.needles = needles_for(self.mods)
+        self._mod_needles = tuple((m, m.encode()) for m in sorted(self.mods))
         # Files containing one of these get the full analysis (imports and calls); None: all files.
-        self.deep = None if deep_needles is None else tuple(deep_needles)
+        self.deep: tuple[tuple[bytes, str | None], ...] | None = None
+        if deep_needles is not None:
+            self.deep = tuple((n, None) if isinstance(n, bytes) else n for n in deep_needles)
+
+    @staticmethod
+    def _own_top(rel: str) -> str | None:
+        """The top-level package a file belongs to (its imports of that package are not checked)."""
+        mod = module_name(rel)
+        return mod[0].split(".", 1)[0] if mod else None
 
     def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
         """The file's analysis when it matters (imports to check, calls, or a problem), else None.
@@ -167,25 +168,42 @@ class _Analyzer:
         Others go through the regex candidate pass and are parsed only when a candidate does not
         resolve.
         """
-        if not needs_scan(data, self.needles):
+        present = [m for m, b in self._mod_needles if b in data]
+        if not present:
             return None
-        if self.deep is not None and not needs_scan(data, self.deep):
-            mod = module_name(rel)
-            own = mod[0].split(".", 1)[0] if mod else None
-            cands = import_candidates(data, self.mods - {own} if own else self.mods)
-            if not any(self.providers.resolve(c) is not None for c in cands):
-                # Not parsed (that is the point of this path), but undecodable text is cheap to
-                # notice and worth reporting. Syntax errors only show when a file is parsed.
-                try:
-                    data.decode("utf-8")
-                except UnicodeDecodeError:
-                    if b"coding" not in data[:200]:
-                        return analyze_bytes(data, display, rel, self.needles, self.mods)
-                return None
-        fa = analyze_bytes(data, display, rel, self.needles, self.mods)
-        if fa is None or not (fa.imports or fa.calls or fa.problem):
+        if self.deep is not None:
+            own = self._own_top(rel)
+            gates = (*present, own)
+            deep = any(n in data for n, gate in self.deep if gate is None or gate in gates)
+            if not deep:
+                # A candidate names a module whose bytes are in the file, so only the present
+                # modules other than the file's own package can give one.
+                others = [m for m in present if m != own]
+                cands = import_candidates(data, others) if others else []
+                if not any(self.providers.resolve(c) is not None for c in cands):
+                    # Not parsed (that is the point of this path), but undecodable text is cheap
+                    # to notice and worth reporting. Syntax errors only show when a file is parsed.
+                    try:
+                        data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        if b"coding" not in data[:200]:
+                            return _analyze(data, display, rel, self.mods)
+                    return None
+        fa = _analyze(data, display, rel, self.mods)
+        if not (fa.imports or fa.calls or fa.problem):
             return None
         return fa
+
+
+def _analyze(data: bytes, display: str, rel: str, watched: frozenset[str]) -> FileAnalysis:
+    mod = module_name(rel)
+    return analyze_source(
+        data,
+        display,
+        module=mod[0] if mod else None,
+        is_package=bool(mod and mod[1]),
+        watched=watched,
+    )
 
 
 def _collect(result: ScanResult, fa: FileAnalysis | None) -> None:
@@ -202,7 +220,7 @@ def scan_files(
     providers: Providers,
     watched: Iterable[str] | None = None,
     max_files: int | None = None,
-    deep_needles: Iterable[bytes] | None = None,
+    deep_needles: Iterable[DeepNeedle] | None = None,
 ) -> ScanResult:
     """Analyse (display path, relative path, bytes or None, read error) items and resolve them."""
     analyze = _Analyzer(providers, watched, deep_needles)
@@ -220,11 +238,25 @@ def scan_files(
     return result
 
 
-def _read_one(file: Path) -> tuple[bytes | None, str | None]:
+def _read_one(file: Path, size: int | None = None) -> tuple[bytes | None, str | None]:
+    """The file's bytes (or why not); `size` from a stat already made saves one more."""
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
+        if size is None:
+            size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
             return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
-        return file.read_bytes(), None
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            # One read of the known size (plus one byte to see a file that grew meanwhile).
+            data = os.read(fd, size + 1)
+            if len(data) > size:
+                chunks = [data]
+                while chunk := os.read(fd, 1 << 20):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        return data, None
     except OSError as exc:
         if file.is_symlink() and not file.exists():
             return None, "broken symbolic link; skipped"
@@ -245,7 +277,7 @@ def scan_tree(
     watched: Iterable[str] | None = None,
     max_files: int | None = None,
     cache_file: Path | None = None,
-    deep_needles: Iterable[bytes] | None = None,
+    deep_needles: Iterable[DeepNeedle] | None = None,
 ) -> ScanResult:
     """Analyse every .py file under `path` (a folder or one file) against `providers`.
 
@@ -270,12 +302,14 @@ def scan_tree(
         except OSError:
             sig = []
         hit = old.get(rel)
-        if sig and hit is not None and hit[:2] == sig and len(hit) == 4:
-            fa = None if hit[2] is None else FileAnalysis.from_json(hit[2])
-            issues = _issues_from_json(fa, hit[3], providers)
+        if sig and hit is not None and len(hit) == 4 and hit[0] == sig[0] and hit[1] == sig[1]:
             new[rel] = hit
+            if hit[2] is None:
+                continue  # most files: unchanged and irrelevant, nothing to rebuild
+            fa: FileAnalysis | None = FileAnalysis.from_json(hit[2])
+            issues = _issues_from_json(fa, hit[3], providers)
         else:
-            data, error = _read_one(Path(path))
+            data, error = _read_one(Path(path), sig[0] if sig else None)
             if data is None:
                 result.problems.append(SourceProblem(path, error or "unreadable"))
                 continue
@@ -347,7 +381,7 @@ def scan_wheel(
     providers: Providers,
     *,
     watched: Iterable[str] | None = None,
-    deep_needles: Iterable[bytes] | None = None,
+    deep_needles: Iterable[DeepNeedle] | None = None,
 ) -> ScanResult:
     """Analyse every .py member of a wheel (or any zip of sources) against `providers`.
 

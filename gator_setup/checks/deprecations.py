@@ -99,9 +99,25 @@ def deprecations() -> tuple[Deprecation, ...]:
     return tuple(parse_deprecations(load_toml(DATA_FILE)))
 
 
-def deprecation_needles() -> tuple[bytes, ...]:
-    """Bytes whose presence means a file may use a tabled API (so its calls must be analysed)."""
-    return tuple(sorted({d.subject.encode() for d in deprecations()}))
+def deprecation_needles() -> tuple[tuple[bytes, str | None], ...]:
+    """(bytes, module) pairs: the bytes' presence means a file may use a tabled API (so its calls
+    must be analysed) if the file can refer to the module (None: any file).
+
+    A symbol or keyword entry only matches a call or import qualified to its module, which takes
+    an import naming that module or a relative import inside it; a command entry matches any
+    subprocess call. Checking those needles only where they can match keeps files that merely
+    share a keyword name (transformers' own `use_auth_token`) off the slow parse path.
+    """
+    out: set[tuple[bytes, str | None]] = set()
+    for d in deprecations():
+        if d.kind == "command":
+            gate = None
+        elif d.kind == "kwarg":
+            gate = HUB
+        else:
+            gate = (d.module or HUB).split(".", 1)[0]
+        out.add((d.subject.encode(), gate))
+    return tuple(sorted(out, key=lambda p: (p[0], p[1] or "")))
 
 
 def removal_of(module: str, name: str) -> Deprecation | None:

@@ -109,3 +109,20 @@ def test_tree_cache_skips_unchanged_files(tmp_path: Path) -> None:
     assert "cached_download" in {i.unresolved.missing for i in second.issues}
     f.write_text("import os\n")  # a real change is picked up
     assert scan_tree(proj, providers, cache_file=cache).issues == []
+
+
+def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "a.py").write_text("from huggingface_hub import hf_hub_download as d\nd(use_auth_token=1)\n")
+    (proj / "cli.py").write_text("import subprocess\nsubprocess.run(['huggingface-cli'])  # huggingface_hub")
+
+    def deep(gate: str) -> list[str]:
+        needles = [(b"use_auth_token", gate), (b"huggingface-cli", None)]
+        res = scan_tree(proj, providers, deep_needles=needles)
+        return sorted(f"{f.module}:{c.target}" for f in res.files for c in f.calls)
+
+    # gated on a module a.py never names: a.py takes the candidate pass (all resolve, not parsed)
+    assert deep("torch") == ["cli:huggingface-cli"]
+    assert deep("huggingface_hub") == ["a:huggingface_hub.hf_hub_download", "cli:huggingface-cli"]
