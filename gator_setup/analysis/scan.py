@@ -278,11 +278,13 @@ def scan_tree(
     max_files: int | None = None,
     cache_file: Path | None = None,
     deep_needles: Iterable[DeepNeedle] | None = None,
+    workers: int | None = None,
 ) -> ScanResult:
     """Analyse every .py file under `path` (a folder or one file) against `providers`.
 
     With `cache_file`, a file whose size and mtime are unchanged since the last scan (against
     the same providers: the caller puts their versions in the cache file's name) is not read.
+    `workers`: processes analysing the files that miss the cache (None: up to 2, as CPUs allow).
     """
     root = Path(path)
     if cache_file is None:
@@ -291,30 +293,36 @@ def scan_tree(
     new: dict[str, list[Any]] = {}
     analyze = _Analyzer(providers, watched, deep_needles)
     result = ScanResult()
+    # First the walk and the cache look-ups (cheap), then the files that miss the cache: those are
+    # analysed in worker processes when there are enough of them to pay for the start-up.
+    seen: list[tuple[str, str, list[Any], list[Any] | None]] = []
     for path, rel, entry in _walk(root, tuple(exclude)):
-        if max_files is not None and result.files_seen >= max_files:
+        if max_files is not None and len(seen) >= max_files:
             result.truncated = True
             break
-        result.files_seen += 1
         try:
             st = entry.stat() if entry is not None else os.stat(path)
             sig: list[Any] = [st.st_size, st.st_mtime_ns]
         except OSError:
             sig = []
         hit = old.get(rel)
-        if sig and hit is not None and len(hit) == 4 and hit[0] == sig[0] and hit[1] == sig[1]:
+        ok = sig and hit is not None and len(hit) == 4 and hit[0] == sig[0] and hit[1] == sig[1]
+        seen.append((path, rel, sig, hit if ok else None))
+    result.files_seen = len(seen)
+    misses = [(path, rel, sig) for path, rel, sig, hit in seen if hit is None]
+    fresh = _analyze_misses(misses, analyze, workers)
+    for path, rel, sig, hit in seen:
+        if hit is not None:
             new[rel] = hit
             if hit[2] is None:
                 continue  # most files: unchanged and irrelevant, nothing to rebuild
             fa: FileAnalysis | None = FileAnalysis.from_json(hit[2])
             issues = _issues_from_json(fa, hit[3], providers)
         else:
-            data, error = _read_one(Path(path), sig[0] if sig else None)
-            if data is None:
-                result.problems.append(SourceProblem(path, error or "unreadable"))
+            fa, issues, error = fresh[rel]
+            if error is not None:
+                result.problems.append(SourceProblem(path, error))
                 continue
-            fa = analyze(data, path, rel)
-            issues = resolve_files([fa], providers) if fa is not None else []
             if sig:
                 new[rel] = [*sig, None if fa is None else fa.to_json(), [_issue_to_json(i) for i in issues]]
         _collect(result, fa)
@@ -322,6 +330,70 @@ def scan_tree(
     if not result.truncated and new != old:
         _save_scan_cache(cache_file, new)
     return result
+
+
+#: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
+#: they save; a warm scan or a small project stays in one process.
+PARALLEL_MIN_FILES = 400
+_CHUNK = 64
+
+_Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
+_worker_analyzer: _Analyzer | None = None  # set in the parent just before the workers fork
+
+
+def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Fresh:
+    data, error = _read_one(Path(path), sig[0] if sig else None)
+    if data is None:
+        return None, [], error or "unreadable"
+    fa = analyze(data, path, rel)
+    issues = resolve_files([fa], analyze.providers) if fa is not None else []
+    return fa, issues, None
+
+
+def _analyze_chunk(chunk: list[tuple[str, str, list[Any]]]) -> list[_Fresh]:
+    assert _worker_analyzer is not None
+    return [_analyze_one(_worker_analyzer, *item) for item in chunk]
+
+
+def _default_workers() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return min(n, 2)
+
+
+def _analyze_misses(
+    misses: list[tuple[str, str, list[Any]]], analyze: _Analyzer, workers: int | None
+) -> dict[str, _Fresh]:
+    """Each missed file's (analysis, issues, read error), by relative path.
+
+    With fork available, several CPUs and at least PARALLEL_MIN_FILES files, the files go in
+    chunks to `workers` forked processes (they inherit the providers; each memoises its own
+    provider exports); anything going wrong there falls back to the serial loop, whose results
+    are the same.
+    """
+    global _worker_analyzer
+    n = _default_workers() if workers is None else workers
+    if n > 1 and len(misses) >= PARALLEL_MIN_FILES:
+        import multiprocessing
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            ctx = None
+        if ctx is not None:
+            chunks = [misses[i : i + _CHUNK] for i in range(0, len(misses), _CHUNK)]
+            _worker_analyzer = analyze
+            try:
+                with ctx.Pool(n) as pool:
+                    got = [r for rows in pool.imap(_analyze_chunk, chunks) for r in rows]
+                return {rel: r for (_p, rel, _s), r in zip(misses, got, strict=True)}
+            except (OSError, multiprocessing.ProcessError, EOFError):
+                pass
+            finally:
+                _worker_analyzer = None
+    return {rel: _analyze_one(analyze, path, rel, sig) for path, rel, sig in misses}
 
 
 def _issue_to_json(i: ScanIssue) -> list[Any]:

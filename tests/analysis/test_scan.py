@@ -126,3 +126,36 @@ def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path:
     # gated on a module a.py never names: a.py takes the candidate pass (all resolve, not parsed)
     assert deep("torch") == ["cli:huggingface-cli"]
     assert deep("huggingface_hub") == ["a:huggingface_hub.hf_hub_download", "cli:huggingface-cli"]
+
+
+def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from gator_setup.analysis import scan as scan_mod
+
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for i in range(12):
+        (proj / f"m{i:02}.py").write_text(SOURCE if i % 3 else "import huggingface_hub\nx = 1\n")
+    (proj / "bad.py").write_text("import huggingface_hub\nif (:\n")
+    (proj / "dangling.py").symlink_to(proj / "nowhere.py")
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(scan_mod, "_CHUNK", 3)
+
+    def run(workers: int) -> tuple[list[object], list[object], list[object], int]:
+        cache = tmp_path / f"cache-{workers}.json"
+        res = scan_tree(proj, providers, cache_file=cache, workers=workers)
+        assert cache.is_file()
+        return res.files, res.issues, res.problems, res.files_seen
+
+    serial = run(1)
+    parent, one = os.getpid(), scan_mod._analyze_one
+
+    def in_worker(*args):  # type: ignore[no-untyped-def]
+        assert os.getpid() != parent, "analysed in the parent, not in a worker"
+        return one(*args)
+
+    monkeypatch.setattr(scan_mod, "_analyze_one", in_worker)
+    assert run(2) == serial
+    assert len(serial[1]) == 16 and len(serial[2]) == 2 and serial[3] == 14
