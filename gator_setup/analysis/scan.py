@@ -6,6 +6,7 @@ import fnmatch
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -335,7 +336,10 @@ def scan_tree(
 #: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
 #: they save; a warm scan or a small project stays in one process.
 PARALLEL_MIN_FILES = 400
-_CHUNK = 64
+# About 8 chunks: enough to balance 2 workers, few enough that files of one package (which ask
+# for the same provider modules) mostly stay in one worker, whose export memo then serves them.
+_CHUNKS = 8
+_CHUNK_MIN = 64
 
 _Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the workers fork
@@ -368,14 +372,15 @@ def _analyze_misses(
 ) -> dict[str, _Fresh]:
     """Each missed file's (analysis, issues, read error), by relative path.
 
-    With fork available, several CPUs and at least PARALLEL_MIN_FILES files, the files go in
+    With fork available, several CPUs, one thread and at least PARALLEL_MIN_FILES files, the files go in
     chunks to `workers` forked processes (they inherit the providers; each memoises its own
     provider exports); anything going wrong there falls back to the serial loop, whose results
     are the same.
     """
     global _worker_analyzer
     n = _default_workers() if workers is None else workers
-    if n > 1 and len(misses) >= PARALLEL_MIN_FILES:
+    # fork only from a single-threaded process: a lock held by another thread would be copied locked
+    if n > 1 and len(misses) >= PARALLEL_MIN_FILES and threading.active_count() == 1:
         import multiprocessing
 
         try:
@@ -383,7 +388,8 @@ def _analyze_misses(
         except ValueError:
             ctx = None
         if ctx is not None:
-            chunks = [misses[i : i + _CHUNK] for i in range(0, len(misses), _CHUNK)]
+            size = max(_CHUNK_MIN, -(-len(misses) // _CHUNKS))
+            chunks = [misses[i : i + size] for i in range(0, len(misses), size)]
             _worker_analyzer = analyze
             try:
                 with ctx.Pool(n) as pool:

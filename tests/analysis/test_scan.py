@@ -141,7 +141,7 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch) ->
     (proj / "bad.py").write_text("import huggingface_hub\nif (:\n")
     (proj / "dangling.py").symlink_to(proj / "nowhere.py")
     monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(scan_mod, "_CHUNK", 3)
+    monkeypatch.setattr(scan_mod, "_CHUNK_MIN", 1)  # 7 chunks of 2
 
     def run(workers: int) -> tuple[list[object], list[object], list[object], int]:
         cache = tmp_path / f"cache-{workers}.json"
