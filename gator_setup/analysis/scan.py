@@ -285,7 +285,8 @@ def scan_tree(
 
     With `cache_file`, a file whose size and mtime are unchanged since the last scan (against
     the same providers: the caller puts their versions in the cache file's name) is not read.
-    `workers`: processes analysing the files that miss the cache (None: up to 2, as CPUs allow).
+    `workers`: processes analysing the files that miss the cache (None: up to 2, as CPUs allow;
+    1 when $GATOR_NO_PARALLEL is set).
     """
     root = Path(path)
     if cache_file is None:
@@ -378,7 +379,9 @@ def _analyze_misses(
     are the same.
     """
     global _worker_analyzer
-    n = _default_workers() if workers is None else workers
+    if workers is None:
+        workers = 1 if os.environ.get("GATOR_NO_PARALLEL") else _default_workers()
+    n = workers
     # fork only from a single-threaded process: a lock held by another thread would be copied locked
     if n > 1 and len(misses) >= PARALLEL_MIN_FILES and threading.active_count() == 1:
         import multiprocessing
