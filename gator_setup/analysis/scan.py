@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import sys
 import tempfile
 import threading
 import zipfile
@@ -373,7 +374,7 @@ def _analyze_misses(
 ) -> dict[str, _Fresh]:
     """Each missed file's (analysis, issues, read error), by relative path.
 
-    With fork available, several CPUs, one thread and at least PARALLEL_MIN_FILES files, the files go in
+    On Linux, with several CPUs, one thread and at least PARALLEL_MIN_FILES files, the files go in
     chunks to `workers` forked processes (they inherit the providers; each memoises its own
     provider exports); anything going wrong there falls back to the serial loop, whose results
     are the same.
@@ -383,8 +384,12 @@ def _analyze_misses(
         workers = 1 if os.environ.get("GATOR_NO_PARALLEL") else _default_workers()
     n = workers
     # fork only from a single-threaded process: a lock held by another thread would be copied locked
-    if n > 1 and len(misses) >= PARALLEL_MIN_FILES and threading.active_count() == 1:
+    # and only on Linux, where fork is safe (macOS system libraries are not fork-safe)
+    parallel = n > 1 and len(misses) >= PARALLEL_MIN_FILES and sys.platform.startswith("linux")
+    if parallel and threading.active_count() == 1:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         try:
             ctx = multiprocessing.get_context("fork")
@@ -395,10 +400,11 @@ def _analyze_misses(
             chunks = [misses[i : i + size] for i in range(0, len(misses), size)]
             _worker_analyzer = analyze
             try:
-                with ctx.Pool(n) as pool:
-                    got = [r for rows in pool.imap(_analyze_chunk, chunks) for r in rows]
+                # (not multiprocessing.Pool: a worker killed by the OOM killer would hang it)
+                with ProcessPoolExecutor(n, mp_context=ctx) as ex:
+                    got = [r for rows in ex.map(_analyze_chunk, chunks) for r in rows]
                 return {rel: r for (_p, rel, _s), r in zip(misses, got, strict=True)}
-            except (OSError, multiprocessing.ProcessError, EOFError):
+            except (OSError, BrokenProcessPool):
                 pass
             finally:
                 _worker_analyzer = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from gator_setup.analysis import Provider, Providers, file_role, import_time_modules, scan_tree, scan_wheel
 
@@ -128,6 +131,7 @@ def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path:
     assert deep("huggingface_hub") == ["a:huggingface_hub.hf_hub_download", "cli:huggingface-cli"]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import os
 
