@@ -40,7 +40,8 @@ def test_broken_combination_is_an_error_naming_cached_download(tmp_path: Path, c
     assert "0.25.0" in f["message"] and "0.26.0" in f["message"]
     assert f["location"]["path"].endswith("diffusers/utils/dynamic_modules_utils.py")
     fix = f["fix"].replace("-", "_")  # the hub's metadata spells its name either way, pip takes both
-    assert "pip install _U diffusers" in fix and "huggingface_hub<0.26.0" in fix
+    # The knowledge base's verified first fixed release, not a bare "upgrade".
+    assert 'pip install "diffusers>=0.29.0"' in fix and "huggingface_hub<0.26.0" in fix
     assert {p.replace("-", "_") for p in f["packages"]} == {"diffusers", "huggingface_hub"}
 
 

@@ -37,7 +37,36 @@ def _fix(i: ImportIssue) -> str:
     if i.origin == "project":
         repl = f" ({i.missing} -> {removal.replacement})" if removal is not None else ""
         return f"Update the import to the {i.provider} {i.provider_version} API{repl}, or {pin}."
-    return f"pip install -U {i.origin}  (a newer release no longer imports it), or {pin}."
+    known = _known_fix(i)
+    upgrade = f'pip install "{known}"' if known else f"pip install -U {i.origin}"
+    return f"{upgrade}  (a newer release no longer imports it), or {pin}."
+
+
+def _known_fix(i: ImportIssue) -> str | None:
+    """The knowledge base's verified fix (e.g. the first fixed release) for this very break, if any."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    from gator_setup.knowledge.rules import default_rules
+
+    if i.kind != "missing-name" or not i.origin_version or not i.provider_version:
+        return None
+    try:
+        versions: dict[str, Version | None] = {
+            canonicalize_name(i.origin): Version(i.origin_version),
+            canonicalize_name(i.provider): Version(i.provider_version),
+        }
+    except InvalidVersion:
+        return None
+    symbol = f"{i.module}.{i.missing}"
+    for rule in default_rules():
+        if (
+            symbol in (rule.symbol, *rule.symbols)
+            and set(rule.packages) <= set(versions)
+            and rule.matches(versions)
+        ):
+            return rule.fix
+    return None
 
 
 class ProviderImportsExist(Check):

@@ -482,6 +482,15 @@ def build_rules(
             releases[v] = ProviderRelease(v, cache.unpacked(w))
         return releases[v]
 
+    if not p_selected:
+        raise BuildError(
+            f"no {prov.dist} release in the cache {cache.root}"
+            + (
+                " (--offline: run once without it, with PyPI reachable, or pass --cache DIR)"
+                if cache.offline
+                else ""
+            )
+        )
     log(f"{prov.dist}: {len(p_selected)} release(s) {p_selected[0]} .. {p_selected[-1]}")
     p_list = [v for v in p_selected if provider(v) is not None]
     rules: list[dict[str, Any]] = []

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from gator_setup.checks.base import Location
+from gator_setup.errors import InputError
 
 #: A requirement declares a package; a constraint only narrows it; a lock pins it exactly.
 KINDS = ("requirement", "constraint", "lock")
@@ -29,6 +33,29 @@ class Declaration:
     @property
     def display(self) -> str:
         return self.raw.strip()
+
+    @classmethod
+    def parse(
+        cls, text: str, path: Path, line: int | None, *, kind: str, where: str = "", group: str | None = None
+    ) -> Declaration | None:
+        """A declaration from a PEP 508 string; None for URL requirements (no range to check)."""
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            first = str(exc).splitlines()[0]
+            context = f" in {where}" if where else ""
+            raise InputError(path, f"invalid requirement {text!r}{context}: {first}", line=line) from None
+        if req.url:
+            return None
+        return cls(
+            name=canonicalize_name(req.name),
+            specifier=req.specifier,
+            location=Location(str(path), line),
+            raw=text,
+            kind=kind,
+            marker=req.marker,
+            group=group,
+        )
 
 
 @dataclass

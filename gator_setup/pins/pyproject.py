@@ -6,11 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
-from gator_setup.checks.base import Location
 from gator_setup.errors import InputError
 from gator_setup.pins.model import Declaration
 
@@ -57,25 +54,11 @@ def _requirements(
             continue  # {include-group = "..."} is expanded by the caller
         if not isinstance(value, str):
             raise InputError(path, f"{where}: {value!r} is not a requirement string")
-        line = finder.line_of(value, after)
-        try:
-            req = Requirement(value)
-        except InvalidRequirement as exc:
-            first = str(exc).splitlines()[0]
-            raise InputError(path, f"invalid requirement {value!r} in {where}: {first}", line=line) from None
-        if req.url:
-            continue
-        out.append(
-            Declaration(
-                name=canonicalize_name(req.name),
-                specifier=req.specifier,
-                location=Location(str(path), line),
-                raw=value,
-                kind=kind,
-                marker=req.marker,
-                group=group,
-            )
+        decl = Declaration.parse(
+            value, path, finder.line_of(value, after), kind=kind, where=where, group=group
         )
+        if decl is not None:
+            out.append(decl)
     return out
 
 

@@ -6,10 +6,6 @@ import os
 import re
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
-from gator_setup.checks.base import Location
 from gator_setup.errors import InputError
 from gator_setup.pins.model import Declaration
 
@@ -72,21 +68,7 @@ def parse_requirements_file(
         line = _TRAILING_OPTS.sub("", line)
         if re.match(r"^(\.|/|[a-z+]+://)", line):
             continue  # a local path or bare URL: nothing to compare
-        try:
-            req = Requirement(line)
-        except InvalidRequirement as exc:
-            first = str(exc).splitlines()[0]
-            raise InputError(path, f"invalid requirement {line!r}: {first}", line=lineno) from None
-        if req.url:
-            continue
-        decls.append(
-            Declaration(
-                name=canonicalize_name(req.name),
-                specifier=req.specifier,
-                location=Location(str(path), lineno),
-                raw=line,
-                kind=kind,
-                marker=req.marker,
-            )
-        )
+        decl = Declaration.parse(line, path, lineno, kind=kind)
+        if decl is not None:
+            decls.append(decl)
     return decls
