@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +89,14 @@ class Profile:
 
 
 def profile_dirs() -> list[Path]:
-    """Where profiles are looked up: $GATOR_PROFILES_DIR, ./constraints, then the source tree's."""
+    """Where profiles are looked up: $GATOR_PROFILES_DIR, ./constraints, the source tree's, the installed copy."""
     dirs: list[Path] = []
     env = os.environ.get("GATOR_PROFILES_DIR")
     if env:
         dirs.append(Path(env))
     dirs.append(Path.cwd() / "constraints")
     dirs.append(Path(__file__).resolve().parents[2] / "constraints")
+    dirs.append(Path(sys.prefix) / "share" / "gator" / "constraints")  # pip install . (data-files)
     seen: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [s.resolve() for s in seen]:
