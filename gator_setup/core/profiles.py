@@ -89,7 +89,7 @@ class Profile:
 
 
 def profile_dirs() -> list[Path]:
-    """Where profiles are looked up: $GATOR_PROFILES_DIR, ./constraints, the source tree's, the installed copy."""
+    """Profile folders: $GATOR_PROFILES_DIR, ./constraints, the source tree's, the installed copy."""
     dirs: list[Path] = []
     env = os.environ.get("GATOR_PROFILES_DIR")
     if env:
