@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gator_setup.analysis.extract import resolve_relative
 from gator_setup.analysis.model import ExportSet
+from gator_setup.analysis.quickbind import surely_bound
 
 _EXT_SUFFIXES = (".so", ".pyd")
 # Tables lazy loaders read names from: huggingface_hub (`_SUBMOD_ATTRS`, a vendored
@@ -311,10 +312,33 @@ class ExportReader:
     def __init__(self, root: Path) -> None:
         self._reader = _Reader(Path(root))
         self.root = Path(root)
+        self._quick: dict[str, frozenset[str]] = {}
 
     def exports(self, module: str) -> ExportSet | None:
         got = self._reader.read(module)
         return None if got is None else got[0]
+
+    def surely_exports(self, module: str, name: str) -> bool:
+        """True when `name` is certainly importable from `module` (a submodule, or bound by a
+        top-level statement seen without parsing); False means "ask exports()"."""
+        memo = self._reader.memo
+        if module in memo:  # already read in full: that answer is exact and free
+            got = memo[module]
+            return got is not None and got[0].has(name) is True
+        quick = self._quick.get(module)
+        if quick is None:
+            quick = self._quick[module] = self._quick_names(module)
+        return name in quick
+
+    def _quick_names(self, module: str) -> frozenset[str]:
+        path, is_pkg, kind = find_module_file(self.root, module)
+        if kind != "source" or path is None:
+            return frozenset()
+        try:
+            names = surely_bound(path.read_bytes())
+        except OSError:
+            return frozenset()
+        return names | list_submodules(path.parent) if is_pkg else names
 
     def exists(self, module: str) -> bool:
         return find_module_file(self.root, module)[2] != "missing"

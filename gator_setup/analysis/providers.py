@@ -100,6 +100,8 @@ class Providers:
             return "missing-module", ref.module
         if ref.name is None or ref.name == "*":
             return None
+        if reader.surely_exports(ref.module, ref.name):
+            return None  # proven without parsing the provider module (most imports resolve)
         exports = reader.exports(ref.module)
         if exports is None or exports.has(ref.name) is not False:
             return None

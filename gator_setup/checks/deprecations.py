@@ -120,6 +120,16 @@ def deprecation_needles() -> tuple[tuple[bytes, str | None], ...]:
     return tuple(sorted(out, key=lambda p: (p[0], p[1] or "")))
 
 
+#: Packages whose own code GTR102 does not judge: a provider calling its own (deprecated) API is
+#: part of that provider, which ships and changes with it; it is not a user's compatibility bug.
+EXEMPT_PACKAGES: frozenset[str] = frozenset({HUB})
+
+
+def exempt(module: str | None) -> bool:
+    """Whether a file of `module` (dotted name, None when unknown) is outside GTR102's judgement."""
+    return module is not None and module.split(".", 1)[0] in EXEMPT_PACKAGES
+
+
 def removal_of(module: str, name: str) -> Deprecation | None:
     """The deprecation entry for `from module import name`, if the table knows it."""
     for d in deprecations():
@@ -149,6 +159,8 @@ class DeprecatedHubApis(Check):
             installed = None
         table = deprecations()
         for fa in facts.project_files:
+            if exempt(fa.module):
+                continue
             for ref in fa.imports:
                 if ref.name is None or ref.guard in ("type-checking",):
                     continue

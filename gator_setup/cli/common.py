@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 import os
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+# (OutputFormat, error_line and emit_report live in cli/output.py, which imports no Typer, so that
+# the fast `gator scan` path can use them; they are re-exported here for the commands.)
+from gator_setup.cli.output import OutputFormat, emit_report, error_line
 from gator_setup.errors import GatorError
 
+__all__ = [
+    "FormatOpt",
+    "JsonOpt",
+    "OutputFormat",
+    "StrictOpt",
+    "VerboseOpt",
+    "emit_report",
+    "error_line",
+    "guarded",
+    "split_codes",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class OutputFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-    sarif = "sarif"
 
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Also fail (exit 1) on warnings.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence for each finding.")]
-
-
-def error_line(message: str) -> None:
-    """Print a one-line error on stderr."""
-    print(f"gator: error: {message}", file=sys.stderr)
 
 
 def guarded(func: F) -> F:
@@ -69,27 +70,3 @@ def split_codes(values: list[str] | None) -> tuple[str, ...]:
     for v in values or []:
         out.extend(p.strip().upper() for p in v.split(",") if p.strip())
     return tuple(out)
-
-
-def emit_report(report: Any, fmt: OutputFormat, *, verbose: bool = False, strict: bool = False) -> int:
-    """Write the report to stdout in `fmt` and return the exit code (same for every format)."""
-    from gator_setup.checks.base import Severity
-
-    if fmt is OutputFormat.json:
-        from gator_setup.report.json_format import render_json
-
-        sys.stdout.write(render_json(report) + "\n")
-    elif fmt is OutputFormat.github:
-        from gator_setup.report.github import render_github
-
-        sys.stdout.write(render_github(report) + "\n")
-    elif fmt is OutputFormat.sarif:
-        from gator_setup.report.sarif import render_sarif
-
-        sys.stdout.write(render_sarif(report) + "\n")
-    else:
-        from gator_setup.report.text import render_text
-
-        render_text(report, verbose=verbose, out=sys.stdout)
-    code: int = report.exit_code(Severity.WARNING if strict else Severity.ERROR)
-    return code

@@ -136,7 +136,7 @@ def _installed_providers(python: str | None) -> tuple[Providers, EnvSnapshot]:
 
 
 def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> ScanResult:
-    from gator_setup.checks.deprecations import deprecation_needles
+    from gator_setup.checks.deprecations import EXEMPT_PACKAGES, deprecation_needles
 
     if not path.exists():
         if path.is_symlink():
@@ -144,7 +144,9 @@ def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> Sca
         raise UsageError(f"{path} does not exist.", hint="Pass source folders, .py files or .whl files.")
     if path.is_file() and path.suffix in (".whl", ".zip"):
         try:
-            return scan_wheel(path, providers, deep_needles=deprecation_needles())
+            return scan_wheel(
+                path, providers, deep_needles=deprecation_needles(), deep_exempt=EXEMPT_PACKAGES
+            )
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(path, f"not a readable wheel ({exc})") from None
     return scan_tree(
@@ -153,6 +155,7 @@ def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> Sca
         exclude=exclude,
         cache_file=tree_cache_file(path, providers, exclude, purpose="scan"),
         deep_needles=deprecation_needles(),
+        deep_exempt=EXEMPT_PACKAGES,
     )
 
 

@@ -34,7 +34,7 @@ from gator_setup.analysis.scan import needles_for, scan_tree
 from gator_setup.snapshot import Distribution, ProbeProblem
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
-ANALYSIS_VERSION = "4"
+ANALYSIS_VERSION = "5"
 #: A project bigger than this is probably a home folder, not a project: stop and say so.
 MAX_PROJECT_FILES = 20000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

@@ -1,0 +1,43 @@
+"""Report output and one-line errors for every command, without importing Typer."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from typing import Any
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+def error_line(message: str) -> None:
+    """Print a one-line error on stderr."""
+    print(f"gator: error: {message}", file=sys.stderr)
+
+
+def emit_report(report: Any, fmt: OutputFormat, *, verbose: bool = False, strict: bool = False) -> int:
+    """Write the report to stdout in `fmt` and return the exit code (same for every format)."""
+    from gator_setup.checks.base import Severity
+
+    if fmt is OutputFormat.json:
+        from gator_setup.report.json_format import render_json
+
+        sys.stdout.write(render_json(report) + "\n")
+    elif fmt is OutputFormat.github:
+        from gator_setup.report.github import render_github
+
+        sys.stdout.write(render_github(report) + "\n")
+    elif fmt is OutputFormat.sarif:
+        from gator_setup.report.sarif import render_sarif
+
+        sys.stdout.write(render_sarif(report) + "\n")
+    else:
+        from gator_setup.report.text import render_text
+
+        render_text(report, verbose=verbose, out=sys.stdout)
+    code: int = report.exit_code(Severity.WARNING if strict else Severity.ERROR)
+    return code
