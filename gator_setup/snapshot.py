@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from gator_setup.names import canonicalize_name
 
 if TYPE_CHECKING:
     from gator_setup.core.profiles import Profile

@@ -112,7 +112,7 @@ def providers_from_env(
     watched: Mapping[str, str], dists: Mapping[str, object], sys_path: Iterable[str]
 ) -> Providers:
     """Find each watched provider (module -> distribution name) on `sys_path`, first match wins."""
-    from packaging.utils import canonicalize_name
+    from gator_setup.names import canonicalize_name
 
     found: list[Provider] = []
     entries = [Path(p) for p in sys_path if p]

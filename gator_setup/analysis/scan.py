@@ -211,6 +211,8 @@ class _Analyzer:
                 if not any(self.providers.resolve(c) is not None for c in cands):
                     # Not parsed (that is the point of this path), but undecodable text is cheap
                     # to notice and worth reporting. Syntax errors only show when a file is parsed.
+                    if data.isascii():
+                        return None  # ASCII is UTF-8 (and isascii costs no copy, unlike decode)
                     try:
                         data.decode("utf-8")
                     except UnicodeDecodeError:
@@ -298,6 +300,25 @@ def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, b
         yield str(file), rel, data, error
 
 
+#: (path, relative path, [size, mtime_ns] or [] when stat failed) of each file, and "truncated"
+Walked = tuple[list[tuple[str, str, list[Any]]], bool]
+
+
+def walk_stats(root: Path, exclude: Iterable[str] = (), max_files: int | None = None) -> Walked:
+    """The tree's .py files in scan order with their size and mtime (what the per-file cache keys on)."""
+    out: list[tuple[str, str, list[Any]]] = []
+    for path, rel, entry in _walk(root, tuple(exclude)):
+        if max_files is not None and len(out) >= max_files:
+            return out, True
+        try:
+            st = entry.stat() if entry is not None else os.stat(path)
+        except OSError:
+            out.append((path, rel, []))
+            continue
+        out.append((path, rel, [st.st_size, st.st_mtime_ns]))
+    return out, False
+
+
 def scan_tree(
     path: str | os.PathLike[str],
     providers: Providers,
@@ -309,6 +330,7 @@ def scan_tree(
     deep_needles: Iterable[DeepNeedle] | None = None,
     deep_exempt: Iterable[str] = (),
     workers: int | None = None,
+    walked: Walked | None = None,
 ) -> ScanResult:
     """Analyse every .py file under `path` (a folder or one file) against `providers`.
 
@@ -316,7 +338,8 @@ def scan_tree(
     the same providers: the caller puts their versions in the cache file's name) is not read.
     `deep_exempt`: top-level packages whose own files skip the deep analysis (`deep_needles`).
     `workers`: processes analysing the files that miss the cache (None: up to 2, as CPUs allow;
-    1 when $GATOR_NO_PARALLEL is set).
+    1 when $GATOR_NO_PARALLEL is set). `walked`: `walk_stats(path, exclude, max_files)`, when the
+    caller already has it (it walks while another thread asks the interpreter for its providers).
     """
     root = Path(path)
     if cache_file is None:
@@ -330,23 +353,17 @@ def scan_tree(
     # Cache entry per relative path: [size, mtime_ns] for a file found irrelevant (most files;
     # short entries keep the index small and quick to load), else [size, mtime_ns, analysis JSON
     # or None, issues JSON].
+    if walked is None:
+        walked = walk_stats(root, exclude, max_files)
+    stats, result.truncated = walked
     seen: list[tuple[str, str, list[Any], list[Any] | None]] = []
     get = old.get
-    for path, rel, entry in _walk(root, tuple(exclude)):
-        if max_files is not None and len(seen) >= max_files:
-            result.truncated = True
-            break
-        try:
-            st = entry.stat() if entry is not None else os.stat(path)
-        except OSError:
-            seen.append((path, rel, [], None))
-            continue
-        size, mtime = st.st_size, st.st_mtime_ns
+    for path, rel, sig in stats:
         hit = get(rel)
-        if hit is not None and hit[0] == size and hit[1] == mtime and len(hit) in (2, 4):
+        if sig and hit is not None and hit[0] == sig[0] and hit[1] == sig[1] and len(hit) in (2, 4):
             seen.append((path, rel, hit, hit))
         else:
-            seen.append((path, rel, [size, mtime], None))
+            seen.append((path, rel, sig, None))
     result.files_seen = len(seen)
     misses = [(path, rel, sig) for path, rel, sig, hit in seen if hit is None]
     fresh = _analyze_misses(misses, analyze, workers) if misses else {}

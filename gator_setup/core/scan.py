@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gator_setup.analysis.providers import Provider, Providers, providers_from_env
-from gator_setup.analysis.scan import ScanResult, scan_tree, scan_wheel
+from gator_setup.analysis.scan import ScanResult, Walked, scan_tree, scan_wheel, walk_stats
 from gator_setup.checks.runner import run_checks
 from gator_setup.errors import GatorError, InputError, UsageError
 from gator_setup.probes.imports import tree_cache_file
@@ -135,7 +135,40 @@ def _installed_providers(python: str | None) -> tuple[Providers, EnvSnapshot]:
     return providers, snap
 
 
-def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> ScanResult:
+def _providers_and_walks(opts: ScanOptions) -> tuple[Providers, EnvSnapshot, dict[str, Walked]]:
+    """The providers and, for `--python`, the walks of the folders to scan made while the other
+    interpreter answers (a subprocess of ~30 ms: about a sixth of a warm scan of site-packages)."""
+    walks: dict[str, Walked] = {}
+    if not opts.python:
+        return (*_installed_providers(None), walks)
+    import threading
+
+    got: list[tuple[Providers, EnvSnapshot]] = []
+    failed: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            got.append(_installed_providers(opts.python))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=ask, name="gator-providers", daemon=True)
+    worker.start()
+    try:
+        for raw in dict.fromkeys(opts.paths):
+            if os.path.isdir(raw):
+                walks[raw] = walk_stats(Path(raw), opts.exclude)
+    finally:
+        # joined before any worker process is forked (fork wants a single-threaded parent)
+        worker.join()
+    if failed:
+        raise failed[0]
+    return (*got[0], walks)
+
+
+def _scan_one(
+    path: Path, providers: Providers, exclude: tuple[str, ...], walked: Walked | None = None
+) -> ScanResult:
     from gator_setup.checks.deprecations import EXEMPT_PACKAGES, deprecation_needles
 
     if not path.exists():
@@ -156,6 +189,7 @@ def _scan_one(path: Path, providers: Providers, exclude: tuple[str, ...]) -> Sca
         cache_file=tree_cache_file(path, providers, exclude, purpose="scan"),
         deep_needles=deprecation_needles(),
         deep_exempt=EXEMPT_PACKAGES,
+        walked=walked,
     )
 
 
@@ -167,7 +201,7 @@ def run_scan(opts: ScanOptions) -> Report:
 
     if not opts.paths:
         raise UsageError("Nothing to scan.", hint="Pass one or more folders, .py or .whl files.")
-    providers, snap = _installed_providers(opts.python)
+    providers, snap, walks = _providers_and_walks(opts)
     if opts.hub_version:
         providers = providers.with_version(fetch_provider("huggingface_hub", HUB_MODULE, opts.hub_version))
     facts = ImportFacts(
@@ -177,7 +211,7 @@ def run_scan(opts: ScanOptions) -> Report:
     files_seen = 0
     for raw in opts.paths:
         path = Path(raw)
-        res = _scan_one(path, providers, opts.exclude)
+        res = _scan_one(path, providers, opts.exclude, walks.get(raw))
         files_seen += res.files_seen
         facts.project_files.extend(res.files)
         for p in res.problems:

@@ -112,7 +112,7 @@ class ImportFacts:
 
 
 def _requirement_names(dist: Distribution) -> set[str]:
-    from packaging.utils import canonicalize_name
+    from gator_setup.names import canonicalize_name
 
     out: set[str] = set()
     for raw in dist.requires:
@@ -124,7 +124,7 @@ def _requirement_names(dist: Distribution) -> set[str]:
 
 def dependents(dists: Mapping[str, Distribution], watched: Mapping[str, str]) -> list[Distribution]:
     """Installed distributions that declare a watched provider (any extra) in Requires-Dist."""
-    from packaging.utils import canonicalize_name
+    from gator_setup.names import canonicalize_name
 
     wanted = {canonicalize_name(d) for d in watched.values()}
     return [d for d in sorted(dists.values(), key=lambda d: d.key) if _requirement_names(d) & wanted]

@@ -10,9 +10,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
 from gator_setup.errors import InterpreterError
+from gator_setup.names import canonicalize_name
 from gator_setup.snapshot import Distribution, Interpreter, ProbeProblem
 
 #: Prefixes of environment variables that change how the GPU stack and the Hub client behave.

@@ -163,3 +163,74 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr(scan_mod, "_analyze_one", in_worker)
     assert run(2) == serial
     assert len(serial[1]) == 16 and len(serial[2]) == 2 and serial[3] == 14
+
+
+def test_exempt_packages_skip_the_deep_parse(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    tree = tmp_path / "tree"
+    (tree / "huggingface_hub").mkdir(parents=True)
+    (tree / "huggingface_hub" / "api.py").write_text(
+        "from .file_download import hf_hub_download  # huggingface_hub's own use of its API\n"
+        "hf_hub_download(use_auth_token=1)\n"
+    )
+    (tree / "user.py").write_text("from huggingface_hub import hf_hub_download as d\nd(use_auth_token=1)\n")
+    needles = [(b"use_auth_token", "huggingface_hub")]
+
+    def deep(exempt: tuple[str, ...]) -> list[str]:
+        res = scan_tree(tree, providers, deep_needles=needles, deep_exempt=exempt)
+        return sorted(f"{f.module}:{c.target}" for f in res.files for c in f.calls)
+
+    both = [
+        "huggingface_hub.api:huggingface_hub.file_download.hf_hub_download",
+        "user:huggingface_hub.hf_hub_download",
+    ]
+    assert deep(()) == both
+    assert deep(("huggingface_hub",)) == both[1:]
+
+
+def test_walk_order_and_skipped_folders(tmp_path: Path) -> None:
+    from gator_setup.analysis.scan import iter_tree
+
+    for rel in (
+        "b.py", "a.py", "z/x.py", "pkg/m.py", "pkg/sub/n.py", "dir.py/inner.py", "notes.txt",
+        "myenv/pyvenv.cfg", "myenv/lib/v.py", "build/b.py", ".hidden/h.py", "x.egg-info/e.py",
+        "__pycache__/c.py", "pkg/skipme/s.py",
+    ):  # fmt: skip
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("")
+    got = [rel for _, rel in iter_tree(tmp_path, exclude=["pkg/skipme"])]
+    # a folder's files (sorted) before its subfolders (sorted, depth first); venvs, caches,
+    # build output, hidden and excluded folders are not entered; a folder named x.py is a folder
+    assert got == ["a.py", "b.py", "dir.py/inner.py", "pkg/m.py", "pkg/sub/n.py", "z/x.py"]
+    (tmp_path / "pyvenv.cfg").write_text("")  # the root itself is scanned as asked, even a venv
+    assert [rel for _, rel in iter_tree(tmp_path)][:2] == ["a.py", "b.py"]
+
+
+def test_cache_entries_follow_file_changes_and_provider_versions(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+
+    from gator_setup.probes.imports import tree_cache_file
+
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "cache"))
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    f = proj / "a.py"
+    f.write_text("import os\n")
+    cache = tree_cache_file(proj, providers, (), purpose="scan")
+    assert cache is not None
+    assert scan_tree(proj, providers, cache_file=cache).issues == []
+    entry = json.loads(cache.read_text())["a.py"]
+    assert entry == [f.stat().st_size, f.stat().st_mtime_ns]  # irrelevant file: a short entry
+    f.write_text(SOURCE)  # now relevant: re-read although the cache said irrelevant
+    os.utime(f, ns=(1, 2_000_000_000))
+    assert {i.unresolved.missing for i in scan_tree(proj, providers, cache_file=cache).issues} == {
+        "cached_download",
+        "huggingface_hub.commands",
+    }
+    assert len(json.loads(cache.read_text())["a.py"]) == 4
+    # another provider version: another cache file, so nothing judged against 9.0.0 is reused
+    other = Providers([Provider("huggingface_hub", "huggingface_hub", "9.0.1", tmp_path / "site")])
+    assert tree_cache_file(proj, other, (), purpose="scan") != cache

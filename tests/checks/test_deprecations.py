@@ -85,3 +85,15 @@ def test_malformed_table_is_rejected() -> None:
         parse_deprecations({"api": [{**good, "effect": "boom"}]})
     with pytest.raises(ValueError, match="Invalid version"):
         parse_deprecations({"api": [{**good, "removed_in": "soon"}]})
+
+
+def test_a_providers_own_files_are_not_judged() -> None:
+    hub_version = "2.4.0"
+    own = analyze_source(
+        PROJECT, "/site/huggingface_hub/file_download.py", module="huggingface_hub.file_download"
+    )
+    user = analyze_source(PROJECT, "/proj/app.py", module="app", watched={"huggingface_hub"})
+    info = ProviderInfo("huggingface_hub", "huggingface_hub", hub_version, "/x")
+    facts = ImportFacts(providers={"huggingface_hub": info}, project_files=[own, user])
+    paths = {f.location.path for f in DeprecatedHubApis().run(snapshot(imports=facts)) if f.location}
+    assert paths == {"/proj/app.py"}
