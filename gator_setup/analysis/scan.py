@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import json
 import operator
@@ -109,8 +110,10 @@ def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[tuple[str, str, os.
             continue
         # any virtual environment, whatever its name, holds installed packages (the root is
         # scanned as asked); looked up in the listing at hand rather than with one stat per folder
-        if rel_dir and any(e.name == "pyvenv.cfg" and _is_file(e) for e in entries):
-            continue
+        if rel_dir:
+            i = bisect.bisect_left(entries, "pyvenv.cfg", key=_entry_name)
+            if i < len(entries) and entries[i].name == "pyvenv.cfg" and _is_file(entries[i]):
+                continue
         subdirs = []
         for e in entries:
             name = e.name
