@@ -8,9 +8,7 @@ import json
 import operator
 import os
 import sys
-import tempfile
 import threading
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,22 +357,26 @@ def scan_tree(
     if walked is None:
         walked = walk_stats(root, exclude, max_files)
     stats, result.truncated = walked
+    # (path, rel, sig, cache hit or None) of the files that need more than their cache entry
+    # (misses, and unchanged files with an analysis to rebuild), in walk order
     seen: list[tuple[str, str, list[Any], list[Any] | None]] = []
     get = old.get
     for path, rel, sig in stats:
         hit = get(rel)
-        if sig and hit is not None and hit[0] == sig[0] and hit[1] == sig[1] and len(hit) in (2, 4):
-            seen.append((path, rel, hit, hit))
-        else:
-            seen.append((path, rel, sig, None))
-    result.files_seen = len(seen)
+        if sig and hit is not None and hit[0] == sig[0] and hit[1] == sig[1]:
+            if len(hit) == 2 or (len(hit) == 4 and hit[2] is None):
+                new[rel] = hit  # most files: unchanged and irrelevant, nothing to rebuild
+                continue
+            if len(hit) == 4:
+                seen.append((path, rel, hit, hit))
+                continue
+        seen.append((path, rel, sig, None))
+    result.files_seen = len(stats)
     misses = [(path, rel, sig) for path, rel, sig, hit in seen if hit is None]
     fresh = _analyze_misses(misses, analyze, workers) if misses else {}
     for path, rel, sig, hit in seen:
         if hit is not None:
             new[rel] = hit
-            if len(hit) == 2 or hit[2] is None:
-                continue  # most files: unchanged and irrelevant, nothing to rebuild
             fa: FileAnalysis | None = FileAnalysis.from_json(hit[2])
             issues = _issues_from_json(fa, hit[3], providers)
         else:
@@ -498,6 +500,8 @@ def _load_scan_cache(path: Path) -> dict[str, list[Any]]:
 
 def _save_scan_cache(path: Path, entries: dict[str, list[Any]]) -> None:
     """Temp file + rename: an interrupted scan never leaves a corrupt cache behind."""
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -510,6 +514,8 @@ def _save_scan_cache(path: Path, entries: dict[str, list[Any]]) -> None:
 
 
 def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None]]:
+    import zipfile
+
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             name = info.filename

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +36,9 @@ class DownloadError(GatorError):
 
 def fetch_provider(dist: str, module: str, version: str) -> Provider:
     """Unpack `dist==version` into the gator cache (pip download --no-deps; offline once cached)."""
+    import shutil
+    import tempfile
+
     from packaging.version import InvalidVersion, Version
 
     from gator_setup.probes.imports import cache_root
@@ -76,6 +76,9 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
 
 def _download_unpacked(dist: str, version: str, tmp: Path, unpacked: Path) -> None:
     """`pip download --no-deps` the wheel and unzip it; without pip, `uv pip install --target`."""
+    import shutil
+    import zipfile
+
     spec = f"{dist}=={version}"
     pip = (
         [sys.executable, "-m", "pip"]
@@ -176,6 +179,8 @@ def _scan_one(
             raise InputError(path, "is a broken symbolic link")
         raise UsageError(f"{path} does not exist.", hint="Pass source folders, .py files or .whl files.")
     if path.is_file() and path.suffix in (".whl", ".zip"):
+        import zipfile
+
         try:
             return scan_wheel(
                 path, providers, deep_needles=deprecation_needles(), deep_exempt=EXEMPT_PACKAGES
