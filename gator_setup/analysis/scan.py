@@ -169,6 +169,11 @@ class _Analyzer:
         self.mods = frozenset(watched) if watched is not None else providers.modules
         self.needles = needles_for(self.mods)
         self._mod_needles = tuple((m, m.encode()) for m in sorted(self.mods))
+        self._others_memo: dict[str | None, frozenset[str]] = {}
+        self._needle = dict(self._mod_needles)
+        self._hits: dict[str, int] = {}
+        self._ordered: list[tuple[str, bytes]] = list(self._mod_needles)
+        self._calls = 0
         # Files containing one of these get the full analysis (imports and calls); None: all files.
         self.deep: tuple[tuple[bytes, str | None], ...] | None = None
         # the same needles grouped by gate: one tuple for any file, one per module
@@ -180,6 +185,20 @@ class _Analyzer:
             for n, gate in self.deep:
                 if gate is not None:
                     self._gated[gate] = (*self._gated.get(gate, ()), n)
+
+    def _others(self, own: str | None) -> frozenset[str]:
+        """Watched modules other than `own`."""
+        got = self._others_memo.get(own)
+        if got is None:
+            got = self._others_memo[own] = frozenset(m for m in self.mods if m != own)
+        return got
+
+    def _order(self) -> list[tuple[str, bytes]]:
+        """Needles, most often found first (re-sorted now and then; results do not depend on it)."""
+        self._calls += 1
+        if self._calls % 256 == 0:
+            self._ordered.sort(key=lambda mb: -self._hits.get(mb[0], 0))
+        return self._ordered
 
     @staticmethod
     def _own_top(rel: str) -> str | None:
@@ -194,21 +213,41 @@ class _Analyzer:
         Others go through the regex candidate pass and are parsed only when a candidate does not
         resolve.
         """
-        present = [m for m, b in self._mod_needles if b in data]
-        if not present:
-            return None
+        own = self._own_top(rel)
+        # Which watched names the file contains, asking as little as possible: each absent name
+        # costs a scan of the whole file, so the questions stop at the first name found (in the
+        # order names have been found so far) and no name is searched twice.
+        known: dict[str, bool] = {}
+        other = False
+        for m, b in self._order():
+            if m != own:
+                found = known[m] = b in data
+                if found:
+                    self._hits[m] = self._hits.get(m, 0) + 1
+                    other = True
+                    break
+        if not other and not (own in self._needle and self._needle[own] in data):
+            return None  # no watched name at all
         if self.deep is not None:
-            own = self._own_top(rel)
-            gates = (*present, own)
+
+            def named(g: str) -> bool:
+                if g == own:
+                    return True  # a file can refer to its own package (relative imports)
+                if g not in self._needle:
+                    return False
+                if g not in known:
+                    known[g] = False if not other else self._needle[g] in data
+                return known[g]
+
             deep = own not in self.deep_exempt and (
                 any(n in data for n in self._ungated)
-                or any(n in data for g in set(gates) if g in self._gated for n in self._gated[g])
+                or any(n in data for g, needles in self._gated.items() if named(g) for n in needles)
             )
             if not deep:
-                # A candidate names a module whose bytes are in the file, so only the present
-                # modules other than the file's own package can give one.
-                others = [m for m in present if m != own]
-                cands = import_candidates(data, others) if others else []
+                # A candidate names a module whose bytes are in the file, so the candidate pass
+                # is needed only when a watched module other than the file's own package is
+                # named; filtering by all of them gives the same candidates.
+                cands = import_candidates(data, self._others(own)) if other else []
                 if not any(self.providers.resolve(c) is not None for c in cands):
                     # Not parsed (that is the point of this path), but undecodable text is cheap
                     # to notice and worth reporting. Syntax errors only show when a file is parsed.

@@ -234,3 +234,19 @@ def test_cache_entries_follow_file_changes_and_provider_versions(tmp_path: Path,
     # another provider version: another cache file, so nothing judged against 9.0.0 is reused
     other = Providers([Provider("huggingface_hub", "huggingface_hub", "9.0.1", tmp_path / "site")])
     assert tree_cache_file(proj, other, (), purpose="scan") != cache
+
+
+def test_which_files_are_looked_at(tmp_path: Path) -> None:
+    providers = fake_hub(tmp_path)
+    tree = tmp_path / "tree"
+    (tree / "huggingface_hub").mkdir(parents=True)
+    # names only its own package, undecodable: still reported (the name makes it a file to judge)
+    (tree / "huggingface_hub" / "own.py").write_bytes(b"import huggingface_hub  # \xff\n")
+    (tree / "plain.py").write_bytes(b"import os  # \xff\n")  # names no watched module: not looked at
+    (tree / "comment.py").write_text("# huggingface_hub is mentioned, nothing imported\nimport os\n")
+    (tree / "uses.py").write_text(SOURCE)
+    needles = [(b"use_auth_token", "huggingface_hub"), (b"huggingface-cli", None)]
+    res = scan_tree(tree, providers, deep_needles=needles)
+    assert [p.path.rsplit("/", 1)[-1] for p in res.problems] == ["own.py"]
+    assert {i.unresolved.missing for i in res.issues} == {"cached_download", "huggingface_hub.commands"}
+    assert [f.module for f in res.files] == ["uses"]
