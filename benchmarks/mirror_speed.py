@@ -7,8 +7,8 @@ Serves the same files from all three on 127.0.0.1 and measures, in one run:
     the upstream requests it causes;
   * cold pull-through vs a direct download from the same upstream, each file fetched once through the
     cache, both ways with curl to /dev/null (transfer only) and to a file next to the store (a download
-    that keeps the file, as every Hub client does); with --upstream-rate, again through an nginx proxy
-    that limits the upstream to that rate (e.g. 125m: a 1 Gbit/s link), both arms through the proxy;
+    that keeps the file, as every Hub client does); with --upstream-rate, again through a proxy
+    that paces the upstream to that rate (e.g. 125m: a 1 Gbit/s link), both arms through the proxy;
   * the ceilings of a verifying cache on this machine, in the same run: sha256 on one core (every byte is
     checked before the blob is published) and writing the same amount into the store's file system.
 
@@ -140,28 +140,65 @@ def write_rate(folder: Path, mb: int) -> float:
     return round(rate, 1)
 
 
-def start_rate_proxy(upstream_port: int, port: int, work: Path, rate: str) -> subprocess.Popen[bytes] | None:
-    """nginx in front of the upstream, limiting every response to `rate` bytes/s (nginx syntax)."""
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if not nginx:
-        return None
-    pdir = work / "proxy"
-    (pdir / "tmp").mkdir(parents=True, exist_ok=True)
-    conf = pdir / "nginx.conf"
-    conf.write_text(
-        f"""daemon off; worker_processes 1; pid {pdir}/nginx.pid; error_log {pdir}/error.log;
-user root;
-events {{ worker_connections 1024; }}
-http {{ access_log off; client_body_temp_path {pdir}/tmp; proxy_temp_path {pdir}/tmp;
-  fastcgi_temp_path {pdir}/tmp; uwsgi_temp_path {pdir}/tmp; scgi_temp_path {pdir}/tmp;
-  server {{ listen 127.0.0.1:{port};
-    location / {{ proxy_pass http://127.0.0.1:{upstream_port}; proxy_buffering on; proxy_max_temp_file_size 0;
-      proxy_http_version 1.1; proxy_set_header Host $http_host; limit_rate {rate}; }} }} }}
-"""
-    )
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(pdir)], stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc
+class RateProxy:
+    """A TCP proxy in a background thread that paces upstream -> client bytes with a token bucket.
+
+    Stands for a real upstream link (e.g. 125 MB/s: 1 Gbit/s). Both arms of the comparison go through
+    it; requests pass unpaced. Bucket depth 50 ms, so idle keep-alive time is not saved up as a burst.
+    """
+
+    def __init__(self, upstream_port: int, port: int, rate: float) -> None:
+        import threading
+
+        self.upstream_port, self.port, self.rate = upstream_port, port, rate
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self.loop).result(10)
+
+    async def _serve(self) -> None:
+        self.server = await asyncio.start_server(self._conn, "127.0.0.1", self.port)
+
+    async def _conn(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
+        ureader, uwriter = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def requests() -> None:
+            while data := await creader.read(1 << 16):
+                uwriter.write(data)
+                await uwriter.drain()
+            uwriter.close()
+
+        async def responses() -> None:
+            depth = self.rate * 0.05
+            tokens, last = depth, time.perf_counter()
+            while data := await ureader.read(1 << 16):
+                now = time.perf_counter()
+                tokens = min(depth, tokens + (now - last) * self.rate) - len(data)
+                last = now
+                if tokens < 0:
+                    await asyncio.sleep(-tokens / self.rate)
+                cwriter.write(data)
+                await cwriter.drain()
+            cwriter.close()
+
+        await asyncio.gather(requests(), responses(), return_exceptions=True)
+
+    async def _shutdown(self) -> None:
+        self.server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def parse_rate(text: str) -> float:
+    """Bytes/s from '125m' / '1g' / '500k' (decimal units, as link speeds are quoted)."""
+    units = {"k": 1e3, "m": 1e6, "g": 1e9}
+    text = text.strip().lower()
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
 
 
 async def _small(urls: list[str], conc: int = 8) -> dict[str, float]:
@@ -327,23 +364,24 @@ def cold_vs_direct(
     out["cold_upstream_requests"] = (
         upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before - 2 * args.runs
     )
-    if args.upstream_rate:
+    for n, rate in enumerate(args.upstream_rate.split(",") if args.upstream_rate else []):
         pport, rport = free_port(), free_port()
-        proxy = start_rate_proxy(gport, pport, work, args.upstream_rate)
-        if proxy is not None:
-            procs.append(proxy)
-            rated = start_gator(
-                work / "down-rated", rport, work / "down-rated.log", "--upstream", f"http://127.0.0.1:{pport}"
-            )
-            procs.append(rated)
+        proxy = RateProxy(gport, pport, parse_rate(rate))
+        store = work / f"down-rated{n}"
+        procs.append(
+            start_gator(store, rport, work / f"{store.name}.log", "--upstream", f"http://127.0.0.1:{pport}")
+        )
+        try:
             direct, cold = [], []
             for i in range(args.runs):
                 settle(work, settle_mb)
                 direct.append(curl_to_file(f"http://127.0.0.1:{pport}/{path}/rated0.bin", dest))
                 settle(work, settle_mb)
                 cold.append(curl_to_file(f"http://127.0.0.1:{rport}/{path}/rated{i}.bin", dest))
-                wait_published(work / "down-rated", i + 1)
-            out["rated"] = {"rate": args.upstream_rate, **_arm(direct, cold)}
+                wait_published(store, i + 1)
+            out[f"rated {rate}"] = {"rate": rate, **_arm(direct, cold)}
+        finally:
+            proxy.stop()
     out["sha256_MBps"] = sha256_rate()
     out["store_write_MBps"] = write_rate(work / "down", args.sf_mb)
     return out
@@ -358,7 +396,8 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--olah", default=str(ROOT / ".venvs" / "olah" / "bin" / "olah-cli"))
     ap.add_argument(
-        "--upstream-rate", help="also measure behind an upstream limited to this rate (nginx syntax)"
+        "--upstream-rate",
+        help="also measure behind an upstream paced to these rates, e.g. 125m,1250m (bytes/s)",
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -373,8 +412,7 @@ def main() -> int:
     cold = work / "cold"
     cold.mkdir()
     write_big(cold / "sf.bin", args.sf_mb)
-    arms = ["null", "file", *(["rated"] if args.upstream_rate else [])]
-    for arm in arms:
+    for arm in ("null", "file", *(["rated"] if args.upstream_rate else [])):
         for i in range(args.runs):
             write_big(cold / f"{arm}{i}.bin", args.sf_mb)
     store = Store(work / "store")
@@ -450,16 +488,14 @@ def main() -> int:
             f"cold pull-through of {cp['file_mb']} MiB files vs direct from the same upstream "
             f"(best of {args.runs}):"
         )
-        names = {
-            "null": "curl to /dev/null",
-            "file": "curl to a file",
-            "rated": f"nginx limit_rate {args.upstream_rate}, to a file",
-        }
-        for arm in ("null", "file", "rated"):
-            if arm in cp:
-                r = cp[arm]
-                print(f"  {names[arm]:<34} cold {r['cold_MBps']} MB/s (runs {r['cold_runs']}) vs direct "
-                      f"{r['direct_MBps']} MB/s (runs {r['direct_runs']}): ratio {r['ratio']}")  # fmt: skip
+        names = {"null": "curl to /dev/null", "file": "curl to a file"}
+        for arm, r in cp.items():
+            if isinstance(r, dict):
+                name = names.get(arm) or f"upstream paced at {r['rate']} bytes/s, to a file"
+                print(
+                    f"  {name:<44} cold {r['cold_MBps']} MB/s (runs {r['cold_runs']}) vs direct "
+                    f"{r['direct_MBps']} MB/s (runs {r['direct_runs']}): ratio {r['ratio']}"
+                )
         print(f"  upstream requests caused by the cold runs: {cp['cold_upstream_requests']}")
         print(
             f"  ceilings here: sha256 on one core {cp['sha256_MBps']} MB/s; "
