@@ -5,9 +5,19 @@ Serves the same files from all three on 127.0.0.1 and measures, in one run:
   * many small files: requests/s and p50/p99 latency with 8 concurrent keep-alive clients;
   * single-flight: 32 concurrent clients on an uncached file behind a pull-through gator, counting
     the upstream requests it causes;
-  * cold pull-through vs a direct download from the same upstream.
+  * cold pull-through vs a direct download from the same upstream, each file fetched once through the
+    cache, both ways with curl to /dev/null (transfer only) and to a file next to the store (a download
+    that keeps the file, as every Hub client does); with --upstream-rate, again through a proxy
+    that paces the upstream to that rate (e.g. 125m: a 1 Gbit/s link), both arms through the proxy;
+  * the ceilings of a verifying cache on this machine, in the same run: sha256 on one core (every byte is
+    checked before the blob is published) and writing the same amount into the store's file system.
 
-    python benchmarks/mirror_speed.py [--big-mb 1024] [--small 500] [--olah PATH/olah-cli] [--json]
+Before every timed cold or direct transfer a scratch file of twice the size is written and deleted, the
+same for both arms: on VMs that return freed memory to the host, first-touch page faults otherwise
+swing page-cache writes by 3x from one run to the next.
+
+    python benchmarks/mirror_speed.py [--big-mb 1024] [--small 500] [--olah PATH/olah-cli]
+                                      [--upstream-rate 125m] [--json]
 
 nginx comes from the system (`apt-get install -y nginx`), olah from PyPI in its own venv
 (`uv venv .venvs/olah && uv pip install --python .venvs/olah/bin/python olah`); either is skipped
@@ -73,6 +83,122 @@ def curl_speed(url: str, runs: int) -> dict[str, float]:
         speeds.append((float(out[0]), float(out[1])))
     best = max(speeds)
     return {"MBps": round(best[0] / 1e6, 1), "ttfb_ms": round(best[1] * 1000, 2)}
+
+
+def curl_to_file(url: str, dest: Path) -> float:
+    """MB/s of one download saved to `dest` (removed afterwards)."""
+    out = subprocess.run(
+        ["curl", "-sSfL", "-o", str(dest), "-w", "%{speed_download}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    dest.unlink()
+    return round(float(out) / 1e6, 1)
+
+
+def wait_published(store: Path, count: int, timeout: float = 60) -> None:
+    """Wait until `store` holds `count` blobs: the mirror fsyncs and renames after the client is served,
+    and the next measurement should not share the machine with that."""
+    end = time.time() + timeout
+    while time.time() < end and sum(1 for _ in (store / "blobs").glob("*/*")) < count:
+        time.sleep(0.05)
+
+
+def settle(work: Path, mb: int) -> None:
+    """Write and delete a scratch file of `mb` MiB so both arms start from the same memory state."""
+    scratch = work / "scratch.bin"
+    block = bytes(1 << 20)
+    with open(scratch, "wb") as fh:
+        for _ in range(mb):
+            fh.write(block)
+    scratch.unlink()
+
+
+def sha256_rate(mb: int = 512) -> float:
+    """MB/s of hashlib sha256 on one core (what the mirror runs over every fetched byte)."""
+    import hashlib
+
+    block = os.urandom(4 << 20)
+    h = hashlib.sha256()
+    t0 = time.perf_counter()
+    for _ in range(mb // 4):
+        h.update(block)
+    return round(mb * (1 << 20) / (time.perf_counter() - t0) / 1e6, 1)
+
+
+def write_rate(folder: Path, mb: int) -> float:
+    """MB/s of writing `mb` MiB (4 MiB writes, no fsync) into `folder`: what storing a blob costs."""
+    dest = folder / "write-rate.bin"
+    block = os.urandom(4 << 20)
+    t0 = time.perf_counter()
+    with open(dest, "wb") as fh:
+        for _ in range(max(mb // 4, 1)):
+            fh.write(block)
+    rate = mb * (1 << 20) / (time.perf_counter() - t0) / 1e6
+    dest.unlink()
+    return round(rate, 1)
+
+
+class RateProxy:
+    """A TCP proxy in a background thread that paces upstream -> client bytes with a token bucket.
+
+    Stands for a real upstream link (e.g. 125 MB/s: 1 Gbit/s). Both arms of the comparison go through
+    it; requests pass unpaced. Bucket depth 50 ms, so idle keep-alive time is not saved up as a burst.
+    """
+
+    def __init__(self, upstream_port: int, port: int, rate: float) -> None:
+        import threading
+
+        self.upstream_port, self.port, self.rate = upstream_port, port, rate
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self.loop).result(10)
+
+    async def _serve(self) -> None:
+        self.server = await asyncio.start_server(self._conn, "127.0.0.1", self.port)
+
+    async def _conn(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
+        ureader, uwriter = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def requests() -> None:
+            while data := await creader.read(1 << 16):
+                uwriter.write(data)
+                await uwriter.drain()
+            uwriter.close()
+
+        async def responses() -> None:
+            depth = self.rate * 0.05
+            tokens, last = depth, time.perf_counter()
+            while data := await ureader.read(1 << 16):
+                now = time.perf_counter()
+                tokens = min(depth, tokens + (now - last) * self.rate) - len(data)
+                last = now
+                if tokens < 0:
+                    await asyncio.sleep(-tokens / self.rate)
+                cwriter.write(data)
+                await cwriter.drain()
+            cwriter.close()
+
+        await asyncio.gather(requests(), responses(), return_exceptions=True)
+
+    async def _shutdown(self) -> None:
+        self.server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def parse_rate(text: str) -> float:
+    """Bytes/s from '125m' / '1g' / '500k' (decimal units, as link speeds are quoted)."""
+    units = {"k": 1e3, "m": 1e6, "g": 1e9}
+    text = text.strip().lower()
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
 
 
 async def _small(urls: list[str], conc: int = 8) -> dict[str, float]:
@@ -195,6 +321,72 @@ def upstream_gets(log: Path, needle: str) -> int:
     )
 
 
+def _arm(direct: list[float], cold: list[float]) -> dict[str, Any]:
+    return {
+        "direct_MBps": max(direct),
+        "cold_MBps": max(cold),
+        "direct_runs": direct,
+        "cold_runs": cold,
+        "ratio": round(max(cold) / max(direct), 2),
+    }
+
+
+def cold_vs_direct(
+    args: argparse.Namespace, work: Path, gport: int, dport: int, sha: str, procs: list[Any]
+) -> dict[str, Any]:
+    """Each arm: best of --runs; cold uses a fresh file per run, so every cold run is a real miss."""
+    path = f"acme/cold/resolve/{sha}"
+    up, down = f"http://127.0.0.1:{gport}/{path}", f"http://127.0.0.1:{dport}/{path}"
+    dest = work / "down" / "client-copy.bin"  # the client's file, on the store's file system
+    settle_mb = 2 * args.sf_mb
+    before = upstream_gets(work / "gator.log", "/acme/cold/resolve/")
+    out: dict[str, Any] = {"file_mb": args.sf_mb}
+    published = sum(1 for _ in (work / "down" / "blobs").glob("*/*"))
+    for sink in ("null", "file"):
+        direct, cold = [], []
+        for i in range(args.runs):
+            settle(work, settle_mb)
+            direct.append(
+                curl_speed(f"{up}/{sink}0.bin", 1)["MBps"]
+                if sink == "null"
+                else curl_to_file(f"{up}/{sink}0.bin", dest)
+            )
+            settle(work, settle_mb)
+            cold.append(
+                curl_speed(f"{down}/{sink}{i}.bin", 1)["MBps"]
+                if sink == "null"
+                else curl_to_file(f"{down}/{sink}{i}.bin", dest)
+            )
+            published += 1
+            wait_published(work / "down", published)
+        out[sink] = _arm(direct, cold)
+    # Requests the cold runs caused upstream (direct runs excluded): one per file.
+    out["cold_upstream_requests"] = (
+        upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before - 2 * args.runs
+    )
+    for n, rate in enumerate(args.upstream_rate.split(",") if args.upstream_rate else []):
+        pport, rport = free_port(), free_port()
+        proxy = RateProxy(gport, pport, parse_rate(rate))
+        store = work / f"down-rated{n}"
+        procs.append(
+            start_gator(store, rport, work / f"{store.name}.log", "--upstream", f"http://127.0.0.1:{pport}")
+        )
+        try:
+            direct, cold = [], []
+            for i in range(args.runs):
+                settle(work, settle_mb)
+                direct.append(curl_to_file(f"http://127.0.0.1:{pport}/{path}/rated0.bin", dest))
+                settle(work, settle_mb)
+                cold.append(curl_to_file(f"http://127.0.0.1:{rport}/{path}/rated{i}.bin", dest))
+                wait_published(store, i + 1)
+            out[f"rated {rate}"] = {"rate": rate, **_arm(direct, cold)}
+        finally:
+            proxy.stop()
+    out["sha256_MBps"] = sha256_rate()
+    out["store_write_MBps"] = write_rate(work / "down", args.sf_mb)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--big-mb", type=int, default=1024)
@@ -203,6 +395,10 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--olah", default=str(ROOT / ".venvs" / "olah" / "bin" / "olah-cli"))
+    ap.add_argument(
+        "--upstream-rate",
+        help="also measure behind an upstream paced to these rates, e.g. 125m,1250m (bytes/s)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -216,8 +412,9 @@ def main() -> int:
     cold = work / "cold"
     cold.mkdir()
     write_big(cold / "sf.bin", args.sf_mb)
-    for i in range(args.runs):
-        write_big(cold / f"cold{i}.bin", args.sf_mb)
+    for arm in ("null", "file", *(["rated"] if args.upstream_rate else [])):
+        for i in range(args.runs):
+            write_big(cold / f"{arm}{i}.bin", args.sf_mb)
     store = Store(work / "store")
     sha, _ = import_folder(store, src, parse_repo_id("acme/big"))
     cold_sha, _ = import_folder(store, cold, parse_repo_id("acme/cold"))
@@ -251,7 +448,6 @@ def main() -> int:
         down = start_gator(work / "down", dport, work / "down.log", "--upstream", f"http://127.0.0.1:{gport}")
         procs.append(down)
         durl = f"http://127.0.0.1:{dport}/acme/cold/resolve/{cold_sha}"
-        before = upstream_gets(work / "gator.log", "/acme/cold/resolve/")
         wall = asyncio.run(_concurrent_get(f"{durl}/sf.bin", args.clients))
         results["single_flight"] = {
             "clients": args.clients,
@@ -259,16 +455,7 @@ def main() -> int:
             "wall_s": round(wall, 2),
             "file_mb": args.sf_mb,
         }
-        # Direct: best of --runs from the upstream; cold: one fresh file per run through the cache.
-        direct = curl_speed(f"http://127.0.0.1:{gport}/acme/cold/resolve/{cold_sha}/cold0.bin", args.runs)
-        colds = [curl_speed(f"{durl}/cold{i}.bin", 1)["MBps"] for i in range(args.runs)]
-        results["cold_pull_through"] = {
-            "direct_MBps": direct["MBps"],
-            "cold_MBps": max(colds),
-            "cold_runs_MBps": colds,
-            "ratio": round(max(colds) / direct["MBps"], 2),
-            "upstream_requests": upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before,
-        }
+        results["cold_pull_through"] = cold_vs_direct(args, work, gport, dport, cold_sha, procs)
     finally:
         for p in procs:
             stop(p)
@@ -298,8 +485,21 @@ def main() -> int:
             f"{sf['upstream_file_requests']} upstream file request(s), all done in {sf['wall_s']} s"
         )
         print(
-            f"cold pull-through: best {cp['cold_MBps']} MB/s (runs {cp['cold_runs_MBps']}) vs direct "
-            f"{cp['direct_MBps']} MB/s (ratio {cp['ratio']}), {cp['upstream_requests']} upstream requests"
+            f"cold pull-through of {cp['file_mb']} MiB files vs direct from the same upstream "
+            f"(best of {args.runs}):"
+        )
+        names = {"null": "curl to /dev/null", "file": "curl to a file"}
+        for arm, r in cp.items():
+            if isinstance(r, dict):
+                name = names.get(arm) or f"upstream paced at {r['rate']} bytes/s, to a file"
+                print(
+                    f"  {name:<44} cold {r['cold_MBps']} MB/s (runs {r['cold_runs']}) vs direct "
+                    f"{r['direct_MBps']} MB/s (runs {r['direct_runs']}): ratio {r['ratio']}"
+                )
+        print(f"  upstream requests caused by the cold runs: {cp['cold_upstream_requests']}")
+        print(
+            f"  ceilings here: sha256 on one core {cp['sha256_MBps']} MB/s; "
+            f"writing into the store {cp['store_write_MBps']} MB/s"
         )
     shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -5,7 +5,10 @@ Metadata: a branch is re-resolved upstream after `branch_ttl`; commits are immut
 down, the last known commit is served with an `X-Gator-Stale` header.
 
 Files: one upstream fetch per blob however many clients ask (single-flight). The fetch writes into a
-temp file that every client reads as it grows, so bytes flow before the blob is complete. The last
+temp file that every client reads as it grows, so bytes flow before the blob is complete. LFS bodies
+are pulled by a worker thread (transfer.py), the hashes run in another one behind the writes
+(`BlobWriter.hash_through`), and the clients get the bytes by sendfile from the temp file: the event
+loop only schedules, so it never becomes the bottleneck of a large download. The last
 byte is held back until the sha256 (LFS) or git blob id (small files) and the size match; a mismatch
 goes to quarantine and the connections are cut, so no client ever receives a complete wrong file and
 the store never publishes one.
@@ -20,10 +23,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import aiohttp
 from aiohttp import web
@@ -31,7 +34,8 @@ from aiohttp import web
 from gator_setup.mirror.http import BlobFileResponse
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
 from gator_setup.mirror.routes_read import Located, etag_of
-from gator_setup.mirror.store import CHUNK, BlobMismatch, BlobWriter, Store, read_json
+from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, read_json
+from gator_setup.mirror.transfer import UpstreamBody, open_body
 from gator_setup.mirror.upstream import Upstream, UpstreamDown
 
 if TYPE_CHECKING:
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gator.mirror.pull")
 INFO_FIELDS = ("downloads", "likes", "tags", "lastModified", "library_name", "pipeline_tag", "cardData")
 RETRIES = 2
+SEND_MIN = 1024 * 1024  # bytes a follower waits for before its next sendfile (see _stream)
 
 
 def _token_key(authorization: str | None) -> str | None:
@@ -84,9 +89,12 @@ class PullThrough:
         self.up = Upstream(cfg.upstream, token=cfg.upstream_token, timeout=cfg.upstream_timeout)
         self.fetches: dict[str, Fetch] = {}
         self.file_fetches = 0  # upstream file downloads started (single-flight metric)
+        self._bodies: set[UpstreamBody] = set()  # bulk transfers in worker threads (closed on shutdown)
         self._meta_flights: dict[tuple[str, str, str | None], asyncio.Task[tuple[str, dict[str, Any]]]] = {}
 
     async def close(self) -> None:
+        for body in list(self._bodies):
+            body.close()
         for f in list(self.fetches.values()):
             if f.task:
                 f.task.cancel()
@@ -242,23 +250,23 @@ class PullThrough:
     ) -> None:
         writer = fetch.writer
         loop = asyncio.get_running_loop()
+        hasher = _Hasher(writer)
+
+        def grew() -> None:  # on the loop: more bytes are in the temp file
+            fetch.written = writer.size
+            fetch.notify()
+            hasher.kick()
+
+        pumps: list[asyncio.Future[None]] = []
+        error: str | None = None
         try:
             attempt = 0
             while fetch.written < fetch.size or fetch.size == 0:
                 try:
-                    resp = await self.up.open_file(ref, sha, path, auth, fetch.written)
-                    try:
-                        async for chunk in resp.content.iter_chunked(CHUNK):
-                            if fetch.written + len(chunk) > fetch.size:
-                                raise BlobMismatch(
-                                    f"upstream sent more than the {fetch.size} bytes announced"
-                                )
-                            writer.write(chunk)
-                            writer.flush()
-                            fetch.written = writer.size
-                            fetch.notify()
-                    finally:
-                        resp.release()
+                    if entry.get("lfs") and fetch.size:
+                        await self._pull_bulk(ref, sha, path, auth, fetch, grew, pumps)
+                    else:
+                        await self._pull_small(ref, sha, path, auth, fetch, grew)
                     if fetch.written < fetch.size:
                         raise UpstreamDown(f"upstream closed at {fetch.written}/{fetch.size} bytes")
                     break
@@ -270,6 +278,7 @@ class PullThrough:
                         "fetch of %s/%s interrupted (%s); resuming at %d", ref.id, path, exc, fetch.written
                     )
                     await asyncio.sleep(0.2 * attempt)
+            await hasher.finish()
             writer.verify(
                 sha256=entry.get("sha256"),
                 size=fetch.size,
@@ -284,20 +293,76 @@ class PullThrough:
             fetch.final_path = self.store.blob_path(blob["sha256"])
             log.info("cached %s/%s (%d bytes, sha256 %s)", ref.id, path, fetch.size, blob["sha256"])
         except BlobMismatch as exc:
-            fetch.error = str(exc)
+            error = str(exc)
             log.error("QUARANTINED %s/%s from upstream: %s", ref.id, path, exc)
         except asyncio.CancelledError:
-            fetch.error = "cancelled"
+            error = "cancelled"
             raise
         except BaseException as exc:
-            fetch.error = f"{type(exc).__name__}: {exc}"
-            log.warning("fetch of %s/%s failed: %s", ref.id, path, fetch.error)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("fetch of %s/%s failed: %s", ref.id, path, error)
         finally:
             if fetch.final_path is None:
-                fetch.complete = False if fetch.error else fetch.complete
+                # Worker threads must be off the file before its descriptor is closed and reused.
+                for pump in pumps:
+                    with contextlib.suppress(BaseException):
+                        await pump
+                await hasher.stop()
                 writer.abort()
+            # Readers learn of a failure only now, once the partial file is gone.
+            if error is not None:
+                fetch.error = error
+                fetch.complete = False
             self.fetches.pop(key, None)
             fetch.notify()
+
+    async def _pull_small(
+        self, ref: RepoRef, sha: str, path: str, auth: str | None, fetch: Fetch, grew: Callable[[], None]
+    ) -> None:
+        """Regular (non-LFS) files: small by the Hub's rules, so the pooled keep-alive session wins."""
+        resp = await self.up.open_file(ref, sha, path, auth, fetch.written)
+        try:
+            async for chunk in resp.content.iter_any():
+                if fetch.written + len(chunk) > fetch.size:
+                    raise BlobMismatch(f"upstream sent more than the {fetch.size} bytes announced")
+                fetch.writer.append(chunk)
+                grew()
+        finally:
+            resp.release()
+
+    async def _pull_bulk(
+        self,
+        ref: RepoRef,
+        sha: str,
+        path: str,
+        auth: str | None,
+        fetch: Fetch,
+        grew: Callable[[], None],
+        pumps: list[asyncio.Future[None]],
+    ) -> None:
+        """LFS files: a worker thread pulls the body (see transfer.py); its future goes into `pumps`."""
+        loop = asyncio.get_running_loop()
+        self.up.requests += 1
+        url = self.up.file_url(ref, sha, path)
+        headers = self.up.file_headers(auth, fetch.written)
+        body = await loop.run_in_executor(None, open_body, url, headers, self.up.timeout)
+        self._bodies.add(body)
+        try:
+            pump = loop.run_in_executor(
+                None,
+                body.pump,
+                fetch.writer,
+                fetch.size - fetch.written,
+                lambda: loop.call_soon_threadsafe(grew),
+            )
+            pumps.append(pump)
+            # Shielded: on cancellation the future must still tell when the thread let go of the file.
+            await asyncio.shield(pump)
+        finally:
+            body.close()  # wakes a pump still blocked on the socket
+            self._bodies.discard(body)
+            if pumps and pumps[-1].done():
+                grew()  # a resumed fetch starts exactly where this one stopped
 
     async def _stream(
         self, request: web.Request, fetch: Fetch, start: int, count: int, size: int, headers: dict[str, str]
@@ -315,21 +380,25 @@ class PullThrough:
         if status == 206:
             resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
         await resp.prepare(request)
+        loop = asyncio.get_running_loop()
         pos, end = start, start + count
-        fd: int | None = None
+        fobj: BinaryIO | None = None
         try:
             while pos < end:
-                if fd is None:
-                    fd = await _open_growing(fetch)
-                if fd is None:  # the fetch failed before this reader could open it
+                if fobj is None:
+                    fobj = await _open_growing(fetch)
+                if fobj is None:  # the fetch failed before this reader could open it
                     raise ConnectionAbortedError(fetch.error or "fetch failed")
-                avail = fetch.readable()
-                if avail > pos:
-                    chunk = os.pread(fd, min(min(avail, end) - pos, CHUNK), pos)
-                    if not chunk:
-                        raise ConnectionAbortedError("blob shrank")
-                    await resp.write(chunk)
-                    pos += len(chunk)
+                avail = min(fetch.readable(), end)
+                # Send in pieces of at least SEND_MIN while the fetch runs: one sendfile per socket
+                # read of the upstream would cost more in event-loop turns than it saves in latency.
+                if avail > pos and (avail - pos >= SEND_MIN or avail == end or fetch.complete):
+                    transport = request.transport
+                    if transport is None or transport.is_closing():
+                        raise ConnectionResetError("client went away")
+                    # The kernel copies page cache -> socket (sendfile); Python never touches the bytes.
+                    await loop.sendfile(transport, fobj, pos, avail - pos)
+                    pos = avail
                 elif fetch.error:
                     raise ConnectionAbortedError(fetch.error)
                 else:
@@ -341,9 +410,38 @@ class PullThrough:
             if request.transport is not None:
                 request.transport.close()
         finally:
-            if fd is not None:
-                os.close(fd)
+            if fobj is not None:
+                fobj.close()
         return resp
+
+
+class _Hasher:
+    """Keeps one `BlobWriter.hash_through` pass running in a worker thread, behind the appends."""
+
+    def __init__(self, writer: BlobWriter) -> None:
+        self.writer = writer
+        self._future: asyncio.Future[None] | None = None
+
+    def kick(self) -> None:
+        if self._future is not None and not self._future.done():
+            return  # the running pass picks up the new bytes on the next kick
+        if self._future is not None:
+            self._future.result()  # re-raise a failed pass (e.g. the disk went away)
+        self._future = asyncio.get_running_loop().run_in_executor(
+            None, self.writer.hash_through, self.writer.size
+        )
+
+    async def finish(self) -> None:
+        """Hash everything received so far (the whole blob, at the end of a fetch)."""
+        while self.writer.hashed < self.writer.size:
+            self.kick()
+            assert self._future is not None
+            await self._future
+
+    async def stop(self) -> None:
+        if self._future is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._future)
 
 
 async def refresh_commit(
@@ -392,13 +490,13 @@ async def refresh_commit(
     return sha, meta
 
 
-async def _open_growing(fetch: Fetch) -> int | None:
-    """An fd on the fetch's temp file, or on the published blob if it was already renamed."""
+async def _open_growing(fetch: Fetch) -> BinaryIO | None:
+    """The fetch's temp file, or the published blob if it was already renamed."""
     while True:
         with contextlib.suppress(FileNotFoundError):
             if fetch.final_path is not None:
-                return os.open(fetch.final_path, os.O_RDONLY)
-            return os.open(fetch.writer.path, os.O_RDONLY)
+                return open(fetch.final_path, "rb")
+            return open(fetch.writer.path, "rb")
         if fetch.error:
             return None
         await fetch.wait()

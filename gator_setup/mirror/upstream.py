@@ -104,15 +104,22 @@ class Upstream:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise UpstreamDown(f"{type(exc).__name__}: {exc}") from exc
 
+    def file_url(self, ref: RepoRef, sha: str, path: str) -> str:
+        return f"{self.base}/{ref.url_path}/resolve/{sha}/{quote(path)}"
+
+    def file_headers(self, authorization: str | None, offset: int) -> dict[str, str]:
+        headers = {**self._headers(authorization), "Accept-Encoding": "identity", "User-Agent": USER_AGENT}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        return headers
+
     async def open_file(
         self, ref: RepoRef, sha: str, path: str, authorization: str | None, offset: int = 0
     ) -> aiohttp.ClientResponse:
         """GET the bytes (following the upstream's CDN redirects server-side), from `offset`."""
         self.requests += 1
-        url = f"{self.base}/{ref.url_path}/resolve/{sha}/{quote(path)}"
-        headers = {**self._headers(authorization), "Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        url = self.file_url(ref, sha, path)
+        headers = self.file_headers(authorization, offset)
         try:
             resp = await self.session().get(url, headers=headers, allow_redirects=True)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:

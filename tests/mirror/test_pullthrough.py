@@ -182,7 +182,11 @@ def test_failures_leave_no_partial_blob_and_server_keeps_serving(
         def full(self: Any, data: bytes) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
 
+        # Whichever way the fetch writes (write, append, or a worker thread's direct writes that it
+        # reports with appended), the disk is full.
         monkeypatch.setattr(store.BlobWriter, "write", full)
+        monkeypatch.setattr(store.BlobWriter, "append", full)
+        monkeypatch.setattr(store.BlobWriter, "appended", full)
     st, h, _ = req(mirror.url, "GET", f"/acme/tiny/resolve/{'a' * 40}/{BIG}")
     assert st == 502 and h["x-error-code"] == "UpstreamUnavailable"
     assert _store_blobs(mirror) == [] and list((mirror.state.store.root / "tmp").glob("*.part")) == []

@@ -1,0 +1,211 @@
+"""The worker-thread body transfer (transfer.py): both copy paths, redirects, errors, stalls, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gator_setup.mirror import transfer
+from gator_setup.mirror.ids import HubError
+from gator_setup.mirror.store import Store
+from gator_setup.mirror.upstream import UpstreamDown
+
+DATA = os.urandom(3 * 1024 * 1024 + 12345)  # not a multiple of any buffer size
+
+
+class Origin:
+    """A tiny HTTP/1.1 origin in a thread; `routes` maps a path to a handler function."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        self.routes: dict[str, Any] = {}
+        self.release = threading.Event()
+        origin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                origin.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                origin.routes[self.path](self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def send_bytes(h: BaseHTTPRequestHandler, data: bytes, *, chunked: bool = False) -> None:
+    rng = h.headers.get("Range")
+    start = int(rng.split("=")[1].split("-")[0]) if rng else 0
+    body = data[start:]
+    h.send_response(206 if rng else 200)
+    if chunked:
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for i in range(0, len(body), 100_000):
+            part = body[i : i + 100_000]
+            h.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        h.wfile.write(b"0\r\n\r\n")
+        return
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+@pytest.fixture
+def origins() -> Iterator[tuple[Origin, Origin]]:
+    a, b = Origin(), Origin()
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def pump_all(url: str, tmp_path: Path, headers: dict[str, str] | None = None, size: int = len(DATA)) -> Any:
+    store = Store(tmp_path / "store")
+    writer = store.new_blob()
+    calls = []
+    body = transfer.open_body(url, headers or {}, timeout=2)
+    body.pump(writer, size, lambda: calls.append(writer.size))
+    writer.verify(sha256=hashlib.sha256(DATA).hexdigest(), size=len(DATA))
+    return writer, calls
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+def test_redirect_to_other_origin_drops_the_token_and_both_paths_copy_exactly(
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, cdn = origins
+    if not splice:
+        monkeypatch.delattr(os, "splice", raising=False)
+
+    def redirect(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(302)
+        h.send_header("Location", f"{cdn.url}/blob")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    hub.routes["/resolve/f"] = redirect
+    cdn.routes["/blob"] = lambda h: send_bytes(h, DATA)
+    writer, calls = pump_all(f"{hub.url}/resolve/f", tmp_path, {"Authorization": "Bearer hf_secret"})
+    assert writer.size == len(DATA) and calls[-1] == len(DATA) and len(calls) >= 3  # progress as it grew
+    assert hub.seen[0][1]["authorization"] == "Bearer hf_secret"
+    assert "authorization" not in cdn.seen[0][1]  # the caller's token never reaches another host
+    writer.abort()
+
+
+def test_chunked_body_and_range_resume(origins: tuple[Origin, Origin], tmp_path: Path) -> None:
+    hub, _ = origins
+    hub.routes["/chunked"] = lambda h: send_bytes(h, DATA, chunked=True)
+    writer, _ = pump_all(f"{hub.url}/chunked", tmp_path)
+    writer.abort()
+    # A resumed fetch asks for the rest with Range and must get a 206 back.
+    hub.routes["/plain"] = lambda h: send_bytes(h, DATA)
+    body = transfer.open_body(f"{hub.url}/plain", {"Range": "bytes=100-"}, timeout=2)
+    assert body.resp.status == 206 and body.length == len(DATA) - 100
+    body.close()
+
+
+def test_errors_are_relayed_or_mean_upstream_down(origins: tuple[Origin, Origin]) -> None:
+    hub, _ = origins
+
+    def answer(status: int, **headers: str) -> Any:
+        def route(h: BaseHTTPRequestHandler) -> None:
+            h.send_response(status)
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+
+        return route
+
+    hub.routes["/gated"] = answer(403, **{"X-Error-Code": "GatedRepo", "X-Error-Message": "ask first"})
+    hub.routes["/boom"] = answer(503)
+    hub.routes["/norange"] = send_bytes_ignoring_range
+    with pytest.raises(HubError) as err:
+        transfer.open_body(f"{hub.url}/gated", {}, timeout=2)
+    assert err.value.status == 403 and err.value.code == "GatedRepo"
+    with pytest.raises(UpstreamDown, match="503"):
+        transfer.open_body(f"{hub.url}/boom", {}, timeout=2)
+    with pytest.raises(UpstreamDown, match="Range"):
+        transfer.open_body(f"{hub.url}/norange", {"Range": "bytes=10-"}, timeout=2)
+    with pytest.raises(UpstreamDown):
+        transfer.open_body("http://127.0.0.1:9/nothing-listens", {}, timeout=2)
+
+
+def send_bytes_ignoring_range(h: BaseHTTPRequestHandler) -> None:
+    h.send_response(200)
+    h.send_header("Content-Length", str(len(DATA)))
+    h.end_headers()
+    h.wfile.write(DATA)
+
+
+def test_more_bytes_announced_than_expected_is_a_mismatch(
+    origins: tuple[Origin, Origin], tmp_path: Path
+) -> None:
+    hub, _ = origins
+    hub.routes["/f"] = lambda h: send_bytes(h, DATA)
+    from gator_setup.mirror.store import BlobMismatch
+
+    writer = Store(tmp_path / "s").new_blob()
+    body = transfer.open_body(f"{hub.url}/f", {}, timeout=2)
+    with pytest.raises(BlobMismatch):
+        body.pump(writer, len(DATA) - 1, lambda: None)
+    writer.abort()
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+def test_stall_times_out_and_close_wakes_a_blocked_pump(
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, _ = origins
+    if not splice:
+        monkeypatch.delattr(os, "splice", raising=False)
+
+    def stall(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(DATA)))
+        h.end_headers()
+        h.wfile.write(DATA[:500_000])
+        h.wfile.flush()
+        hub.release.wait(30)
+
+    hub.routes["/stall"] = stall
+    store = Store(tmp_path / "store")
+    writer = store.new_blob()
+    body = transfer.open_body(f"{hub.url}/stall", {}, timeout=0.5)
+    t0 = time.monotonic()
+    with pytest.raises(UpstreamDown):
+        body.pump(writer, len(DATA), lambda: None)
+    assert 0.4 < time.monotonic() - t0 < 10
+    # What was written is an exact prefix (a resumed fetch continues from writer.size).
+    assert 0 < writer.size <= 500_000 and writer.path.read_bytes() == DATA[: writer.size]
+
+    # With a long timeout, close() from another thread (server shutdown) ends the pump at once.
+    writer2 = store.new_blob()
+    body2 = transfer.open_body(f"{hub.url}/stall", {}, timeout=60)
+    threading.Timer(0.3, body2.close).start()
+    t0 = time.monotonic()
+    with pytest.raises(UpstreamDown, match="cancelled"):
+        body2.pump(writer2, len(DATA), lambda: None)
+    assert time.monotonic() - t0 < 10
+    writer.abort()
+    writer2.abort()
