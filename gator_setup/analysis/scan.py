@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gator_setup.analysis.candidates import import_candidates
+from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
 from gator_setup.analysis.extract import analyze_source, module_name
 from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.providers import Providers, Unresolved
@@ -89,18 +90,53 @@ def resolve_files(
 
 def iter_tree(root: Path, exclude: Iterable[str] = ()) -> Iterator[tuple[Path, str]]:
     """(file, path relative to root) for every .py file under root, skipping environments and caches."""
-    for path, rel, _entry in _walk(root, tuple(exclude)):
-        yield Path(path), rel
+    for item in _walk(root, tuple(exclude)):
+        assert not isinstance(item, DistTop)  # only with dist_tops
+        yield Path(item[0]), item[1]
 
 
-def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[tuple[str, str, os.DirEntry[str] | None]]:
-    """(path, relative path, dir entry) of .py files, sorted, with os.scandir (its stat is cached)."""
+@dataclass(frozen=True)
+class DistTop:
+    """A top-level entry of a packages folder owned by one installed distribution, not walked.
+
+    `scan_tree` reuses its cached per-file results while the owner's identity (`dist`: dist-info
+    folder name, `ident`: RECORD [inode, mtime_ns, size]) is unchanged, else walks it then.
+    """
+
+    path: str
+    rel: str
+    dist: str
+    ident: list[int]
+    is_dir: bool
+
+
+def _walk(
+    root: Path, patterns: tuple[str, ...], layout_dir: Path | None = None, *, dist_tops: bool = False
+) -> Iterator[tuple[str, str, os.DirEntry[str] | None] | DistTop]:
+    """(path, relative path, dir entry) of .py files, sorted, with os.scandir (its stat is cached).
+
+    With `dist_tops`, an entry of a packages folder (the root or a site-packages / dist-packages
+    folder holding *.dist-info) owned by one installed distribution comes as a DistTop instead of
+    its files, at the place its files would have come.
+    """
     if root.is_file():
         yield str(root), root.name, None
         return
-    stack = [(str(root), "")]
+    yield from _walk_dirs([(str(root), "")], patterns, layout_dir, dist_tops)
+
+
+def _walk_dirs(
+    stack: list[tuple[str, str] | DistTop],
+    patterns: tuple[str, ...],
+    layout_dir: Path | None = None,
+    dist_tops: bool = False,
+) -> Iterator[tuple[str, str, os.DirEntry[str] | None] | DistTop]:
     while stack:
-        dirpath, rel_dir = stack.pop()
+        top = stack.pop()
+        if isinstance(top, DistTop):
+            yield top
+            continue
+        dirpath, rel_dir = top
         try:
             with os.scandir(dirpath) as it:
                 entries = sorted(it, key=_entry_name)
@@ -112,7 +148,12 @@ def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[tuple[str, str, os.
             i = bisect.bisect_left(entries, "pyvenv.cfg", key=_entry_name)
             if i < len(entries) and entries[i].name == "pyvenv.cfg" and _is_file(entries[i]):
                 continue
-        subdirs = []
+        owned: dict[str, Owner] = {}
+        if dist_tops:
+            names = [e.name for e in entries]
+            if is_packages_dir(rel_dir, names):
+                owned = owners(dirpath, names, layout_dir)
+        subdirs: list[tuple[str, str] | DistTop] = []
         for e in entries:
             name = e.name
             try:
@@ -125,11 +166,19 @@ def _walk(root: Path, patterns: tuple[str, ...]) -> Iterator[tuple[str, str, os.
                 rel = rel_dir + name
                 if patterns and _excluded(rel, patterns):
                     continue
-                subdirs.append((e.path, rel + "/"))
+                owner = owned.get(name)
+                if owner is not None:
+                    subdirs.append(DistTop(e.path, rel, owner[0], owner[1], True))
+                else:
+                    subdirs.append((e.path, rel + "/"))
             elif name.endswith(".py"):
                 rel = rel_dir + name
                 if not (patterns and _excluded(rel, patterns)):
-                    yield e.path, rel, e
+                    owner = owned.get(name)
+                    if owner is not None:
+                        yield DistTop(e.path, rel, owner[0], owner[1], False)
+                    else:
+                        yield e.path, rel, e
         stack.extend(reversed(subdirs))
 
 
@@ -340,23 +389,55 @@ def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, b
         yield str(file), rel, data, error
 
 
-#: (path, relative path, [size, mtime_ns] or [] when stat failed) of each file, and "truncated"
-Walked = tuple[list[tuple[str, str, list[Any]]], bool]
+#: (path, relative path, [size, mtime_ns] or [] when stat failed) of each file, or a DistTop in its
+#: files' place, and "truncated"
+Walked = tuple[list[tuple[str, str, list[Any]] | DistTop], bool]
 
 
-def walk_stats(root: Path, exclude: Iterable[str] = (), max_files: int | None = None) -> Walked:
-    """The tree's .py files in scan order with their size and mtime (what the per-file cache keys on)."""
-    out: list[tuple[str, str, list[Any]]] = []
-    for path, rel, entry in _walk(root, tuple(exclude)):
+def walk_stats(
+    root: Path,
+    exclude: Iterable[str] = (),
+    max_files: int | None = None,
+    *,
+    dist_tops: bool = False,
+    layout_dir: Path | None = None,
+) -> Walked:
+    """The tree's .py files in scan order with their size and mtime (what the per-file cache keys on).
+
+    With `dist_tops` (not with `max_files`), an installed distribution's top-level entries come
+    as DistTop, neither walked nor stat'ed; `layout_dir` caches which distribution owns what.
+    """
+    out: list[tuple[str, str, list[Any]] | DistTop] = []
+    for item in _walk(root, tuple(exclude), layout_dir, dist_tops=dist_tops and max_files is None):
         if max_files is not None and len(out) >= max_files:
             return out, True
-        try:
-            st = entry.stat() if entry is not None else os.stat(path)
-        except OSError:
-            out.append((path, rel, []))
-            continue
-        out.append((path, rel, [st.st_size, st.st_mtime_ns]))
+        out.append(item if isinstance(item, DistTop) else _with_stat(item))
     return out, False
+
+
+def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str, list[Any]]:
+    path, rel, entry = item
+    try:
+        st = entry.stat() if entry is not None else os.stat(path)
+    except OSError:
+        return path, rel, []
+    return path, rel, [st.st_size, st.st_mtime_ns]
+
+
+def _walk_top(top: DistTop, patterns: tuple[str, ...]) -> list[tuple[str, str, list[Any]]]:
+    """A distribution's top-level entry walked and stat'ed, as the plain walk would have."""
+    if not top.is_dir:
+        return [_with_stat((top.path, top.rel, None))]
+    out = []
+    for item in _walk_dirs([(top.path, top.rel + "/")], patterns):
+        assert not isinstance(item, DistTop)
+        out.append(_with_stat(item))
+    return out
+
+
+def _irrelevant(hit: list[Any]) -> bool:
+    """A cache entry of a file found irrelevant (nothing to rebuild from it)."""
+    return len(hit) == 2 or (len(hit) == 4 and hit[2] is None)
 
 
 def scan_tree(
@@ -371,51 +452,99 @@ def scan_tree(
     deep_exempt: Iterable[str] = (),
     workers: int | None = None,
     walked: Walked | None = None,
+    layout_dir: Path | None = None,
 ) -> ScanResult:
     """Analyse every .py file under `path` (a folder or one file) against `providers`.
 
     With `cache_file`, a file whose size and mtime are unchanged since the last scan (against
-    the same providers: the caller puts their versions in the cache file's name) is not read.
+    the same providers: the caller puts their versions in the cache file's name) is not read,
+    and the files of an installed distribution whose identity (dist-info name, RECORD inode,
+    mtime and size) is unchanged are not even walked or stat'ed (`walk_stats(dist_tops=True)`).
     `deep_exempt`: top-level packages whose own files skip the deep analysis (`deep_needles`).
     `workers`: processes analysing the files that miss the cache (None: up to 2, as CPUs allow;
-    1 when $GATOR_NO_PARALLEL is set). `walked`: `walk_stats(path, exclude, max_files)`, when the
-    caller already has it (it walks while another thread asks the interpreter for its providers).
+    1 when $GATOR_NO_PARALLEL is set). `walked`: `walk_stats(path, exclude, max_files,
+    dist_tops=True, layout_dir=...)`, when the caller already has it (it walks while another
+    thread asks the interpreter for its providers). `layout_dir`: where the walk caches which
+    distribution owns which top-level entry.
     """
     root = Path(path)
     if cache_file is None:
         return scan_files(_read_tree(root, exclude), providers, watched, max_files, deep_needles, deep_exempt)
-    old = _load_scan_cache(cache_file)
-    new: dict[str, list[Any]] = {}
+    old_raw, old_files, old_tops = _load_scan_cache(cache_file)
+    new_files: dict[str, list[Any]] = {}
+    new_tops: dict[str, list[Any]] = {}
     analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
     result = ScanResult()
     # First the walk and the cache look-ups (cheap), then the files that miss the cache: those are
     # analysed in worker processes when there are enough of them to pay for the start-up.
     # Cache entry per relative path: [size, mtime_ns] for a file found irrelevant (most files;
     # short entries keep the index small and quick to load), else [size, mtime_ns, analysis JSON
-    # or None, issues JSON].
+    # or None, issues JSON]. Files of an installed distribution's top-level entry are kept
+    # together under that entry with the owner's identity: [dist-info, ident, [[rel, entry], ...]].
     if walked is None:
-        walked = walk_stats(root, exclude, max_files)
+        walked = walk_stats(root, exclude, max_files, dist_tops=True, layout_dir=layout_dir)
     stats, result.truncated = walked
-    # (path, rel, sig, cache hit or None) of the files that need more than their cache entry
-    # (misses, and unchanged files with an analysis to rebuild), in walk order
-    seen: list[tuple[str, str, list[Any], list[Any] | None]] = []
-    get = old.get
-    for path, rel, sig in stats:
-        hit = get(rel)
+    patterns = tuple(exclude)
+    root_s = str(root)
+    # (path, rel, sig, cache hit or None, row) of the files that need more than their cache entry
+    # (misses, and unchanged files with an analysis to rebuild), in walk order; row: the
+    # [rel, entry] of a distribution's entry to fill in, or None for a file outside any
+    seen: list[tuple[str, str, list[Any], list[Any] | None, list[Any] | None]] = []
+    files_seen = 0
+
+    def check(path: str, rel: str, sig: list[Any], hit: list[Any] | None, row: list[Any] | None) -> None:
         if sig and hit is not None and hit[0] == sig[0] and hit[1] == sig[1]:
-            if len(hit) == 2 or (len(hit) == 4 and hit[2] is None):
-                new[rel] = hit  # most files: unchanged and irrelevant, nothing to rebuild
-                continue
+            if _irrelevant(hit):
+                if row is None:
+                    new_files[rel] = hit  # most files: unchanged and irrelevant, nothing to rebuild
+                else:
+                    row[1] = hit
+                return
             if len(hit) == 4:
-                seen.append((path, rel, hit, hit))
-                continue
-        seen.append((path, rel, sig, None))
-    result.files_seen = len(stats)
-    misses = [(path, rel, sig) for path, rel, sig, hit in seen if hit is None]
+                seen.append((path, rel, hit, hit, row))
+                return
+        seen.append((path, rel, sig, None, row))
+
+    get = old_files.get
+    for item in stats:
+        if not isinstance(item, DistTop):
+            files_seen += 1
+            check(*item, get(item[1]), None)
+            continue
+        cached = old_tops.get(item.rel)
+        rows: list[list[Any]] = []
+        new_tops[item.rel] = [item.dist, item.ident, rows]
+        if cached is not None and cached[0] == item.dist and cached[1] == item.ident:
+            # The distribution is unchanged (same name, version and RECORD): its files are taken
+            # from the cache, neither walked nor stat'ed (an in-place edit shows after a reinstall).
+            for rel, hit in cached[2]:
+                files_seen += 1
+                row = [rel, hit]
+                rows.append(row)
+                if hit is not None and _irrelevant(hit):
+                    continue
+                file = os.path.join(root_s, rel)
+                if hit is not None and len(hit) == 4:
+                    seen.append((file, rel, hit, hit, row))
+                else:
+                    sig = _with_stat((file, rel, None))[2]
+                    seen.append((file, rel, sig, None, row))
+            continue
+        # New, upgraded or reinstalled: walked and checked file by file like any other file
+        # (unchanged files still reuse their entries).
+        lookup = {r: h for r, h in cached[2] if h is not None}.get if cached is not None else get
+        for file, rel, sig in _walk_top(item, patterns):
+            files_seen += 1
+            row = [rel, None]
+            rows.append(row)
+            check(file, rel, sig, lookup(rel), row)
+    result.files_seen = files_seen
+    misses = [(path, rel, sig) for path, rel, sig, hit, _row in seen if hit is None]
     fresh = _analyze_misses(misses, analyze, workers) if misses else {}
-    for path, rel, sig, hit in seen:
+    for path, rel, sig, hit, slot in seen:
+        entry: list[Any] | None = None
         if hit is not None:
-            new[rel] = hit
+            entry = hit
             fa: FileAnalysis | None = FileAnalysis.from_json(hit[2])
             issues = _issues_from_json(fa, hit[3], providers)
         else:
@@ -424,14 +553,20 @@ def scan_tree(
                 result.problems.append(SourceProblem(path, error))
                 continue
             if sig:
-                new[rel] = (
+                entry = (
                     sig
                     if fa is None and not issues
                     else [*sig, None if fa is None else fa.to_json(), [_issue_to_json(i) for i in issues]]
                 )
+        if entry is not None:
+            if slot is None:
+                new_files[rel] = entry
+            else:
+                slot[1] = entry
         _collect(result, fa)
         result.issues.extend(issues)
-    if not result.truncated and new != old:
+    new = {"v": SCAN_CACHE_FORMAT, "files": new_files, "tops": new_tops}
+    if not result.truncated and new != old_raw:
         _save_scan_cache(cache_file, new)
     return result
 
@@ -529,15 +664,25 @@ def _issues_from_json(fa: FileAnalysis | None, rows: list[Any], providers: Provi
     return out
 
 
-def _load_scan_cache(path: Path) -> dict[str, list[Any]]:
+#: The per-tree index's layout; an index of another layout is ignored (the scan starts afresh).
+SCAN_CACHE_FORMAT = 2
+
+
+def _load_scan_cache(path: Path) -> tuple[Any, dict[str, list[Any]], dict[str, list[Any]]]:
+    """The index as read, its per-file entries and its per-distribution top-level entries."""
     try:
         data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
-        return {}
+        return None, {}, {}
+    if not isinstance(data, dict) or data.get("v") != SCAN_CACHE_FORMAT:
+        return None, {}, {}
+    files, tops = data.get("files"), data.get("tops")
+    if not isinstance(files, dict) or not isinstance(tops, dict):
+        return None, {}, {}
+    return data, files, tops
 
 
-def _save_scan_cache(path: Path, entries: dict[str, list[Any]]) -> None:
+def _save_scan_cache(path: Path, entries: dict[str, Any]) -> None:
     """Temp file + rename: an interrupted scan never leaves a corrupt cache behind."""
     import tempfile
 

@@ -12,7 +12,7 @@ from gator_setup.analysis.providers import Provider, Providers, providers_from_e
 from gator_setup.analysis.scan import ScanResult, Walked, scan_tree, scan_wheel, walk_stats
 from gator_setup.checks.runner import run_checks
 from gator_setup.errors import GatorError, InputError, UsageError
-from gator_setup.probes.imports import tree_cache_file
+from gator_setup.probes.imports import scan_layout_dir, tree_cache_file
 from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot, ProbeProblem
 
@@ -160,7 +160,7 @@ def _providers_and_walks(opts: ScanOptions) -> tuple[Providers, EnvSnapshot, dic
     try:
         for raw in dict.fromkeys(opts.paths):
             if os.path.isdir(raw):
-                walks[raw] = walk_stats(Path(raw), opts.exclude)
+                walks[raw] = walk_stats(Path(raw), opts.exclude, dist_tops=True, layout_dir=scan_layout_dir())
     finally:
         # joined before any worker process is forked (fork wants a single-threaded parent)
         worker.join()
@@ -195,6 +195,7 @@ def _scan_one(
         deep_needles=deprecation_needles(),
         deep_exempt=EXEMPT_PACKAGES,
         walked=walked,
+        layout_dir=scan_layout_dir(),
     )
 
 

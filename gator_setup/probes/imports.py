@@ -469,6 +469,12 @@ def tree_cache_file(path: Path, providers: Providers, exclude: Iterable[str], *,
     return cache_root() / "scan" / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:24]}.json"
 
 
+def scan_layout_dir() -> Path:
+    """Where `gator scan` caches which installed distribution owns each top-level entry of a
+    site-packages (from RECORD files; independent of the providers)."""
+    return cache_root() / "scan" / "layout"
+
+
 def _scan_project(
     facts: ImportFacts,
     providers: Providers,
