@@ -479,8 +479,9 @@ def scan_tree(
     # analysed in worker processes when there are enough of them to pay for the start-up.
     # Cache entry per relative path: [size, mtime_ns] for a file found irrelevant (most files;
     # short entries keep the index small and quick to load), else [size, mtime_ns, analysis JSON
-    # or None, issues JSON]. Files of an installed distribution's top-level entry are kept
-    # together under that entry with the owner's identity: [dist-info, ident, [[rel, entry], ...]].
+    # or None, issues JSON]. The files of an installed distribution's top-level entry are kept
+    # under that entry with the owner's identity: [dist-info, ident, number of files, [[rel,
+    # entry or None when unreadable], ...] of the files that are not irrelevant].
     if walked is None:
         walked = walk_stats(root, exclude, max_files, dist_tops=True, layout_dir=layout_dir)
     stats, result.truncated = walked
@@ -513,31 +514,32 @@ def scan_tree(
             continue
         cached = old_tops.get(item.rel)
         rows: list[list[Any]] = []
-        new_tops[item.rel] = [item.dist, item.ident, rows]
-        if cached is not None and cached[0] == item.dist and cached[1] == item.ident:
+        new_tops[item.rel] = [item.dist, item.ident, 0, rows]
+        if isinstance(cached, list) and len(cached) == 4 and cached[:2] == [item.dist, item.ident]:
             # The distribution is unchanged (same name, version and RECORD): its files are taken
             # from the cache, neither walked nor stat'ed (an in-place edit shows after a reinstall).
-            for rel, hit in cached[2]:
-                files_seen += 1
+            # Only the files that matter are listed (irrelevant ones are just counted).
+            new_tops[item.rel][2] = cached[2]
+            files_seen += cached[2]
+            for rel, hit in cached[3]:
                 row = [rel, hit]
                 rows.append(row)
-                if hit is not None and _irrelevant(hit):
-                    continue
                 file = os.path.join(root_s, rel)
                 if hit is not None and len(hit) == 4:
                     seen.append((file, rel, hit, hit, row))
-                else:
-                    sig = _with_stat((file, rel, None))[2]
-                    seen.append((file, rel, sig, None, row))
+                else:  # unreadable last time: tried again, as any file outside a distribution
+                    seen.append((file, rel, _with_stat((file, rel, None))[2], None, row))
             continue
-        # New, upgraded or reinstalled: walked and checked file by file like any other file
-        # (unchanged files still reuse their entries).
-        lookup = {r: h for r, h in cached[2] if h is not None}.get if cached is not None else get
+        # New, upgraded or reinstalled (pip rewrites every file, so no per-file entry would
+        # still match): walked and analysed file by file like any other file.
+        n = 0
         for file, rel, sig in _walk_top(item, patterns):
-            files_seen += 1
+            n += 1
             row = [rel, None]
             rows.append(row)
-            check(file, rel, sig, lookup(rel), row)
+            check(file, rel, sig, get(rel), row)
+        files_seen += n
+        new_tops[item.rel][2] = n
     result.files_seen = files_seen
     misses = [(path, rel, sig) for path, rel, sig, hit, _row in seen if hit is None]
     fresh = _analyze_misses(misses, analyze, workers) if misses else {}
@@ -565,6 +567,8 @@ def scan_tree(
                 slot[1] = entry
         _collect(result, fa)
         result.issues.extend(issues)
+    for top in new_tops.values():
+        top[3] = [row for row in top[3] if row[1] is None or not _irrelevant(row[1])]
     new = {"v": SCAN_CACHE_FORMAT, "files": new_files, "tops": new_tops}
     if not result.truncated and new != old_raw:
         _save_scan_cache(cache_file, new)
@@ -665,7 +669,7 @@ def _issues_from_json(fa: FileAnalysis | None, rows: list[Any], providers: Provi
 
 
 #: The per-tree index's layout; an index of another layout is ignored (the scan starts afresh).
-SCAN_CACHE_FORMAT = 2
+SCAN_CACHE_FORMAT = 3
 
 
 def _load_scan_cache(path: Path) -> tuple[Any, dict[str, list[Any]], dict[str, list[Any]]]:
