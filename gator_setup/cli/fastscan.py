@@ -92,6 +92,10 @@ def fast_scan(args: Sequence[str]) -> int | None:
 
 
 def _run(opts: dict[str, Any]) -> int:
+    if opts["python"]:
+        from gator_setup.probes.python_env import start_query
+
+        start_query(opts["python"])  # the other interpreter starts while gator imports the rest
     from gator_setup.cli.output import emit_report
     from gator_setup.core.scan import ScanOptions, run_scan
 

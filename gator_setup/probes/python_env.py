@@ -90,28 +90,53 @@ def resolve_python(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+#: Queries started ahead of need (start_query), by the --python value, collected by query_interpreter
+_started: dict[str, tuple[Path, subprocess.Popen[str]]] = {}
+
+
+def _spawn(exe: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    return subprocess.Popen(
+        [str(exe), "-c", _INTERPRETER_SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+
+
+def start_query(path: str | os.PathLike[str]) -> None:
+    """Start asking `path` now, so its ~30 ms start-up overlaps gator's own imports.
+
+    Any failure is left for query_interpreter to report (it starts the process again).
+    """
+    try:
+        exe = resolve_python(path)
+        _started[os.fspath(path)] = (exe, _spawn(exe))
+    except (InterpreterError, OSError):
+        pass
+
+
 def query_interpreter(path: str | os.PathLike[str]) -> Interpreter:
     """Ask another interpreter for its facts (one subprocess; gator need not be installed there)."""
-    exe = resolve_python(path)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    pending = _started.pop(os.fspath(path), None)
+    exe = pending[0] if pending is not None else resolve_python(path)
     try:
-        proc = subprocess.run(
-            [str(exe), "-c", _INTERPRETER_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=INTERPRETER_TIMEOUT_S,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise InterpreterError(f"{exe} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s.") from None
+        proc = pending[1] if pending is not None else _spawn(exe)
     except OSError as exc:
         raise InterpreterError(f"Cannot run {exe}: {exc.strerror or exc}.") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=INTERPRETER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise InterpreterError(f"{exe} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s.") from None
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
         raise InterpreterError(f"{exe} failed to start (exit {proc.returncode}): {last}")
     try:
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
+        data = json.loads(stdout.strip().splitlines()[-1])
         return Interpreter(
             executable=str(data["executable"]),
             version=str(data["version"]),

@@ -222,7 +222,7 @@ def test_cache_entries_follow_file_changes_and_provider_versions(tmp_path: Path,
     cache = tree_cache_file(proj, providers, (), purpose="scan")
     assert cache is not None
     assert scan_tree(proj, providers, cache_file=cache).issues == []
-    entry = json.loads(cache.read_text())["a.py"]
+    entry = json.loads(cache.read_text())["files"]["a.py"]
     assert entry == [f.stat().st_size, f.stat().st_mtime_ns]  # irrelevant file: a short entry
     f.write_text(SOURCE)  # now relevant: re-read although the cache said irrelevant
     os.utime(f, ns=(1, 2_000_000_000))
@@ -230,7 +230,7 @@ def test_cache_entries_follow_file_changes_and_provider_versions(tmp_path: Path,
         "cached_download",
         "huggingface_hub.commands",
     }
-    assert len(json.loads(cache.read_text())["a.py"]) == 4
+    assert len(json.loads(cache.read_text())["files"]["a.py"]) == 4
     # another provider version: another cache file, so nothing judged against 9.0.0 is reused
     other = Providers([Provider("huggingface_hub", "huggingface_hub", "9.0.1", tmp_path / "site")])
     assert tree_cache_file(proj, other, (), purpose="scan") != cache
