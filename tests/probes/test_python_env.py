@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -56,6 +57,25 @@ def test_broken_interpreter_is_a_clear_error(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\necho 'boom' >&2\nexit 3\n")
     fake.chmod(0o755)
     with pytest.raises(InterpreterError, match="exit 3"):
+        query_interpreter(fake)
+
+
+def test_a_query_started_early_gives_the_same_answer_and_the_same_errors(tmp_path: Path) -> None:
+    from gator_setup.probes import python_env
+
+    venv = Path(sys.executable).parent.parent
+    python_env.start_query(venv)
+    assert os.fspath(venv) in python_env._started
+    assert query_interpreter(venv) == query_interpreter(venv)
+    assert python_env._started == {}  # collected once
+    python_env.start_query("/nonexistent/python")  # nothing to start; the error comes when asked
+    with pytest.raises(InterpreterError, match="does not exist"):
+        query_interpreter("/nonexistent/python")
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'boom' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    python_env.start_query(fake)
+    with pytest.raises(InterpreterError, match=r"exit 3\): boom"):
         query_interpreter(fake)
 
 
