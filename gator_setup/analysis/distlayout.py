@@ -81,9 +81,9 @@ def owners(dirpath: str, names: Sequence[str], layout_dir: Path | None) -> dict[
         return {}
     layout_file = None
     if layout_dir is not None:
-        import hashlib
+        from gator_setup.shorthash import short_hash
 
-        key = hashlib.sha256(os.path.abspath(dirpath).encode()).hexdigest()[:24]
+        key = short_hash(os.path.abspath(dirpath), 24)
         layout_file = layout_dir / f"{key}.json"
     cached = _load(layout_file)
     fresh: dict[str, list[Any]] = {}

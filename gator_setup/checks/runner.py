@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,6 +39,8 @@ class CheckResult:
 
 def crash_finding(code: str, title: str, exc: BaseException) -> Finding:
     """The finding that stands in for a check that raised."""
+    import traceback  # only when a check crashed
+
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
     return Finding(
         code=CRASH_CODE,

@@ -11,12 +11,10 @@ of the providers installed in the inspected environment (read statically, never 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from gator_setup.analysis.model import FileAnalysis
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
 from gator_setup.analysis.runtime import file_role, import_time_modules
 from gator_setup.analysis.scan import needles_for, scan_tree
+from gator_setup.shorthash import short_hash
 from gator_setup.snapshot import Distribution, ProbeProblem
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
@@ -173,7 +172,7 @@ class DistScan:
 
 
 def _cache_file(dist: Distribution, watched: Iterable[str]) -> Path:
-    tag = hashlib.sha256(",".join(sorted(watched)).encode()).hexdigest()[:10]
+    tag = short_hash(",".join(sorted(watched)), 10)
     safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
     return imports_cache_dir() / f"v{ANALYSIS_VERSION}-{__version__}" / f"{safe}-{tag}.json"
 
@@ -192,6 +191,8 @@ def _write_atomic(path: Path, payload: Any) -> None:
     """Write via a temp file + rename: an interrupted run never leaves a half-written entry."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, separators=(",", ":"))
@@ -389,7 +390,7 @@ def _parse_dist_file(root: Path, fa: FileAnalysis, watched: frozenset[str]) -> F
 
 def providers_tag(providers: Providers) -> str:
     spec = ",".join(f"{p.module}={p.dist}:{p.version}" for p in sorted(providers, key=lambda p: p.module))
-    return hashlib.sha256(spec.encode()).hexdigest()[:12]
+    return short_hash(spec, 12)
 
 
 def _dist_issues(
@@ -459,14 +460,12 @@ def _mark_import_time(issues: list[ImportIssue], root: Path) -> list[ImportIssue
 
 def tree_cache_file(path: Path, providers: Providers, exclude: Iterable[str], *, purpose: str) -> Path | None:
     """Per-tree cache of per-file results, valid for these provider versions, this gator and `purpose`."""
-    import hashlib
-
     from gator_setup import __version__
 
     if not path.is_dir():
         return None
     parts = [purpose, str(path.resolve()), providers_tag(providers), ANALYSIS_VERSION, __version__, *exclude]
-    return cache_root() / "scan" / f"{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:24]}.json"
+    return cache_root() / "scan" / f"{short_hash(chr(0).join(parts), 24)}.json"
 
 
 def scan_layout_dir() -> Path:
