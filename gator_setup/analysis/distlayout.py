@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,32 +42,33 @@ def record_identity(dist_info: str) -> list[int] | None:
     return [st.st_ino, st.st_mtime_ns, st.st_size]
 
 
+#: The first path segment of a RECORD line (up to "/" or ","), with the lines right after it that
+#: share it consumed in the same match (RECORD lists a package's files together; 5x faster than
+#: one match per line on torch's 12 000 lines). Quoted lines do not match; csv reads them.
+_TOP = re.compile(r"^([^/,\r\n\"]+)[/,].*(?:\n\1[/,].*)*", re.MULTILINE)
+
+
 def record_tops(dist_info: str) -> list[str]:
     """The top-level entries (folders and modules) a RECORD lists, outside the dist-info itself."""
-    import csv
-    import io
-
     try:
         with open(os.path.join(dist_info, "RECORD"), encoding="utf-8", errors="replace") as fh:
             text = fh.read()
     except OSError:
         return []
-    tops: set[str] = set()
-    for line in text.splitlines():
-        if not line:
-            continue
-        if line.startswith('"'):
-            row = next(csv.reader(io.StringIO(line)), [])
-            if not row:
-                continue
-            path = row[0]
-        else:
-            path = line.split(",", 1)[0]
-        top = path.replace("\\", "/").split("/", 1)[0]
-        if not top or top in (".", "..") or top.endswith((".dist-info", ".data")) or top == "__pycache__":
-            continue
-        tops.add(top)
-    return sorted(tops)
+    # one regex pass (torch's RECORD has 12 000 lines); the rare quoted paths go through csv
+    found = set(_TOP.findall(text.replace("\\", "/")))
+    if '"' in text:
+        import csv
+
+        quoted = [line for line in text.splitlines() if line.startswith('"')]
+        for row in csv.reader(quoted):
+            if row:
+                found.add(row[0].replace("\\", "/").split("/", 1)[0])
+    return sorted(
+        top
+        for top in found
+        if top and top not in (".", "..", "__pycache__") and not top.endswith((".dist-info", ".data"))
+    )
 
 
 def owners(dirpath: str, names: Sequence[str], layout_dir: Path | None) -> dict[str, Owner]:

@@ -152,6 +152,13 @@ def test_owners_from_record_files(tmp_path: Path) -> None:
         '"odd, pkg/__init__.py",sha256=x,1\nodd_mod.py,,\n../../../bin/odd,,\nodd-1.0.dist-info/RECORD,,\n'
     )
     assert record_tops(str(info)) == ["odd, pkg", "odd_mod.py"]
+    other = site / "mixed-1.0.dist-info"
+    other.mkdir()
+    # interleaved tops, a prefix of another name, CRLF, and no newline at the end
+    (other / "RECORD").write_bytes(b"a/x.py,,\r\nab.py,,\r\na/y.py,,\r\nb/z.py,,\r\na/w.py,,\r\nc/q.py,,")
+    assert record_tops(str(other)) == ["a", "ab.py", "b", "c"]
+    other.joinpath("RECORD").unlink()
+    other.rmdir()
     names = sorted(os.listdir(site))
     got = owners(str(site), names, None)
     assert {top: owner[0] for top, owner in got.items()} == {
