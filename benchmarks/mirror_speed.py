@@ -6,9 +6,11 @@ Serves the same files from all three on 127.0.0.1 and measures, in one run:
   * single-flight: 32 concurrent clients on an uncached file behind a pull-through gator, counting
     the upstream requests it causes;
   * cold pull-through vs a direct download from the same upstream, each file fetched once through the
-    cache, both ways with curl to /dev/null (transfer only) and to a file next to the store (a download
-    that keeps the file, as every Hub client does); with --upstream-rate, again through a proxy
-    that paces the upstream to that rate (e.g. 125m: a 1 Gbit/s link), both arms through the proxy;
+    cache, both ways with curl to /dev/null (transfer only), curl to a file next to the store (a download
+    that keeps the file, as every Hub client does) and huggingface_hub's hf_hub_download into a fresh
+    cache (the client users run; needs huggingface_hub in this interpreter); with --upstream-rate,
+    again through a proxy that paces the upstream to that rate (e.g. 125m: a 1 Gbit/s link), both
+    arms through the proxy;
   * the ceilings of a verifying cache on this machine, in the same run: sha256 on one core (every byte is
     checked before the blob is published) and writing the same amount into the store's file system.
 
@@ -103,6 +105,31 @@ def wait_published(store: Path, count: int, timeout: float = 60) -> None:
     end = time.time() + timeout
     while time.time() < end and sum(1 for _ in (store / "blobs").glob("*/*")) < count:
         time.sleep(0.05)
+
+
+HF_DOWNLOAD = """
+import sys, time
+from huggingface_hub import hf_hub_download
+t0 = time.perf_counter()
+path = hf_hub_download("acme/cold", sys.argv[1], revision=sys.argv[2], cache_dir=sys.argv[3])
+print(time.perf_counter() - t0)
+"""
+
+
+def hf_download(endpoint: str, filename: str, sha: str, work: Path, mb: int) -> float:
+    """MB/s of huggingface_hub's hf_hub_download of one file into a fresh cache (removed afterwards)."""
+    cache = work / "hf-cache"
+    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "0"}
+    env.pop("HF_TOKEN", None)
+    out = subprocess.run(
+        [sys.executable, "-c", HF_DOWNLOAD, filename, sha, str(cache)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    shutil.rmtree(cache, ignore_errors=True)
+    return round(mb * (1 << 20) / float(out.split()[-1]) / 1e6, 1)
 
 
 def settle(work: Path, mb: int) -> None:
@@ -360,9 +387,19 @@ def cold_vs_direct(
             published += 1
             wait_published(work / "down", published)
         out[sink] = _arm(direct, cold)
+    # The real client, as users run it: huggingface_hub's hf_hub_download into a fresh cache.
+    direct, cold = [], []
+    for i in range(args.runs):
+        settle(work, settle_mb)
+        direct.append(hf_download(f"http://127.0.0.1:{gport}", "hf0.bin", sha, work, args.sf_mb))
+        settle(work, settle_mb)
+        cold.append(hf_download(f"http://127.0.0.1:{dport}", f"hf{i}.bin", sha, work, args.sf_mb))
+        published += 1
+        wait_published(work / "down", published)
+    out["hf"] = _arm(direct, cold)
     # Requests the cold runs caused upstream (direct runs excluded): one per file.
     out["cold_upstream_requests"] = (
-        upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before - 2 * args.runs
+        upstream_gets(work / "gator.log", "/acme/cold/resolve/") - before - 3 * args.runs
     )
     for n, rate in enumerate(args.upstream_rate.split(",") if args.upstream_rate else []):
         pport, rport = free_port(), free_port()
@@ -412,7 +449,7 @@ def main() -> int:
     cold = work / "cold"
     cold.mkdir()
     write_big(cold / "sf.bin", args.sf_mb)
-    for arm in ("null", "file", *(["rated"] if args.upstream_rate else [])):
+    for arm in ("null", "file", "hf", *(["rated"] if args.upstream_rate else [])):
         for i in range(args.runs):
             write_big(cold / f"{arm}{i}.bin", args.sf_mb)
     store = Store(work / "store")
@@ -488,7 +525,11 @@ def main() -> int:
             f"cold pull-through of {cp['file_mb']} MiB files vs direct from the same upstream "
             f"(best of {args.runs}):"
         )
-        names = {"null": "curl to /dev/null", "file": "curl to a file"}
+        names = {
+            "null": "curl to /dev/null",
+            "file": "curl to a file",
+            "hf": "hf_hub_download into a fresh cache",
+        }
         for arm, r in cp.items():
             if isinstance(r, dict):
                 name = names.get(arm) or f"upstream paced at {r['rate']} bytes/s, to a file"
