@@ -98,7 +98,13 @@ def owners(dirpath: str, names: Sequence[str], layout_dir: Path | None) -> dict[
         if ident is None:
             continue
         hit = cached.get(name)
-        if isinstance(hit, list) and len(hit) == 4 and hit[:3] == ident and isinstance(hit[3], list):
+        if (
+            isinstance(hit, list)
+            and len(hit) == 4
+            and hit[:3] == ident
+            and isinstance(hit[3], list)
+            and all(isinstance(t, str) for t in hit[3])
+        ):
             tops = hit[3]
         else:
             tops = record_tops(full)

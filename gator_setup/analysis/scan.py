@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
@@ -435,6 +435,23 @@ def _walk_top(top: DistTop, patterns: tuple[str, ...]) -> list[tuple[str, str, l
     return out
 
 
+def _valid_top(cached: Any) -> TypeGuard[list[Any]]:
+    """A distribution's index entry as this version writes it (a damaged one is ignored)."""
+    return (
+        isinstance(cached, list)
+        and len(cached) == 4
+        and isinstance(cached[2], int)
+        and isinstance(cached[3], list)
+        and all(
+            isinstance(row, list)
+            and len(row) == 2
+            and isinstance(row[0], str)
+            and (row[1] is None or (isinstance(row[1], list) and len(row[1]) == 4))
+            for row in cached[3]
+        )
+    )
+
+
 def _irrelevant(hit: list[Any]) -> bool:
     """A cache entry of a file found irrelevant (nothing to rebuild from it)."""
     return len(hit) == 2 or (len(hit) == 4 and hit[2] is None)
@@ -515,7 +532,7 @@ def scan_tree(
         cached = old_tops.get(item.rel)
         rows: list[list[Any]] = []
         new_tops[item.rel] = [item.dist, item.ident, 0, rows]
-        if isinstance(cached, list) and len(cached) == 4 and cached[:2] == [item.dist, item.ident]:
+        if _valid_top(cached) and cached[:2] == [item.dist, item.ident]:
             # The distribution is unchanged (same name, version and RECORD): its files are taken
             # from the cache, neither walked nor stat'ed (an in-place edit shows after a reinstall).
             # Only the files that matter are listed (irrelevant ones are just counted).

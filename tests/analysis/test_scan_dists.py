@@ -112,6 +112,26 @@ def test_edits_show_after_a_reinstall_and_outside_distributions_at_once(tmp_path
     assert "demo/extra.py" not in scan(site, providers, cache, layout)[0]
 
 
+def test_damaged_cache_files_are_ignored(tmp_path: Path) -> None:
+    import json
+
+    site = make_site(tmp_path)
+    providers = hub(tmp_path, "1.0.0", with_cached_download=False)
+    cache, layout = tmp_path / "c" / "index.json", tmp_path / "c" / "layout"
+    cold = scan(site, providers, cache, layout)
+    (layout_file,) = layout.iterdir()
+    data = json.loads(layout_file.read_text())
+    data["demo-1.0.dist-info"][3] = [["not", "a", "name"]]
+    layout_file.write_text(json.dumps(data))
+    index = json.loads(cache.read_text())
+    index["tops"]["demo"][3] = [["demo/sub/bad.py", 7], "junk"]
+    cache.write_text(json.dumps(index))
+    assert scan(site, providers, cache, layout) == cold
+    cache.write_text("{not json")
+    layout_file.write_text("[]")
+    assert scan(site, providers, cache, layout) == cold
+
+
 def test_other_provider_versions_get_their_own_verdicts(tmp_path: Path) -> None:
     from gator_setup.probes.imports import scan_layout_dir, tree_cache_file
 
