@@ -93,9 +93,11 @@ def fast_scan(args: Sequence[str]) -> int | None:
 
 def _run(opts: dict[str, Any]) -> int:
     if opts["python"]:
+        from gator_setup.cachedir import cache_root
         from gator_setup.probes.python_env import start_query
 
-        start_query(opts["python"])  # the other interpreter starts while gator imports the rest
+        # the other interpreter starts while gator imports the rest (unless its answer is cached)
+        start_query(opts["python"], cache_root() / "interpreters")
     from gator_setup.cli.output import emit_report
     from gator_setup.core.scan import ScanOptions, run_scan
 

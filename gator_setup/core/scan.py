@@ -41,7 +41,7 @@ def fetch_provider(dist: str, module: str, version: str) -> Provider:
 
     from packaging.version import InvalidVersion, Version
 
-    from gator_setup.probes.imports import cache_root
+    from gator_setup.cachedir import cache_root
 
     try:
         Version(version)
@@ -128,10 +128,11 @@ def _has_pip() -> bool:
 
 
 def _installed_providers(python: str | None) -> tuple[Providers, EnvSnapshot]:
+    from gator_setup.cachedir import cache_root
     from gator_setup.probes.imports import watched_providers
     from gator_setup.probes.python_env import current_interpreter, query_interpreter, read_distributions
 
-    interp = query_interpreter(python) if python else current_interpreter()
+    interp = query_interpreter(python, cache_root() / "interpreters") if python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     providers = providers_from_env(watched_providers(), dists, interp.sys_path)
     snap = EnvSnapshot(interpreter=interp, distributions=dists, problems=tuple(problems))

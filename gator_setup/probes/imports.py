@@ -29,6 +29,7 @@ from gator_setup.analysis.model import FileAnalysis
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
 from gator_setup.analysis.runtime import file_role, import_time_modules
 from gator_setup.analysis.scan import needles_for, scan_tree
+from gator_setup.cachedir import cache_root
 from gator_setup.shorthash import short_hash
 from gator_setup.snapshot import Distribution, ProbeProblem
 
@@ -46,16 +47,6 @@ def watched_providers() -> dict[str, str]:
 
     data = load_toml(Path(__file__).resolve().parent.parent / "knowledge" / "watched_providers.toml")
     return {str(p["module"]): str(p["dist"]) for p in data.get("provider", [])}
-
-
-def cache_root() -> Path:
-    """The gator cache dir: $GATOR_CACHE_DIR, else the platform user cache dir."""
-    env = os.environ.get("GATOR_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("gator", appauthor=False))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from gator_setup.errors import InterpreterError
 from gator_setup.names import canonicalize_name
@@ -90,8 +91,11 @@ def resolve_python(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-#: Queries started ahead of need (start_query), by the --python value, collected by query_interpreter
-_started: dict[str, tuple[Path, subprocess.Popen[str]]] = {}
+#: Queries started ahead of need (start_query), by the --python value, collected by query_interpreter:
+#: the running process, or the answer already known from the query cache
+_started: dict[str, tuple[Path, subprocess.Popen[str] | Interpreter]] = {}
+#: Env vars that change what a venv's interpreter puts on sys.path (PYTHONPATH/HOME are removed)
+_PATH_ENV = ("PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONSAFEPATH")
 
 
 def _spawn(exe: Path) -> subprocess.Popen[str]:
@@ -106,26 +110,122 @@ def _spawn(exe: Path) -> subprocess.Popen[str]:
     )
 
 
-def start_query(path: str | os.PathLike[str]) -> None:
-    """Start asking `path` now, so its ~30 ms start-up overlaps gator's own imports.
+def _sig(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_mtime_ns, st.st_size]
+
+
+def _stamp(exe: Path, sys_path: Iterable[str]) -> list[Any] | None:
+    """What the answer of a venv's interpreter depends on, or None when it is not a plain venv.
+
+    The interpreter binary and pyvenv.cfg (a venv without system site-packages, so no user
+    site either), the env vars that move sys.path, and each sys.path folder's mtime plus its
+    .pth files (an install or uninstall changes the folder; an edited .pth file its own mtime).
+    """
+    cfg = exe.parent.parent / "pyvenv.cfg"
+    try:
+        text = cfg.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    flags = {
+        key.strip().lower(): value.strip().lower()
+        for key, eq, value in (line.partition("=") for line in text.splitlines())
+        if eq
+    }
+    if flags.get("include-system-site-packages", "false") != "false":
+        return None
+    folders: list[Any] = []
+    for entry in sys_path:
+        try:
+            with os.scandir(entry) as it:
+                pth = sorted([e.name, e.stat().st_mtime_ns] for e in it if e.name.endswith(".pth"))
+        except OSError:
+            pth = None
+        folders.append([entry, _sig(entry), pth])
+    return [
+        os.path.realpath(exe),
+        _sig(os.path.realpath(exe)),
+        text,
+        [os.environ.get(k) for k in _PATH_ENV],
+        folders,
+    ]
+
+
+def _cache_file(exe: Path, cache_dir: Path) -> Path:
+    from gator_setup.shorthash import short_hash
+
+    return cache_dir / f"{short_hash(os.path.abspath(exe), 24)}.json"
+
+
+def _cached_answer(exe: Path, cache_dir: Path | None) -> Interpreter | None:
+    """The interpreter's last answer, while nothing it depends on has changed (see _stamp)."""
+    if cache_dir is None:
+        return None
+    try:
+        data = json.loads(_cache_file(exe, cache_dir).read_text("utf-8"))
+        interp = Interpreter(**{**data["interpreter"], "sys_path": tuple(data["interpreter"]["sys_path"])})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    stamp = _stamp(exe, interp.sys_path)
+    return interp if stamp is not None and stamp == data.get("stamp") else None
+
+
+def _save_answer(exe: Path, cache_dir: Path | None, interp: Interpreter) -> None:
+    if cache_dir is None:
+        return
+    stamp = _stamp(exe, interp.sys_path)
+    if stamp is None:
+        return
+    import dataclasses
+    import tempfile
+
+    target = _cache_file(exe, cache_dir)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"stamp": stamp, "interpreter": dataclasses.asdict(interp)}))
+        os.replace(tmp, target)
+    except OSError:
+        pass  # a read-only cache only costs speed
+
+
+def start_query(path: str | os.PathLike[str], cache_dir: Path | None = None) -> None:
+    """Start asking `path` now, so its ~30 ms start-up overlaps gator's own imports; with
+    `cache_dir`, a still-valid earlier answer (see _stamp) makes the process unnecessary.
 
     Any failure is left for query_interpreter to report (it starts the process again).
     """
     try:
         exe = resolve_python(path)
-        _started[os.fspath(path)] = (exe, _spawn(exe))
+        known = _cached_answer(exe, cache_dir)
+        _started[os.fspath(path)] = (exe, known if known is not None else _spawn(exe))
     except (InterpreterError, OSError):
         pass
 
 
-def query_interpreter(path: str | os.PathLike[str]) -> Interpreter:
-    """Ask another interpreter for its facts (one subprocess; gator need not be installed there)."""
+def query_interpreter(path: str | os.PathLike[str], cache_dir: Path | None = None) -> Interpreter:
+    """Ask another interpreter for its facts (one subprocess; gator need not be installed there).
+
+    `cache_dir`: reuse the last answer of a venv's interpreter while its binary, pyvenv.cfg,
+    sys.path folders and .pth files are unchanged (`gator scan`; the doctor always asks).
+    """
     pending = _started.pop(os.fspath(path), None)
     exe = pending[0] if pending is not None else resolve_python(path)
+    if pending is not None and isinstance(pending[1], Interpreter):
+        return pending[1]
+    if pending is None:
+        known = _cached_answer(exe, cache_dir)
+        if known is not None:
+            return known
     try:
         proc = pending[1] if pending is not None else _spawn(exe)
     except OSError as exc:
         raise InterpreterError(f"Cannot run {exe}: {exc.strerror or exc}.") from None
+    assert isinstance(proc, subprocess.Popen)
     try:
         stdout, stderr = proc.communicate(timeout=INTERPRETER_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -137,7 +237,7 @@ def query_interpreter(path: str | os.PathLike[str]) -> Interpreter:
         raise InterpreterError(f"{exe} failed to start (exit {proc.returncode}): {last}")
     try:
         data = json.loads(stdout.strip().splitlines()[-1])
-        return Interpreter(
+        interp = Interpreter(
             executable=str(data["executable"]),
             version=str(data["version"]),
             implementation=str(data["implementation"]),
@@ -149,6 +249,8 @@ def query_interpreter(path: str | os.PathLike[str]) -> Interpreter:
         )
     except (ValueError, KeyError, IndexError, TypeError):
         raise InterpreterError(f"{exe} is not a Python interpreter gator understands.") from None
+    _save_answer(exe, cache_dir, interp)
+    return interp
 
 
 def _metadata_fields(path: Path) -> tuple[str | None, str | None, tuple[str, ...]]:

@@ -79,6 +79,41 @@ def test_a_query_started_early_gives_the_same_answer_and_the_same_errors(tmp_pat
         query_interpreter(fake)
 
 
+def test_a_venv_answer_is_cached_until_its_paths_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from gator_setup.probes import python_env
+
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    cache = tmp_path / "interp"
+    first = query_interpreter(venv, cache)
+    spawned: list[Path] = []
+    real = python_env._spawn
+    monkeypatch.setattr(python_env, "_spawn", lambda exe: spawned.append(exe) or real(exe))
+    assert query_interpreter(venv, cache) == first and spawned == []
+    python_env.start_query(venv, cache)  # a valid answer: no process started
+    assert query_interpreter(venv, cache) == first and spawned == []
+    assert query_interpreter(venv) == first and len(spawned) == 1  # without a cache: always asked
+    site = Path(next(p for p in first.sys_path if p.endswith("site-packages")))
+    (tmp_path / "more").mkdir()
+    (site / "extra.pth").write_text(str(tmp_path / "more") + "\n")  # sys.path grows
+    again = query_interpreter(venv, cache)
+    assert len(spawned) == 2 and str(tmp_path / "more") in again.sys_path
+    assert query_interpreter(venv, cache) == again and len(spawned) == 2
+    os.utime(site / "extra.pth", ns=(1, 5_000_000_000))  # an edited .pth file
+    query_interpreter(venv, cache)
+    assert len(spawned) == 3
+    # a venv that also sees the system site-packages (and the user site) is always asked
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text(cfg.read_text().replace("site-packages = false", "site-packages = true"))
+    query_interpreter(venv, cache)
+    query_interpreter(venv, cache)
+    assert len(spawned) == 5
+
+
 def test_secrets_are_redacted() -> None:
     env = relevant_env(
         {"HF_TOKEN": "hf_abc", "HF_HOME": "/h", "HSA_OVERRIDE_GFX_VERSION": "9.0.0", "PATH": "/x"}
