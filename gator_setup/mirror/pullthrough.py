@@ -35,7 +35,7 @@ from gator_setup.mirror.http import BlobFileResponse
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
 from gator_setup.mirror.routes_read import Located, etag_of
 from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, read_json
-from gator_setup.mirror.transfer import UpstreamBody, open_body
+from gator_setup.mirror.transfer import ConnectionPool, UpstreamBody, open_body
 from gator_setup.mirror.upstream import Upstream, UpstreamDown
 
 if TYPE_CHECKING:
@@ -90,11 +90,13 @@ class PullThrough:
         self.fetches: dict[str, Fetch] = {}
         self.file_fetches = 0  # upstream file downloads started (single-flight metric)
         self._bodies: set[UpstreamBody] = set()  # bulk transfers in worker threads (closed on shutdown)
+        self._pool = ConnectionPool()  # keep-alive connections of those transfers
         self._meta_flights: dict[tuple[str, str, str | None], asyncio.Task[tuple[str, dict[str, Any]]]] = {}
 
     async def close(self) -> None:
         for body in list(self._bodies):
             body.close()
+        self._pool.close()
         for f in list(self.fetches.values()):
             if f.task:
                 f.task.cancel()
@@ -345,7 +347,7 @@ class PullThrough:
         self.up.requests += 1
         url = self.up.file_url(ref, sha, path)
         headers = self.up.file_headers(auth, fetch.written)
-        body = await loop.run_in_executor(None, open_body, url, headers, self.up.timeout)
+        body = await loop.run_in_executor(None, open_body, url, headers, self.up.timeout, self._pool)
         self._bodies.add(body)
         try:
             pump = loop.run_in_executor(

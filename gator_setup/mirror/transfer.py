@@ -10,8 +10,10 @@ reads into a new 256 KiB bytes object per socket read; on the 2-vCPU benchmark m
 (read, write, hash) topped out well below a direct download (`benchmarks/mirror_speed.py`).
 
 Redirects (the Hub sends LFS files to its CDN) are followed here, server-side: clients only ever see
-the mirror. Authorization is dropped when a redirect leaves the origin, as HTTP clients do. Small,
-non-LFS files keep using the pooled aiohttp session (keep-alive matters more than copies there).
+the mirror. Authorization is dropped when a redirect leaves the origin, as HTTP clients do.
+Connections are kept alive in a `ConnectionPool` per origin (a TLS handshake with the Hub and one with
+its CDN per file would add up over a model of many shards); a pooled connection the server closed
+while idle is replaced once, transparently. Small, non-LFS files keep using the aiohttp session.
 """
 
 from __future__ import annotations
@@ -43,20 +45,41 @@ class UpstreamBody:
     """One upstream GET whose status and headers are in; `pump` moves its body into a blob."""
 
     def __init__(
-        self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, timeout: float
+        self,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        timeout: float,
+        pool: ConnectionPool | None = None,
+        url: str = "",
     ) -> None:
         self.conn = conn
         self.resp = resp
         self.timeout = timeout
+        self.pool = pool
+        self.url = url
         length = resp.getheader("Content-Length")
         self.length = int(length) if length and length.isdigit() else None
         self._closed = threading.Event()
+        self._lock = threading.Lock()  # close() (any thread) vs handing the connection back (pump)
+
+    def _release(self) -> None:
+        """The body was read whole: the connection goes back to the pool instead of being closed."""
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+        if self.pool is None or self.resp.will_close:
+            self.conn.close()
+            return
+        self.resp.close()  # marks the exchange done; the socket stays with the connection
+        self.pool.give(self.url, self.conn)
 
     def close(self) -> None:
         """Safe from any thread: a pump blocked on the socket wakes up with an error."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
         sock = self.conn.sock
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -74,11 +97,13 @@ class UpstreamBody:
         want = limit if self.length is None else self.length
         try:
             if isinstance(self.conn.sock, ssl.SSLSocket) or self.length is None or not hasattr(os, "splice"):
-                self._copy(writer, want, progress)
+                whole = self._copy(writer, want, progress)
             else:
-                self._splice(writer, want, progress)
+                whole = self._splice(writer, want, progress)
             if self._closed.is_set():  # a shut-down socket reads as EOF: say why the body stopped
                 raise UpstreamDown("fetch cancelled")
+            if whole:
+                self._release()
         except _NET_ERRORS as exc:
             if self._closed.is_set():
                 raise UpstreamDown("fetch cancelled") from None
@@ -88,7 +113,7 @@ class UpstreamBody:
         finally:
             self.close()
 
-    def _copy(self, writer: BlobWriter, want: int, progress: Callable[[], object]) -> None:
+    def _copy(self, writer: BlobWriter, want: int, progress: Callable[[], object]) -> bool:
         buf = memoryview(bytearray(READ_BUF))
         fd = writer.fileno()
         got = told = 0
@@ -103,8 +128,9 @@ class UpstreamBody:
                 told = got
                 progress()
         progress()
+        return self.resp.isclosed()  # http.client closes the response once the body ended cleanly
 
-    def _splice(self, writer: BlobWriter, want: int, progress: Callable[[], object]) -> None:
+    def _splice(self, writer: BlobWriter, want: int, progress: Callable[[], object]) -> bool:
         fd = writer.fileno()
         got = told = 0
         # http.client may already hold the first body bytes in its read buffer: take those first.
@@ -144,6 +170,7 @@ class UpstreamBody:
             os.close(pipe_r)
             os.close(pipe_w)
             progress()
+        return got == self.length
 
 
 _SPLICE_F_MOVE = getattr(os, "SPLICE_F_MOVE", 1)
@@ -165,32 +192,107 @@ def _connect(url: str, timeout: float) -> http.client.HTTPConnection:
     raise UpstreamDown(f"unsupported upstream scheme in {parts.scheme}://")
 
 
-def open_body(url: str, headers: dict[str, str], timeout: float) -> UpstreamBody:
-    """GET `url` following redirects; the open body, or HubError (relayed 4xx) / UpstreamDown.
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
 
-    Blocking: call it in a worker thread.
-    """
-    origin = urlsplit(url).netloc
-    headers = dict(headers)
-    for _ in range(MAX_REDIRECTS + 1):
-        conn = _connect(url, timeout)
-        parts = urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+class ConnectionPool:
+    """Idle keep-alive connections per origin, shared by the worker threads."""
+
+    def __init__(self, per_origin: int = 4) -> None:
+        self.per_origin = per_origin
+        self.opened = 0  # new connections made (tests check reuse with it)
+        self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, url: str, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """(connection, reused): an idle one for the URL's origin, else a new one."""
+        with self._lock:
+            idle = self._idle.get(_origin(url))
+            conn = idle.pop() if idle else None
+            if conn is None:
+                self.opened += 1
+        if conn is None:
+            return _connect(url, timeout), False
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn, True
+
+    def give(self, url: str, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(_origin(url), [])
+            if not self._closed and len(idle) < self.per_origin:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for conn in conns:
+            conn.close()
+
+
+def _exchange(
+    pool: ConnectionPool, url: str, headers: dict[str, str], timeout: float
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    while True:
+        conn, reused = pool.take(url, timeout)
         try:
             conn.request("GET", target, headers=headers)
-            resp = conn.getresponse()
+            return conn, conn.getresponse()
+        except (ConnectionError, http.client.BadStatusLine) as exc:
+            conn.close()
+            if reused:
+                continue  # the server closed it while it sat idle: nothing was sent, ask on a new one
+            raise UpstreamDown(f"{type(exc).__name__}: {exc}") from exc
         except _NET_ERRORS as exc:
             conn.close()
             raise UpstreamDown(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _done_with(
+    pool: ConnectionPool, url: str, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse
+) -> None:
+    """After a response that is not handed on (redirect, error): keep the connection if its body is small."""
+    try:
+        if not resp.will_close and resp.length is not None and resp.length <= 65536:
+            resp.read()
+            pool.give(url, conn)
+            return
+    except _NET_ERRORS:
+        pass
+    conn.close()
+
+
+def open_body(
+    url: str, headers: dict[str, str], timeout: float, pool: ConnectionPool | None = None
+) -> UpstreamBody:
+    """GET `url` following redirects; the open body, or HubError (relayed 4xx) / UpstreamDown.
+
+    Blocking: call it in a worker thread. Without a pool, connections are not reused.
+    """
+    pool = pool if pool is not None else ConnectionPool(per_origin=0)
+    origin = urlsplit(url).netloc
+    headers = dict(headers)
+    for _ in range(MAX_REDIRECTS + 1):
+        conn, resp = _exchange(pool, url, headers, timeout)
         location = resp.getheader("Location")
         if resp.status in (301, 302, 303, 307, 308) and location:
-            conn.close()
+            _done_with(pool, url, conn, resp)
             url = urljoin(url, location)
             if urlsplit(url).netloc != origin:
                 headers.pop("Authorization", None)  # never hand the caller's token to another host
             continue
         if resp.status in RELAYED:
-            conn.close()
+            _done_with(pool, url, conn, resp)
             raise HubError(
                 resp.status,
                 resp.getheader("X-Error-Code"),
@@ -198,10 +300,10 @@ def open_body(url: str, headers: dict[str, str], timeout: float) -> UpstreamBody
                 commit=resp.getheader("X-Repo-Commit"),
             )
         if resp.status >= 400:
-            conn.close()
+            _done_with(pool, url, conn, resp)
             raise UpstreamDown(f"{resp.status} from upstream")
         if "Range" in headers and resp.status != 206:
             conn.close()
             raise UpstreamDown("upstream ignored the Range request")
-        return UpstreamBody(conn, resp, timeout)
+        return UpstreamBody(conn, resp, timeout, pool, url)
     raise UpstreamDown(f"more than {MAX_REDIRECTS} redirects from upstream")

@@ -209,3 +209,52 @@ def test_stall_times_out_and_close_wakes_a_blocked_pump(
     assert time.monotonic() - t0 < 10
     writer.abort()
     writer2.abort()
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+def test_pool_reuses_connections_and_replaces_ones_closed_while_idle(
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, cdn = origins
+    if not splice:
+        monkeypatch.delattr(os, "splice", raising=False)
+    ports: dict[str, list[int]] = {"hub": [], "cdn": []}
+    drop_next = {"on": False}
+
+    def redirect(h: BaseHTTPRequestHandler) -> None:
+        ports["hub"].append(h.client_address[1])
+        h.send_response(302)
+        h.send_header("Location", f"{cdn.url}/blob")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def blob(h: BaseHTTPRequestHandler) -> None:
+        ports["cdn"].append(h.client_address[1])
+        drop = drop_next["on"]  # read before answering: the client moves on once it has the bytes
+        send_bytes(h, DATA)
+        if drop:
+            h.close_connection = True  # closes after this response without saying so in a header
+
+    hub.routes["/resolve/f"] = redirect
+    cdn.routes["/blob"] = blob
+    pool = transfer.ConnectionPool()
+    store = Store(tmp_path / "store")
+    sha = hashlib.sha256(DATA).hexdigest()
+    for _ in range(3):
+        writer = store.new_blob()
+        body = transfer.open_body(f"{hub.url}/resolve/f", {}, timeout=5, pool=pool)
+        body.pump(writer, len(DATA), lambda: None)
+        assert writer.verify(sha256=sha, size=len(DATA)) == sha
+        writer.abort()
+    # One connection per origin carried all three downloads (redirect and body alike).
+    assert len(set(ports["hub"])) == 1 and len(set(ports["cdn"])) == 1 and pool.opened == 2
+
+    drop_next["on"] = True
+    for _ in range(2):  # the second one finds its pooled CDN connection closed by the server
+        writer = store.new_blob()
+        body = transfer.open_body(f"{hub.url}/resolve/f", {}, timeout=5, pool=pool)
+        body.pump(writer, len(DATA), lambda: None)
+        assert writer.verify(sha256=sha, size=len(DATA)) == sha
+        writer.abort()
+    assert len(set(ports["cdn"])) == 2 and pool.opened == 3
+    pool.close()
