@@ -29,11 +29,12 @@ def _what(i: ImportIssue) -> str:
 
 def _fix(i: ImportIssue) -> str:
     removal = removal_of(i.module, i.missing) if i.kind == "missing-name" and i.name else None
-    pin = (
-        f'pip install "{i.provider}<{removal.removed_in}"'
-        if removal is not None
-        else f"pin {i.provider} to the release {i.origin} {i.origin_version} was built against"
-    )
+    if removal is not None:
+        pin = f'pip install "{i.provider}<{removal.removed_in}"'
+    elif i.origin == "project" or not i.origin_version:  # the user's own code: no release to point at
+        pin = f"pin {i.provider} to a release that still has it"
+    else:
+        pin = f"pin {i.provider} to the release {i.origin} {i.origin_version} was built against"
     if i.origin == "project":
         repl = f" ({i.missing} -> {removal.replacement})" if removal is not None else ""
         return f"Update the import to the {i.provider} {i.provider_version} API{repl}, or {pin}."

@@ -132,6 +132,8 @@ def test_project_imports_are_judged_too(tmp_path: Path) -> None:
     findings = list(ProviderImportsExist().run(snapshot(imports=facts, project_dir=str(proj))))
     err = [f for f in findings if f.severity is Severity.ERROR and "not_there" in f.message]
     assert len(err) == 1 and err[0].message.startswith("app/main.py:1 imports `not_there`")
+    # A project file has no release to pin back to: the fix says so instead of naming "project None".
+    assert err[0].fix is not None and "None" not in err[0].fix and "release that still has it" in err[0].fix
     warn = [f for f in findings if f.severity is Severity.WARNING]
     assert len(warn) == 1 and "syntax error" in warn[0].message
 
