@@ -9,9 +9,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-# (OutputFormat, error_line and emit_report live in cli/output.py, which imports no Typer, so that
-# the fast `gator scan` path can use them; they are re-exported here for the commands.)
-from gator_setup.cli.output import OutputFormat, emit_report, error_line
+# (OutputFormat, error_line, emit_report and split_codes live in cli/output.py, which imports no
+# Typer, so that the fast `gator scan` / `gator doctor` paths can use them; re-exported here.)
+from gator_setup.cli.output import OutputFormat, emit_report, error_line, split_codes
 from gator_setup.errors import GatorError
 
 __all__ = [
@@ -62,11 +62,3 @@ def guarded(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def split_codes(values: list[str] | None) -> tuple[str, ...]:
-    """`--only A,B --only C` -> ("A", "B", "C")."""
-    out: list[str] = []
-    for v in values or []:
-        out.extend(p.strip().upper() for p in v.split(",") if p.strip())
-    return tuple(out)

@@ -1,4 +1,5 @@
-"""The `gator` console script: `gator scan` takes a Typer-free fast path, all else the Typer app."""
+"""The `gator` console script: `gator scan` and `gator doctor` take Typer-free fast paths (for their
+plain option forms), all else the Typer app."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ def main(argv: list[str] | None = None) -> int:
         from gator_setup.cli.fastscan import fast_scan
 
         code = fast_scan(args[1:])
+        if code is not None:
+            return code
+    elif args[:1] == ["doctor"]:
+        from gator_setup.cli.fastdoctor import fast_doctor
+
+        code = fast_doctor(args[1:])
         if code is not None:
             return code
     from gator_setup.cli.app import main as app_main

@@ -11,7 +11,7 @@ handling as `cli.common.guarded`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gator_setup.cli.output import OutputFormat, error_line
@@ -69,10 +69,15 @@ def fast_scan(args: Sequence[str]) -> int | None:
     opts = parse_scan_args(args)
     if opts is None:
         return None
+    return run_guarded(_run, opts)
+
+
+def run_guarded(run: Callable[[dict[str, Any]], int], opts: dict[str, Any]) -> int:
+    """`run(opts)` with the error handling of `cli.common.guarded`: one line on stderr, an exit code."""
     from gator_setup.errors import GatorError
 
     try:
-        return _run(opts)
+        return run(opts)
     except GatorError as exc:
         if os.environ.get("GATOR_DEBUG"):
             raise

@@ -41,3 +41,11 @@ def emit_report(report: Any, fmt: OutputFormat, *, verbose: bool = False, strict
         render_text(report, verbose=verbose, out=sys.stdout)
     code: int = report.exit_code(Severity.WARNING if strict else Severity.ERROR)
     return code
+
+
+def split_codes(values: list[str] | None) -> tuple[str, ...]:
+    """`--only A,B --only C` -> ("A", "B", "C")."""
+    out: list[str] = []
+    for v in values or []:
+        out.extend(p.strip().upper() for p in v.split(",") if p.strip())
+    return tuple(out)
