@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -11,8 +10,7 @@ import typer
 
 # (OutputFormat, error_line, emit_report and split_codes live in cli/output.py, which imports no
 # Typer, so that the fast `gator scan` / `gator doctor` paths can use them; re-exported here.)
-from gator_setup.cli.output import OutputFormat, emit_report, error_line, split_codes
-from gator_setup.errors import GatorError
+from gator_setup.cli.output import OutputFormat, emit_report, error_line, exit_code_for, split_codes
 
 __all__ = [
     "FormatOpt",
@@ -44,21 +42,7 @@ def guarded(func: F) -> F:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except GatorError as exc:
-            if os.environ.get("GATOR_DEBUG"):
-                raise
-            error_line(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            error_line("interrupted; nothing complete was lost, run the same command again to resume.")
-            raise typer.Exit(130) from None
-        except Exception as exc:
-            if os.environ.get("GATOR_DEBUG"):
-                raise
-            error_line(
-                f"internal error: {type(exc).__name__}: {exc} (set GATOR_DEBUG=1 for the traceback; "
-                "this is a gator bug)"
-            )
-            raise typer.Exit(2) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            raise typer.Exit(exit_code_for(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -15,26 +15,11 @@ from typing import Any
 
 from gator_setup.cli.fastscan import run_guarded
 from gator_setup.cli.output import OutputFormat
+from gator_setup.cli.plainargs import PlainSpec, parse_plain
 
-_VALUED = {
-    "--python": "python",
-    "--project": "project",
-    "--only": "only",
-    "--skip": "skip",
-    "--profile": "profile",
-    "--sysroot": "sysroot",
-    "--save-bundle": "save_bundle",
-    "--format": "fmt",
-}
-_LISTS = {"only", "skip"}
-_SHORT_VALUED = {"-f": "fmt"}
-_FLAGS = {"--json": "json_", "--strict": "strict", "--verbose": "verbose", "-v": "verbose", "--deep": "deep"}
 _FORMATS = {f.value for f in OutputFormat}
-
-
-def parse_doctor_args(args: Sequence[str]) -> dict[str, Any] | None:
-    """The `doctor` command's arguments as Typer would bind them, or None for anything unusual."""
-    opts: dict[str, Any] = {
+_SPEC = PlainSpec(
+    defaults={
         "python": None,
         "project": ".",
         "only": [],
@@ -47,30 +32,34 @@ def parse_doctor_args(args: Sequence[str]) -> dict[str, Any] | None:
         "strict": False,
         "verbose": False,
         "deep": False,
-    }
-    i = 0
-    while i < len(args):
-        tok = args[i]
-        i += 1
-        if tok in _FLAGS:
-            opts[_FLAGS[tok]] = True
-            continue
-        name, eq, value = tok.partition("=")
-        key = _VALUED.get(name) if name.startswith("--") else (_SHORT_VALUED.get(tok) if not eq else None)
-        if key is None:
-            return None  # a positional, --help, --what-if, --, an unknown option, -fjson: Typer's
-        if not eq:
-            if i >= len(args):
-                return None
-            value = args[i]
-            i += 1
-        if not value or value.startswith("-"):
-            return None
-        if key in _LISTS:
-            opts[key].append(value)
-        else:
-            opts[key] = value  # a repeated option: the last one wins, as in Click
-    if opts["fmt"] not in _FORMATS:
+    },
+    valued={
+        "--python": "python",
+        "--project": "project",
+        "--only": "only",
+        "--skip": "skip",
+        "--profile": "profile",
+        "--sysroot": "sysroot",
+        "--save-bundle": "save_bundle",
+        "--format": "fmt",
+    },
+    flags={
+        "--json": "json_",
+        "--strict": "strict",
+        "--verbose": "verbose",
+        "-v": "verbose",
+        "--deep": "deep",
+    },
+    short_valued={"-f": "fmt"},
+    lists=frozenset({"only", "skip"}),
+)
+
+
+def parse_doctor_args(args: Sequence[str]) -> dict[str, Any] | None:
+    """The `doctor` command's arguments as Typer would bind them, or None for anything unusual
+    (a positional, `--help`, `--what-if`, an unknown option...: Typer's business)."""
+    opts = parse_plain(args, _SPEC)
+    if opts is None or opts["fmt"] not in _FORMATS:
         return None
     return opts
 

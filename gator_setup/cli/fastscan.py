@@ -10,21 +10,15 @@ handling as `cli.common.guarded`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gator_setup.cli.output import OutputFormat, error_line
+from gator_setup.cli.output import OutputFormat, exit_code_for
+from gator_setup.cli.plainargs import PlainSpec, parse_plain
 
-_VALUED = {"--hub-version": "hub_version", "--python": "python", "--exclude": "exclude", "--format": "fmt"}
-_SHORT_VALUED = {"-f": "fmt"}
-_FLAGS = {"--json": "json_", "--strict": "strict", "--verbose": "verbose", "-v": "verbose"}
 _FORMATS = {f.value for f in OutputFormat}
-
-
-def parse_scan_args(args: Sequence[str]) -> dict[str, Any] | None:
-    """The `scan` command's arguments as Typer would bind them, or None for anything unusual."""
-    opts: dict[str, Any] = {
+_SPEC = PlainSpec(
+    defaults={
         "paths": [],
         "hub_version": None,
         "python": None,
@@ -33,33 +27,19 @@ def parse_scan_args(args: Sequence[str]) -> dict[str, Any] | None:
         "json_": False,
         "strict": False,
         "verbose": False,
-    }
-    i = 0
-    while i < len(args):
-        tok = args[i]
-        i += 1
-        if not tok.startswith("-"):
-            opts["paths"].append(tok)
-            continue
-        if tok in _FLAGS:
-            opts[_FLAGS[tok]] = True
-            continue
-        name, eq, value = tok.partition("=")
-        key = _VALUED.get(name) if name.startswith("--") else (_SHORT_VALUED.get(tok) if not eq else None)
-        if key is None:
-            return None  # --help, --, an unknown option, -fjson, -vf...: Typer's business
-        if not eq:
-            if i >= len(args):
-                return None
-            value = args[i]
-            i += 1
-        if not value or value.startswith("-"):
-            return None
-        if key == "exclude":
-            opts["exclude"].append(value)
-        else:
-            opts[key] = value  # a repeated option: the last one wins, as in Click
-    if not opts["paths"] or opts["fmt"] not in _FORMATS:
+    },
+    valued={"--hub-version": "hub_version", "--python": "python", "--exclude": "exclude", "--format": "fmt"},
+    flags={"--json": "json_", "--strict": "strict", "--verbose": "verbose", "-v": "verbose"},
+    short_valued={"-f": "fmt"},
+    lists=frozenset({"exclude"}),
+    positional="paths",
+)
+
+
+def parse_scan_args(args: Sequence[str]) -> dict[str, Any] | None:
+    """The `scan` command's arguments as Typer would bind them, or None for anything unusual."""
+    opts = parse_plain(args, _SPEC)
+    if opts is None or not opts["paths"] or opts["fmt"] not in _FORMATS:
         return None
     return opts
 
@@ -74,26 +54,10 @@ def fast_scan(args: Sequence[str]) -> int | None:
 
 def run_guarded(run: Callable[[dict[str, Any]], int], opts: dict[str, Any]) -> int:
     """`run(opts)` with the error handling of `cli.common.guarded`: one line on stderr, an exit code."""
-    from gator_setup.errors import GatorError
-
     try:
         return run(opts)
-    except GatorError as exc:
-        if os.environ.get("GATOR_DEBUG"):
-            raise
-        error_line(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        error_line("interrupted; nothing complete was lost, run the same command again to resume.")
-        return 130
-    except Exception as exc:
-        if os.environ.get("GATOR_DEBUG"):
-            raise
-        error_line(
-            f"internal error: {type(exc).__name__}: {exc} (set GATOR_DEBUG=1 for the traceback; "
-            "this is a gator bug)"
-        )
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:
+        return exit_code_for(exc)
 
 
 def _run(opts: dict[str, Any]) -> int:

@@ -49,3 +49,28 @@ def split_codes(values: list[str] | None) -> tuple[str, ...]:
     for v in values or []:
         out.extend(p.strip().upper() for p in v.split(",") if p.strip())
     return tuple(out)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """One line on stderr for a failed command, and its exit code; re-raises under GATOR_DEBUG.
+
+    GatorError: its own message and code. Ctrl-C: 130. Anything else is a gator bug: exit 2 with the
+    exception in one line (the traceback with GATOR_DEBUG=1), never a traceback by default.
+    """
+    import os
+
+    from gator_setup.errors import GatorError
+
+    if isinstance(exc, KeyboardInterrupt):
+        error_line("interrupted; nothing complete was lost, run the same command again to resume.")
+        return 130
+    if os.environ.get("GATOR_DEBUG"):
+        raise exc
+    if isinstance(exc, GatorError):
+        error_line(str(exc))
+        return exc.exit_code
+    error_line(
+        f"internal error: {type(exc).__name__}: {exc} (set GATOR_DEBUG=1 for the traceback; "
+        "this is a gator bug)"
+    )
+    return 2
