@@ -25,6 +25,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gator.mirror.pull")
 INFO_FIELDS = ("downloads", "likes", "tags", "lastModified", "library_name", "pipeline_tag", "cardData")
 RETRIES = 2
+TRANSFER_THREADS = 64  # concurrent cold LFS downloads (threads mostly wait on sockets)
 SEND_MIN = 1024 * 1024  # bytes a follower waits for before its next sendfile (see _stream)
 
 
@@ -91,15 +93,21 @@ class PullThrough:
         self.file_fetches = 0  # upstream file downloads started (single-flight metric)
         self._bodies: set[UpstreamBody] = set()  # bulk transfers in worker threads (closed on shutdown)
         self._pool = ConnectionPool()  # keep-alive connections of those transfers
+        # Their own threads: a transfer holds one for a whole file, and the default executor (CPUs + 4
+        # threads) would make the 7th concurrent cold file wait for a whole shard before its first byte.
+        self._transfers = ThreadPoolExecutor(max_workers=TRANSFER_THREADS, thread_name_prefix="gator-pull")
         self._meta_flights: dict[tuple[str, str, str | None], asyncio.Task[tuple[str, dict[str, Any]]]] = {}
 
     async def close(self) -> None:
         for body in list(self._bodies):
             body.close()
+        tasks = [f.task for f in self.fetches.values() if f.task]
+        for task in tasks:
+            task.cancel()
+        # Each fetch waits for its worker threads to let go of its files before it ends.
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._pool.close()
-        for f in list(self.fetches.values()):
-            if f.task:
-                f.task.cancel()
+        self._transfers.shutdown(wait=False)
         await self.up.close()
 
     # ---- metadata
@@ -307,8 +315,7 @@ class PullThrough:
             if fetch.final_path is None:
                 # Worker threads must be off the file before its descriptor is closed and reused.
                 for pump in pumps:
-                    with contextlib.suppress(BaseException):
-                        await pump
+                    await _until_done(pump)
                 await hasher.stop()
                 writer.abort()
             # Readers learn of a failure only now, once the partial file is gone.
@@ -347,11 +354,17 @@ class PullThrough:
         self.up.requests += 1
         url = self.up.file_url(ref, sha, path)
         headers = self.up.file_headers(auth, fetch.written)
-        body = await loop.run_in_executor(None, open_body, url, headers, self.up.timeout, self._pool)
+        opening = loop.run_in_executor(self._transfers, open_body, url, headers, self.up.timeout, self._pool)
+        try:
+            body = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The thread still finishes opening: close what it opens, or the connection leaks.
+            opening.add_done_callback(_close_opened)
+            raise
         self._bodies.add(body)
         try:
             pump = loop.run_in_executor(
-                None,
+                self._transfers,
                 body.pump,
                 fetch.writer,
                 fetch.size - fetch.written,
@@ -444,6 +457,19 @@ class _Hasher:
         if self._future is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.shield(self._future)
+
+
+def _close_opened(fut: asyncio.Future[UpstreamBody]) -> None:
+    if not fut.cancelled() and fut.exception() is None:
+        fut.result().close()
+
+
+async def _until_done(fut: asyncio.Future[None]) -> None:
+    """Wait for a worker thread's future to finish, whatever it raises and however often this task
+    is cancelled meanwhile (the thread may still be using a file that the caller closes next)."""
+    while not fut.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({fut})
 
 
 async def refresh_commit(

@@ -27,7 +27,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from gator_setup.mirror.ids import HubError
 from gator_setup.mirror.store import BlobMismatch, BlobWriter
@@ -51,16 +51,22 @@ class UpstreamBody:
         timeout: float,
         pool: ConnectionPool | None = None,
         url: str = "",
+        sock: socket.socket | None = None,
     ) -> None:
         self.conn = conn
         self.resp = resp
         self.timeout = timeout
         self.pool = pool
         self.url = url
+        # The socket, kept here: http.client forgets it (conn.sock = None) on a "will close" response
+        # while the response still reads from it.
+        self.sock = sock if sock is not None else conn.sock
         length = resp.getheader("Content-Length")
         self.length = int(length) if length and length.isdigit() else None
         self._closed = threading.Event()
-        self._lock = threading.Lock()  # close() (any thread) vs handing the connection back (pump)
+        self._pumping = False
+        self._released = False
+        self._lock = threading.Lock()  # close() (any thread) vs the pump's start, release and end
 
     def _release(self) -> None:
         """The body was read whole: the connection goes back to the pool instead of being closed."""
@@ -68,38 +74,56 @@ class UpstreamBody:
             if self._closed.is_set():
                 return
             self._closed.set()
-        if self.pool is None or self.resp.will_close:
-            self.conn.close()
-            return
+        if self.pool is None or self.resp.will_close or self.conn.sock is None:
+            return  # the pump's end closes it
         self.resp.close()  # marks the exchange done; the socket stays with the connection
+        self._released = True  # from here on the connection is the pool's: never touch it again
         self.pool.give(self.url, self.conn)
 
+    def _really_close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.resp.close()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
+
     def close(self) -> None:
-        """Safe from any thread: a pump blocked on the socket wakes up with an error."""
+        """Safe from any thread: a pump blocked on the socket wakes up with an error.
+
+        While a pump runs, only shutdown() happens here: closing would free the descriptor number
+        for reuse while the pump thread may still splice from it; the pump closes it when it ends.
+        """
         with self._lock:
             if self._closed.is_set():
                 return
             self._closed.set()
-        sock = self.conn.sock
-        if sock is not None:
+            pumping = self._pumping
+        if self.sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(Exception):
-            self.conn.close()
+                self.sock.shutdown(socket.SHUT_RDWR)
+        if not pumping:
+            self._really_close()
 
     def pump(self, writer: BlobWriter, limit: int, progress: Callable[[], object]) -> None:
         """Append the body (at most `limit` bytes) to `writer`, calling `progress` as it grows.
 
         Runs in a worker thread; `progress` must be thread-safe (it schedules work on the loop).
         """
-        if self.length is not None and self.length > limit:
-            raise BlobMismatch(f"upstream announced {self.length} bytes where {limit} remain")
-        want = limit if self.length is None else self.length
+        with self._lock:
+            if self._closed.is_set():
+                raise UpstreamDown("fetch cancelled")
+            self._pumping = True
         try:
-            if isinstance(self.conn.sock, ssl.SSLSocket) or self.length is None or not hasattr(os, "splice"):
-                whole = self._copy(writer, want, progress)
-            else:
+            if self.length is not None and self.length > limit:
+                raise BlobMismatch(f"upstream announced {self.length} bytes where {limit} remain")
+            want = limit if self.length is None else self.length
+            plain = self.conn.sock is not None and not isinstance(self.sock, ssl.SSLSocket)
+            if plain and self.length is not None and hasattr(os, "splice"):
                 whole = self._splice(writer, want, progress)
+            else:  # HTTPS, chunked, or a connection http.client already handed to the response
+                whole = self._copy(writer, want, progress)
             if self._closed.is_set():  # a shut-down socket reads as EOF: say why the body stopped
                 raise UpstreamDown("fetch cancelled")
             if whole:
@@ -111,7 +135,11 @@ class UpstreamBody:
                 raise
             raise UpstreamDown(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            self.close()
+            with self._lock:
+                self._pumping = False
+                self._closed.set()
+            if not self._released:
+                self._really_close()  # only the pumping thread closes a socket it reads from
 
     def _copy(self, writer: BlobWriter, want: int, progress: Callable[[], object]) -> bool:
         buf = memoryview(bytearray(READ_BUF))
@@ -128,7 +156,8 @@ class UpstreamBody:
                 told = got
                 progress()
         progress()
-        return self.resp.isclosed()  # http.client closes the response once the body ended cleanly
+        # http.client closes the response at the body's end, and also when the upstream hung up early.
+        return self.resp.isclosed() and (self.length is None or got == self.length)
 
     def _splice(self, writer: BlobWriter, want: int, progress: Callable[[], object]) -> bool:
         fd = writer.fileno()
@@ -141,8 +170,10 @@ class UpstreamBody:
             _write_all(fd, memoryview(early))
             writer.appended(len(early))
             got = len(early)
-        assert self.conn.sock is not None
-        sock = self.conn.sock.fileno()
+        assert self.sock is not None
+        sock = self.sock.fileno()
+        waiter = select.poll()  # not select(): descriptor numbers above 1024 are fine here
+        waiter.register(sock, select.POLLIN)
         pipe_r, pipe_w = os.pipe()
         try:
             with contextlib.suppress(OSError):
@@ -153,7 +184,7 @@ class UpstreamBody:
                 try:
                     n = os.splice(sock, pipe_w, min(SPLICE_MAX, want - got), flags=_SPLICE_F_MOVE)
                 except BlockingIOError:  # the socket has a timeout, so it is non-blocking underneath
-                    if not select.select([sock], [], [], self.timeout)[0]:
+                    if not waiter.poll(self.timeout * 1000):
                         raise TimeoutError(f"no bytes from upstream for {self.timeout:g} s") from None
                     continue
                 if n == 0:
@@ -240,14 +271,15 @@ class ConnectionPool:
 
 def _exchange(
     pool: ConnectionPool, url: str, headers: dict[str, str], timeout: float
-) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, socket.socket | None]:
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     while True:
         conn, reused = pool.take(url, timeout)
         try:
             conn.request("GET", target, headers=headers)
-            return conn, conn.getresponse()
+            sock = conn.sock  # before getresponse(), which drops it from conn on a "will close" answer
+            return conn, conn.getresponse(), sock
         except (ConnectionError, http.client.BadStatusLine) as exc:
             conn.close()
             if reused:
@@ -272,6 +304,12 @@ def _done_with(
     conn.close()
 
 
+def keeps_token(origin: SplitResult, target: SplitResult) -> bool:
+    """May a redirect from `origin` to `target` carry the caller's token? Only to the same host, and
+    never from https down to plain http."""
+    return target.netloc == origin.netloc and (target.scheme == origin.scheme or target.scheme == "https")
+
+
 def open_body(
     url: str, headers: dict[str, str], timeout: float, pool: ConnectionPool | None = None
 ) -> UpstreamBody:
@@ -280,16 +318,16 @@ def open_body(
     Blocking: call it in a worker thread. Without a pool, connections are not reused.
     """
     pool = pool if pool is not None else ConnectionPool(per_origin=0)
-    origin = urlsplit(url).netloc
+    origin = urlsplit(url)
     headers = dict(headers)
     for _ in range(MAX_REDIRECTS + 1):
-        conn, resp = _exchange(pool, url, headers, timeout)
+        conn, resp, sock = _exchange(pool, url, headers, timeout)
         location = resp.getheader("Location")
         if resp.status in (301, 302, 303, 307, 308) and location:
             _done_with(pool, url, conn, resp)
             url = urljoin(url, location)
-            if urlsplit(url).netloc != origin:
-                headers.pop("Authorization", None)  # never hand the caller's token to another host
+            if not keeps_token(origin, urlsplit(url)):
+                headers.pop("Authorization", None)
             continue
         if resp.status in RELAYED:
             _done_with(pool, url, conn, resp)
@@ -302,8 +340,12 @@ def open_body(
         if resp.status >= 400:
             _done_with(pool, url, conn, resp)
             raise UpstreamDown(f"{resp.status} from upstream")
-        if "Range" in headers and resp.status != 206:
-            conn.close()
-            raise UpstreamDown("upstream ignored the Range request")
-        return UpstreamBody(conn, resp, timeout, pool, url)
+        if "Range" in headers:
+            start = headers["Range"].removeprefix("bytes=").split("-")[0]
+            if resp.status != 206 or not (resp.getheader("Content-Range") or "").startswith(
+                f"bytes {start}-"
+            ):
+                conn.close()
+                raise UpstreamDown("upstream did not answer the Range request from the offset asked")
+        return UpstreamBody(conn, resp, timeout, pool, url, sock)
     raise UpstreamDown(f"more than {MAX_REDIRECTS} redirects from upstream")

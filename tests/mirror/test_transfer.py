@@ -65,6 +65,8 @@ def send_bytes(h: BaseHTTPRequestHandler, data: bytes, *, chunked: bool = False)
         h.wfile.write(b"0\r\n\r\n")
         return
     h.send_header("Content-Length", str(len(body)))
+    if rng:
+        h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
     h.end_headers()
     h.wfile.write(body)
 
@@ -258,3 +260,73 @@ def test_pool_reuses_connections_and_replaces_ones_closed_while_idle(
         writer.abort()
     assert len(set(ports["cdn"])) == 2 and pool.opened == 3
     pool.close()
+
+
+def test_token_follows_redirects_only_to_the_same_host_and_never_down_to_http() -> None:
+    from urllib.parse import urlsplit
+
+    def keeps(a: str, b: str) -> bool:
+        return transfer.keeps_token(urlsplit(a), urlsplit(b))
+
+    assert keeps("https://hub.example/a", "https://hub.example/b")
+    assert keeps("http://hub.example/a", "https://hub.example/b")  # an upgrade is fine
+    assert not keeps("https://hub.example/a", "http://hub.example/b")  # the token would go in clear
+    assert not keeps("https://hub.example/a", "https://cdn.example/b")
+    assert not keeps("https://hub.example/a", "https://hub.example:8443/b")
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+def test_connection_close_answers_are_read_and_can_be_cancelled(
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, _ = origins
+    if not splice:
+        monkeypatch.delattr(os, "splice", raising=False)
+
+    def closing(h: BaseHTTPRequestHandler, stall: bool = False) -> None:
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(DATA)))
+        h.send_header("Connection", "close")  # http.client then drops conn.sock before the body
+        h.end_headers()
+        h.wfile.write(DATA[:400_000] if stall else DATA)
+        h.wfile.flush()
+        if stall:
+            hub.release.wait(30)
+        h.close_connection = True
+
+    hub.routes["/close"] = closing
+    hub.routes["/close-stall"] = lambda h: closing(h, stall=True)
+    pool = transfer.ConnectionPool()
+    writer, _ = pump_all(f"{hub.url}/close", tmp_path)  # a whole body through a "will close" answer
+    writer.abort()
+    store = Store(tmp_path / "s2")
+    writer2 = store.new_blob()
+    body = transfer.open_body(f"{hub.url}/close-stall", {}, timeout=60, pool=pool)
+    threading.Timer(0.3, body.close).start()
+    t0 = time.monotonic()
+    with pytest.raises(UpstreamDown, match="cancelled"):
+        body.pump(writer2, len(DATA), lambda: None)
+    assert time.monotonic() - t0 < 10  # close() really stops it, not the end of the body
+    writer2.abort()
+    assert pool.opened == 1 and not pool._idle.get(("http", urlsplit_netloc(hub.url)))  # nothing pooled
+
+
+def urlsplit_netloc(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc
+
+
+def test_a_206_from_the_wrong_offset_is_refused(origins: tuple[Origin, Origin]) -> None:
+    hub, _ = origins
+
+    def wrong(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(206)
+        h.send_header("Content-Range", f"bytes 0-{len(DATA) - 1}/{len(DATA)}")
+        h.send_header("Content-Length", str(len(DATA)))
+        h.end_headers()
+        h.wfile.write(DATA)
+
+    hub.routes["/wrong"] = wrong
+    with pytest.raises(UpstreamDown, match="offset"):
+        transfer.open_body(f"{hub.url}/wrong", {"Range": "bytes=100-"}, timeout=2)
