@@ -1,9 +1,11 @@
-"""Where gator keeps its caches: $GATOR_CACHE_DIR, else the platform user cache dir."""
+"""Where gator keeps its caches ($GATOR_CACHE_DIR, else the platform user cache dir), and how it
+writes them."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 
 def cache_root() -> Path:
@@ -14,3 +16,28 @@ def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("gator", appauthor=False))
+
+
+def write_cache_json(path: Path, data: Any) -> None:
+    """Best effort, atomically: temp file + rename, so an interrupted run never leaves a half-written
+    cache; a cache that cannot be written (read-only home, full disk) is simply not written.
+
+    `json.dumps` (the C encoder, one string) rather than `json.dump` (pure-Python chunks): ~10x faster
+    on the scan cache.
+    """
+    import json
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, separators=(",", ":")))
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            import contextlib
+
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gator_setup.cachedir import write_cache_json
+
 #: (dist-info folder name, RECORD identity [inode, mtime_ns, size]) of a top-level entry's owner
 Owner = tuple[str, list[int]]
 
@@ -113,7 +115,7 @@ def owners(dirpath: str, names: Sequence[str], layout_dir: Path | None) -> dict[
             # a name claimed twice (a namespace folder shared by several distributions) has no owner
             claims[top] = None if top in claims else (name, ident)
     if layout_file is not None and fresh != cached:
-        _save(layout_file, fresh)
+        write_cache_json(layout_file, fresh)
     return {top: owner for top, owner in claims.items() if owner is not None}
 
 
@@ -125,17 +127,3 @@ def _load(path: Path | None) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _save(path: Path, data: dict[str, Any]) -> None:
-    """Temp file + rename: an interrupted run never leaves a half-written layout behind."""
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, separators=(",", ":")))
-        os.replace(tmp, path)
-    except OSError:
-        pass

@@ -20,6 +20,7 @@ from gator_setup.analysis.extract import analyze_source, module_name
 from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
+from gator_setup.cachedir import write_cache_json
 
 #: Folders never descended into when scanning a project: environments, caches, VCS, build output.
 SKIP_DIRS = frozenset(
@@ -588,7 +589,7 @@ def scan_tree(
         top[3] = [row for row in top[3] if row[1] is None or not _irrelevant(row[1])]
     new = {"v": SCAN_CACHE_FORMAT, "files": new_files, "tops": new_tops}
     if not result.truncated and new != old_raw:
-        _save_scan_cache(cache_file, new)
+        write_cache_json(cache_file, new)
     return result
 
 
@@ -701,21 +702,6 @@ def _load_scan_cache(path: Path) -> tuple[Any, dict[str, list[Any]], dict[str, l
     if not isinstance(files, dict) or not isinstance(tops, dict):
         return None, {}, {}
     return data, files, tops
-
-
-def _save_scan_cache(path: Path, entries: dict[str, Any]) -> None:
-    """Temp file + rename: an interrupted scan never leaves a corrupt cache behind."""
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            # dumps (the C encoder, one string) rather than dump (pure-Python chunks): ~10x faster
-            fh.write(json.dumps(entries, separators=(",", ":")))
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
 def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None]]:
