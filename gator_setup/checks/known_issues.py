@@ -42,13 +42,7 @@ class KnownBadCombinations(Check):
             }
             if rule.fails_at:
                 evidence["fails_at"] = rule.fails_at
-            if rule.reproduction is not None:
-                evidence["reproduction"] = rule.reproduction_summary()
-                failing = [c for c in rule.reproduction.cases if c.expect == "fail"]
-                if failing:
-                    evidence["reproduce_with"] = rule.reproduction.commands(failing[0])
-            if rule.provenance:
-                evidence["provenance"] = "; ".join(f"{k}={v}" for k, v in rule.provenance.items())
+            evidence.update(rule.proof_evidence())
             yield self.finding(
                 rule.severity,
                 f"{installed}: {rule.title}; users see: {rule.error}",

@@ -184,15 +184,8 @@ def _subject(rule: Rule, adm: Admission) -> Declaration:
 
 
 def _evidence(rule: Rule, extra: dict[str, str]) -> dict[str, str]:
-    ev = {"rule": rule.id, "broken_combination": rule.combination(), "error_users_see": rule.error, **extra}
-    if rule.reproduction is not None:
-        ev["reproduction"] = rule.reproduction_summary()
-        failing = [c for c in rule.reproduction.cases if c.expect == "fail"]
-        if failing:
-            ev["reproduce_with"] = rule.reproduction.commands(failing[0])
-    if rule.provenance:
-        ev["provenance"] = "; ".join(f"{k}={v}" for k, v in rule.provenance.items())
-    return ev
+    head = {"rule": rule.id, "broken_combination": rule.combination(), "error_users_see": rule.error}
+    return {**head, **extra, **rule.proof_evidence()}
 
 
 def range_finding(adm: Admission) -> Finding:

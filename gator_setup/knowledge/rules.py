@@ -162,6 +162,19 @@ class Rule:
             lines.append(f"  [{case.expect}] {' '.join(case.install)} -> {case.observed}")
         return "\n".join(lines)
 
+    def proof_evidence(self) -> dict[str, str]:
+        """The evidence every finding of this rule carries: how it was reproduced, the commands to
+        reproduce the failure, and where the fact came from."""
+        ev: dict[str, str] = {}
+        if self.reproduction is not None:
+            ev["reproduction"] = self.reproduction_summary()
+            failing = [c for c in self.reproduction.cases if c.expect == "fail"]
+            if failing:
+                ev["reproduce_with"] = self.reproduction.commands(failing[0])
+        if self.provenance:
+            ev["provenance"] = "; ".join(f"{k}={v}" for k, v in self.provenance.items())
+        return ev
+
 
 def format_spec(spec: SpecifierSet) -> str:
     """`>=0.36.0,<0.41.0`: lower bounds first (packaging sorts by string)."""
