@@ -52,4 +52,4 @@ def check_pins(
         files=tuple(str(f) for f in files or ()), project_dir=str(project), profile=profile
     )
     report = run_check_pins(opts)
-    raise typer.Exit(emit_report(report, OutputFormat.json if json_ else fmt, verbose=verbose, strict=strict))
+    raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))

@@ -88,8 +88,7 @@ def doctor(
             WhatIfOptions(changes=tuple(what_if), python=python, project_dir=str(project))
         )
         strict = strict or load_settings(project).strict
-        fmt = OutputFormat.json if json_ else fmt
-        raise typer.Exit(emit_report(wi_report, fmt, verbose=verbose, strict=strict))
+        raise typer.Exit(emit_report(wi_report, fmt, json_=json_, verbose=verbose, strict=strict))
 
     opts = DoctorOptions(
         python=python,
@@ -103,7 +102,7 @@ def doctor(
     )
     report = run_doctor(opts)
     strict = strict or load_settings(project).strict
-    raise typer.Exit(emit_report(report, OutputFormat.json if json_ else fmt, verbose=verbose, strict=strict))
+    raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))
 
 
 @guarded

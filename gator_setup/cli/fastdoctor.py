@@ -96,5 +96,5 @@ def _run(opts: dict[str, Any]) -> int:
         )
     )
     strict = opts["strict"] or load_settings(Path(opts["project"])).strict
-    fmt = OutputFormat.json if opts["json_"] else OutputFormat(opts["fmt"])
-    return emit_report(report, fmt, verbose=opts["verbose"], strict=strict)
+    fmt = OutputFormat(opts["fmt"])
+    return emit_report(report, fmt, json_=opts["json_"], verbose=opts["verbose"], strict=strict)

@@ -78,5 +78,5 @@ def _run(opts: dict[str, Any]) -> int:
             exclude=tuple(opts["exclude"]),
         )
     )
-    fmt = OutputFormat.json if opts["json_"] else OutputFormat(opts["fmt"])
-    return emit_report(report, fmt, verbose=opts["verbose"], strict=opts["strict"])
+    fmt = OutputFormat(opts["fmt"])
+    return emit_report(report, fmt, json_=opts["json_"], verbose=opts["verbose"], strict=opts["strict"])

@@ -19,10 +19,15 @@ def error_line(message: str) -> None:
     print(f"gator: error: {message}", file=sys.stderr)
 
 
-def emit_report(report: Any, fmt: OutputFormat, *, verbose: bool = False, strict: bool = False) -> int:
-    """Write the report to stdout in `fmt` and return the exit code (same for every format)."""
+def emit_report(
+    report: Any, fmt: OutputFormat, *, json_: bool = False, verbose: bool = False, strict: bool = False
+) -> int:
+    """Write the report to stdout in `fmt` (JSON when `json_`, the --json shorthand) and return the
+    exit code (same for every format)."""
     from gator_setup.checks.base import Severity
 
+    if json_:
+        fmt = OutputFormat.json
     if fmt is OutputFormat.json:
         from gator_setup.report.json_format import render_json
 

@@ -53,4 +53,4 @@ def scan(
         paths=tuple(paths), hub_version=hub_version, python=python, exclude=tuple(exclude or ())
     )
     report = run_scan(opts)
-    raise typer.Exit(emit_report(report, OutputFormat.json if json_ else fmt, verbose=verbose, strict=strict))
+    raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))
