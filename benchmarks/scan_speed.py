@@ -6,6 +6,8 @@ Usage (from the repository root, with gator installed in the running interpreter
 rg searches for import statements of the watched providers (the same names gator checks);
 gator parses, resolves every import against the installed providers and judges guards.
 "cold": empty gator cache for each run; "warm": the per-tree cache of the previous run.
+The pre-filter is the native one when ahocorasick_rs (the `fast` extra) is installed, else pure
+Python; GATOR_PURE_PYTHON=1 forces the latter (the script prints which ran).
 """
 
 from __future__ import annotations
@@ -45,12 +47,22 @@ def main() -> int:
         res["gator scan (warm cache)"].append(time_run(scan, clean_env(GATOR_CACHE_DIR=warm_cache))[0])
     n = sum(1 for _ in site.rglob("*.py"))
     print(f"site-packages: {site} ({n} .py files, {args.runs} runs each)")
+    print(f"  pre-filter: {_prefilter()}")
     for name, values in res.items():
         print(f"  {name:<26} {fmt(values)}")
     r = median(res["rg"])
     print(f"  cold / rg = {median(res['gator scan (cold cache)']) / r:.1f}x   (target: within 3x)")
     print(f"  warm / rg = {median(res['gator scan (warm cache)']) / r:.1f}x   (target: below 1x)")
     return 0
+
+
+def _prefilter() -> str:
+    """Which needle search the gator under test uses (it runs in this interpreter's environment)."""
+    try:
+        from gator_setup.analysis.needles import native_available
+    except ImportError:
+        return "unknown (gator_setup not importable here)"
+    return "native (ahocorasick_rs)" if native_available() else "pure Python"
 
 
 if __name__ == "__main__":

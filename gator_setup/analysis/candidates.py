@@ -28,8 +28,15 @@ def _first_word(part: bytes) -> str | None:
     return m.group(0).decode("ascii", "replace") if m else None
 
 
-def import_candidates(data: bytes, watched: Collection[str]) -> list[ImportRef]:
-    """(module, name, line) of every import-looking statement naming a `watched` top-level module."""
+def import_candidates(
+    data: bytes, watched: Collection[str], present: Collection[bytes] | None = None
+) -> list[ImportRef]:
+    """(module, name, line) of every import-looking statement naming a `watched` top-level module.
+
+    `present`: when known, the names of the watched modules that occur in `data` (a statement
+    naming one has its bytes on the keyword's line, or it is continued with a backslash); lines
+    holding none of them are skipped without trying the statement pattern.
+    """
     out: list[ImportRef] = []
     line = 1
     counted = 0
@@ -39,6 +46,12 @@ def import_candidates(data: bytes, watched: Collection[str]) -> list[ImportRef]:
     # statement could start: the line start, or just after the last `;` / `:` before the keyword.
     while pos != -1:
         ls = data.rfind(b"\n", 0, pos) + 1
+        if present is not None:
+            eol = data.find(b"\n", pos)
+            seg = data[ls:] if eol == -1 else data[ls:eol]
+            if not seg.endswith((b"\\", b"\\\r")) and not any(n in seg for n in present):
+                pos = data.find(b"import", pos + 6)
+                continue
         starts = [ls]
         sep = max(data.rfind(b";", ls, pos), data.rfind(b":", ls, pos))
         if sep >= 0:

@@ -90,6 +90,22 @@ class Providers:
             verdict = self._verdicts[key] = self._verdict(ref)
         return None if verdict is None else Unresolved(ref, provider, verdict[0], verdict[1])
 
+    def verdicts(
+        self, pairs: Iterable[tuple[str, str | None]]
+    ) -> list[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]:
+        """The verdict on each (module, name) import: None (resolves) or (kind, missing). For
+        another process's `learn`: worker processes judge disjoint sets of modules."""
+        out = []
+        for module, name in pairs:
+            if module.split(".", 1)[0] in self.by_module:
+                self.resolve(ImportRef(module, name, 0))
+                out.append(((module, name), self._verdicts[(module, name)]))
+        return out
+
+    def learn(self, verdicts: Iterable[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]) -> None:
+        """Take verdicts made by `verdicts` on these same providers (in another process)."""
+        self._verdicts.update(verdicts)
+
     def _verdict(self, ref: ImportRef) -> tuple[IssueKind, str] | None:
         reader = self.reader(ref.top)
         assert reader is not None

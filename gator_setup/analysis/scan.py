@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import itertools
 import json
 import operator
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -18,6 +19,7 @@ from gator_setup.analysis.candidates import import_candidates
 from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
 from gator_setup.analysis.extract import analyze_source, module_name
 from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
+from gator_setup.analysis.needles import NeedleIndex
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
 from gator_setup.cachedir import write_cache_json
@@ -198,6 +200,22 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel + "/", p) for p in patterns)
 
 
+#: A file to analyse: (path, path relative to the scanned root, [size, mtime_ns] or [] if unknown).
+_File = tuple[str, str, list[Any]]
+#: An entry of scan_tree's plan: a file with its cache hit (or None) and cache slot, or a
+#: distribution to walk and analyse afresh.
+_Seen = tuple[str, str, list[Any], list[Any] | None, list[Any] | None]
+_Unit = _Seen | DistTop
+
+
+def _files(units: Iterable[_Unit]) -> Iterator[_Seen]:
+    return (u for u in units if not isinstance(u, DistTop))
+
+
+#: The triage of a file that needs the full AST analysis (see _Analyzer.triage).
+FULL = "full"
+Triage = tuple[tuple[str, str | None], ...] | str | None
+
 #: A deep needle: plain bytes, or (bytes, module) when the needle only matters in a file that can
 #: refer to that module (it mentions the module, or it is part of that package).
 DeepNeedle = bytes | tuple[bytes, str | None]
@@ -235,6 +253,22 @@ class _Analyzer:
             for n, gate in self.deep:
                 if gate is not None:
                     self._gated[gate] = (*self._gated.get(gate, ()), n)
+        # one pass answers the watched names (and the deep needles any file can need); the gated
+        # deep needles matter only in files naming their module, where a second pass answers them
+        self.index = NeedleIndex([*self.needles, *self._ungated])
+        self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
+
+    def _gated_hit(self, data: bytes, own: str | None, named: Callable[[str], bool]) -> bool:
+        """True when `data` holds a deep needle whose module it names."""
+        has = self.gated_index.presence(data)
+        return any(has(n) for g, needles in self._gated.items() if named(g) for n in needles)
+
+    def _present_others(self, own: str | None, has: Callable[[bytes], bool]) -> list[bytes] | None:
+        """The names of the watched modules other than `own` that the file holds, when the native
+        search already answered them all (else None: asking each name costs a pass)."""
+        if not self.index.native:
+            return None
+        return [b for m, b in self._mod_needles if m != own and has(b)]
 
     def _others(self, own: str | None) -> frozenset[str]:
         """Watched modules other than `own`."""
@@ -263,56 +297,72 @@ class _Analyzer:
         Others go through the regex candidate pass and are parsed only when a candidate does not
         resolve.
         """
-        own = self._own_top(rel)
-        # Which watched names the file contains, asking as little as possible: each absent name
-        # costs a scan of the whole file, so the questions stop at the first name found (in the
-        # order names have been found so far) and no name is searched twice.
-        known: dict[str, bool] = {}
-        other = False
-        for m, b in self._order():
-            if m != own:
-                found = known[m] = b in data
-                if found:
-                    self._hits[m] = self._hits.get(m, 0) + 1
-                    other = True
-                    break
-        if not other and not (own in self._needle and self._needle[own] in data):
-            return None  # no watched name at all
-        if self.deep is not None:
-
-            def named(g: str) -> bool:
-                if g == own:
-                    return True  # a file can refer to its own package (relative imports)
-                if g not in self._needle:
-                    return False
-                if g not in known:
-                    known[g] = False if not other else self._needle[g] in data
-                return known[g]
-
-            deep = own not in self.deep_exempt and (
-                any(n in data for n in self._ungated)
-                or any(n in data for g, needles in self._gated.items() if named(g) for n in needles)
-            )
-            if not deep:
-                # A candidate names a module whose bytes are in the file, so the candidate pass
-                # is needed only when a watched module other than the file's own package is
-                # named; filtering by all of them gives the same candidates.
-                cands = import_candidates(data, self._others(own)) if other else []
-                if not any(self.providers.resolve(c) is not None for c in cands):
-                    # Not parsed (that is the point of this path), but undecodable text is cheap
-                    # to notice and worth reporting. Syntax errors only show when a file is parsed.
-                    if data.isascii():
-                        return None  # ASCII is UTF-8 (and isascii costs no copy, unlike decode)
-                    try:
-                        data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        if b"coding" not in data[:200]:
-                            return _analyze(data, display, rel, self.mods)
-                    return None
+        triage = self.triage(data, rel)
+        if triage is None or (isinstance(triage, tuple) and self.all_resolve(triage)):
+            return None
         fa = _analyze(data, display, rel, self.mods)
         if not (fa.imports or fa.calls or fa.problem):
             return None
         return fa
+
+    def all_resolve(self, pairs: Iterable[tuple[str, str | None]]) -> bool:
+        """True when every (module, name) candidate resolves against the providers."""
+        resolve = self.providers.resolve
+        return all(resolve(ImportRef(module, name, 0)) is None for module, name in pairs)
+
+    def triage(self, data: bytes, rel: str) -> Triage:
+        """What the file needs, decided without asking the providers: None (nothing: no watched
+        name, or only imports of the file's own package), FULL (the AST analysis: a deep needle, or
+        text that does not decode), or the (module, name) candidates that must all resolve for the
+        file not to matter (else it gets the AST analysis)."""
+        own = self._own_top(rel)
+        has = self.index.presence(data)
+        # Which watched names the file contains, asking as little as possible: without the native
+        # search each absent name costs a scan of the whole file, so the questions stop at the
+        # first name found (in the order names have been found so far) and no name is asked twice.
+        known: dict[str, bool] = {}
+        other = False
+        for m, b in self._order():
+            if m != own:
+                found = known[m] = has(b)
+                if found:
+                    self._hits[m] = self._hits.get(m, 0) + 1
+                    other = True
+                    break
+        if not other and not (own in self._needle and has(self._needle[own])):
+            return None  # no watched name at all
+        if self.deep is None:
+            return FULL
+
+        def named(g: str) -> bool:
+            if g == own:
+                return True  # a file can refer to its own package (relative imports)
+            if g not in self._needle:
+                return False
+            if g not in known:
+                known[g] = False if not other else has(self._needle[g])
+            return known[g]
+
+        if own not in self.deep_exempt and (
+            any(has(n) for n in self._ungated)
+            or (any(named(g) for g in self._gated) and self._gated_hit(data, own, named))
+        ):
+            return FULL
+        # Not parsed (that is the point of this path), but undecodable text is cheap to notice and
+        # worth reporting. Syntax errors only show when a file is parsed.
+        if not data.isascii():  # ASCII is UTF-8 (and isascii costs no copy, unlike decode)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                if b"coding" not in data[:200]:
+                    return FULL
+        if not other:
+            return None
+        # A candidate names a module whose bytes are in the file, so the candidate pass is needed
+        # only when a watched module other than the file's own package is named; filtering by all
+        # of them gives the same candidates.
+        cands = import_candidates(data, self._others(own), self._present_others(own, has))
+        return tuple(dict.fromkeys((c.module, c.name) for c in cands)) or None
 
 
 def _analyze(data: bytes, display: str, rel: str, watched: frozenset[str]) -> FileAnalysis:
@@ -508,7 +558,8 @@ def scan_tree(
     # (path, rel, sig, cache hit or None, row) of the files that need more than their cache entry
     # (misses, and unchanged files with an analysis to rebuild), in walk order; row: the
     # [rel, entry] of a distribution's entry to fill in, or None for a file outside any
-    seen: list[tuple[str, str, list[Any], list[Any] | None, list[Any] | None]] = []
+    seen: list[_Unit] = []
+    cold: list[DistTop] = []  # distributions walked and analysed afresh
     files_seen = 0
 
     def check(path: str, rel: str, sig: list[Any], hit: list[Any] | None, row: list[Any] | None) -> None:
@@ -549,19 +600,28 @@ def scan_tree(
                     seen.append((file, rel, _with_stat((file, rel, None))[2], None, row))
             continue
         # New, upgraded or reinstalled (pip rewrites every file, so no per-file entry would
-        # still match): walked and analysed file by file like any other file.
-        n = 0
-        for file, rel, sig in _walk_top(item, patterns):
-            n += 1
+        # still match): walked and analysed file by file, where the files are analysed (the
+        # walk then overlaps the analysis), and put here in walk order afterwards.
+        cold.append(item)
+        seen.append(item)
+    misses = [(path, rel, sig) for path, rel, sig, hit, _row in _files(seen) if hit is None]
+    fresh, cold_files = (
+        _analyze_misses(misses, analyze, workers, cold, patterns) if misses or cold else ({}, {})
+    )
+    in_order: list[_Seen] = []
+    for unit in seen:
+        if not isinstance(unit, DistTop):
+            in_order.append(unit)
+            continue
+        top = new_tops[unit.rel]
+        for file, rel, sig in cold_files[unit.rel]:
             row = [rel, None]
-            rows.append(row)
-            check(file, rel, sig, get(rel), row)
-        files_seen += n
-        new_tops[item.rel][2] = n
+            top[3].append(row)
+            in_order.append((file, rel, sig, None, row))
+        top[2] = len(cold_files[unit.rel])
+        files_seen += top[2]
     result.files_seen = files_seen
-    misses = [(path, rel, sig) for path, rel, sig, hit, _row in seen if hit is None]
-    fresh = _analyze_misses(misses, analyze, workers) if misses else {}
-    for path, rel, sig, hit, slot in seen:
+    for path, rel, sig, hit, slot in in_order:
         entry: list[Any] | None = None
         if hit is not None:
             entry = hit
@@ -596,13 +656,16 @@ def scan_tree(
 #: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
 #: they save; a warm scan or a small project stays in one process.
 PARALLEL_MIN_FILES = 400
-# About 16 chunks: small enough that the last one does not leave a worker idle for long (8 left
-# up to ~0.3 s of imbalance on site-packages), few enough that files of one package (which ask
-# for the same provider modules) mostly stay in one worker, whose export memo then serves them.
-_CHUNKS = 16
-_CHUNK_MIN = 64
+# Files per triage task: sent as the walk finds them, small enough that the workers start early
+# and end together, large enough that sending tasks and results costs little.
+_CHUNK = 200
+# Files needing the full analysis are parsed in the workers when at least this many (each then
+# reads the provider modules it needs once more), else here, where the exports are known already.
+_FULL_PARALLEL_MIN = 64
+_CHUNK_MIN = 16
 
 _Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
+_Triaged = tuple[str | None, Triage]  # (read error, triage)
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the workers fork
 
 
@@ -629,45 +692,147 @@ def _default_workers() -> int:
 
 
 def _analyze_misses(
-    misses: list[tuple[str, str, list[Any]]], analyze: _Analyzer, workers: int | None
-) -> dict[str, _Fresh]:
-    """Each missed file's (analysis, issues, read error), by relative path.
+    misses: list[_File],
+    analyze: _Analyzer,
+    workers: int | None,
+    cold: Sequence[DistTop] = (),
+    patterns: tuple[str, ...] = (),
+) -> tuple[dict[str, _Fresh], dict[str, list[_File]]]:
+    """Each file's (analysis, issues, read error) by relative path, for the missed files and the
+    files of the `cold` distributions (walked here: their files are the second result).
 
-    On Linux, with several CPUs, one thread and at least PARALLEL_MIN_FILES files, the files go in
-    chunks to `workers` forked processes (they inherit the providers; each memoises its own
-    provider exports); anything going wrong there falls back to the serial loop, whose results
-    are the same.
+    On Linux, with several CPUs, one thread and at least PARALLEL_MIN_FILES files, `workers` forked
+    processes triage the files (read, pre-filter, candidate imports: `_Analyzer.triage`) in
+    chunks sent while the walk goes on, and this process resolves their candidates, once per
+    (module, name) for all of them; only the files that need it get the full analysis after.
+    Anything going wrong there falls back to the serial loop, whose results are the same.
     """
-    global _worker_analyzer
     if workers is None:
         workers = 1 if os.environ.get("GATOR_NO_PARALLEL") else _default_workers()
-    n = workers
-    # fork only from a single-threaded process: a lock held by another thread would be copied locked
-    # and only on Linux, where fork is safe (macOS system libraries are not fork-safe)
-    parallel = n > 1 and len(misses) >= PARALLEL_MIN_FILES and sys.platform.startswith("linux")
-    if parallel and threading.active_count() == 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
+    cold_files: dict[str, list[_File]] = {}
 
-        try:
-            ctx = multiprocessing.get_context("fork")
-        except ValueError:
-            ctx = None
-        if ctx is not None:
-            size = max(_CHUNK_MIN, -(-len(misses) // _CHUNKS))
-            chunks = [misses[i : i + size] for i in range(0, len(misses), size)]
-            _worker_analyzer = analyze
-            try:
-                # (not multiprocessing.Pool: a worker killed by the OOM killer would hang it)
-                with ProcessPoolExecutor(n, mp_context=ctx) as ex:
-                    got = [r for rows in ex.map(_analyze_chunk, chunks) for r in rows]
-                return {rel: r for (_p, rel, _s), r in zip(misses, got, strict=True)}
-            except (OSError, BrokenProcessPool):
-                pass
-            finally:
-                _worker_analyzer = None
-    return {rel: _analyze_one(analyze, path, rel, sig) for path, rel, sig in misses}
+    def work() -> Iterator[_File]:
+        yield from misses
+        for top in cold:
+            files = cold_files[top.rel] = []
+            for item in _walk_top(top, patterns):
+                files.append(item)
+                yield item
+
+    todo = work()
+    done: list[_File] = []
+    # fork only from a single-threaded process (a lock held by another thread would be copied
+    # locked), and only on Linux, where fork is safe (macOS system libraries are not fork-safe)
+    if workers > 1 and sys.platform.startswith("linux") and threading.active_count() == 1:
+        for item in todo:
+            done.append(item)
+            if len(done) >= PARALLEL_MIN_FILES:
+                got = _analyze_parallel(done, todo, analyze, workers)
+                if got is not None:
+                    return got, cold_files
+                break
+    for item in todo:  # the serial loop (or the rest of the walk after a failed parallel run)
+        done.append(item)
+    return {rel: _analyze_one(analyze, path, rel, sig) for path, rel, sig in done}, cold_files
+
+
+def _analyze_parallel(
+    done: list[_File], todo: Iterator[_File], analyze: _Analyzer, workers: int
+) -> dict[str, _Fresh] | None:
+    """`_analyze_misses` in worker processes; None when they cannot be used. `done` (files walked
+    so far) gets the rest of `todo` as it is walked."""
+    global _worker_analyzer
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+    _worker_analyzer = analyze
+    out: dict[str, _Fresh] = {}
+    try:
+        # (not multiprocessing.Pool: a worker killed by the OOM killer would hang it)
+        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+            futures: list[tuple[int, int, Future[list[_Triaged]]]] = []
+            sent = 0
+            while True:
+                before = len(done)
+                done.extend(itertools.islice(todo, _CHUNK))
+                walked_all = len(done) - before < _CHUNK
+                while len(done) - sent >= _CHUNK or (walked_all and len(done) > sent):
+                    hi = min(len(done), sent + _CHUNK)
+                    futures.append((sent, hi, ex.submit(_triage_chunk, done[sent:hi])))
+                    sent = hi
+                if walked_all:
+                    break
+            triaged: list[tuple[_File, Triage]] = []
+            for lo, hi, fut in futures:
+                for item, (error, triage) in zip(done[lo:hi], fut.result(), strict=True):
+                    if error is not None:
+                        out[item[1]] = (None, [], error)
+                    else:
+                        triaged.append((item, triage))
+            # Files needing the full analysis whatever the verdicts start first (each worker reads
+            # the provider modules they import), then the candidates' verdicts are judged by the
+            # workers a share of the modules each (one process reading a provider module's
+            # exports serves every file importing from it), and taken here.
+            full = [item for item, t in triaged if t == FULL]
+            full_jobs = ex.map(
+                _analyze_chunk, [full[i : i + _CHUNK_MIN] for i in range(0, len(full), _CHUNK_MIN)]
+            )
+            asked = sorted({p for _item, t in triaged if isinstance(t, tuple) for p in t}, key=_pair_key)
+            by_module = [list(g) for _m, g in itertools.groupby(asked, key=operator.itemgetter(0))]
+            n_shares = min(len(by_module), workers * 8)
+            shares = [[p for group in by_module[i::n_shares] for p in group] for i in range(n_shares)]
+            for got in ex.map(_judge, shares):
+                analyze.providers.learn(got)
+            out.update(
+                (rel, r)
+                for (_p, rel, _s), r in zip(full, (r for rows in full_jobs for r in rows), strict=True)
+            )
+            failed: list[_File] = []
+            for item, triage in triaged:
+                if isinstance(triage, tuple):
+                    if analyze.all_resolve(triage):
+                        out[item[1]] = (None, [], None)
+                    else:
+                        failed.append(item)
+                elif triage is None:
+                    out[item[1]] = (None, [], None)
+            if len(failed) >= _FULL_PARALLEL_MIN:
+                chunks = [failed[i : i + _CHUNK_MIN] for i in range(0, len(failed), _CHUNK_MIN)]
+                got = [r for rows in ex.map(_analyze_chunk, chunks) for r in rows]
+                out.update((rel, r) for (_p, rel, _s), r in zip(failed, got, strict=True))
+            else:
+                out.update((rel, _analyze_one(analyze, path, rel, sig)) for path, rel, sig in failed)
+        return out
+    except (OSError, BrokenProcessPool):
+        return None
+    finally:
+        _worker_analyzer = None
+
+
+def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
+    data, error = _read_one(path, sig[0] if sig else None)
+    if data is None:
+        return error or "unreadable", None
+    return None, analyze.triage(data, rel)
+
+
+def _pair_key(pair: tuple[str, str | None]) -> tuple[str, str]:
+    return pair[0], pair[1] or ""
+
+
+def _judge(pairs: list[tuple[str, str | None]]) -> list[Any]:
+    assert _worker_analyzer is not None
+    return _worker_analyzer.providers.verdicts(pairs)
+
+
+def _triage_chunk(chunk: list[_File]) -> list[_Triaged]:
+    assert _worker_analyzer is not None
+    return [_triage_one(_worker_analyzer, *item) for item in chunk]
 
 
 def _issue_to_json(i: ScanIssue) -> list[Any]:

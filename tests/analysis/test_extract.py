@@ -136,3 +136,24 @@ def test_regex_candidates_cover_every_ast_import() -> None:
     exact = {(r.module, r.name, r.line) for r in extract_imports(src, "m.py", module="m", watched=watched)}
     assert exact <= cands
     assert ("huggingface_hub", "b", exact and max(r[2] for r in exact if r[1] == "b")) in cands
+
+
+def test_candidates_with_the_present_names_are_the_same() -> None:
+    """Skipping `import` lines without a present watched name loses no candidate (the names may
+    sit on the keyword's line, after `;` or `:`, or on a backslash-continued or CRLF line)."""
+    from gator_setup.analysis.candidates import import_candidates
+
+    src = (
+        SRC
+        + b"import os, torch.nn as tnn\nx = 1; from torch import e\nif y: import numpy.linalg\n"
+        + b"import os, \\\n    torch\nimport sys, \\\r\n    numpy\r\nfrom torch import (\r\n  f,\r\n)\r\n"
+        + b"from huggingface_hub import c, \\\n    d\nimport json  # torch is mentioned only here\n"
+    )
+    watched = {"huggingface_hub", "torch", "numpy", "transformers"}
+    present = [w.encode() for w in watched if w.encode() in src]
+    plain = import_candidates(src, watched)
+    filtered = import_candidates(src, watched, present)
+    assert filtered == plain
+    assert {("torch", None), ("numpy", None), ("torch", "f")} <= {(r.module, r.name) for r in plain}
+    # with no watched name present, nothing is tried at all
+    assert import_candidates(b"import os\nimport torch_like_but_not\n", {"numpy"}, []) == []

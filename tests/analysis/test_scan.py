@@ -132,7 +132,14 @@ def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
-def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("deep", [False, True])
+def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, deep: bool) -> None:  # type: ignore[no-untyped-def]
+    """Workers triage the files and judge the candidates' verdicts; the result is the serial one.
+
+    Without deep needles every file naming the hub gets the full analysis (in the workers); with
+    them, files go through the candidate pass, whose verdicts the workers judge, and the few files
+    whose candidates fail are analysed here.
+    """
     import os
 
     from gator_setup.analysis import scan as scan_mod
@@ -144,25 +151,45 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch) ->
         (proj / f"m{i:02}.py").write_text(SOURCE if i % 3 else "import huggingface_hub\nx = 1\n")
     (proj / "bad.py").write_text("import huggingface_hub\nif (:\n")
     (proj / "dangling.py").symlink_to(proj / "nowhere.py")
+    (proj / "old.py").write_text(
+        "from huggingface_hub import hf_hub_download\nhf_hub_download(use_auth_token=1)\n"
+    )
     monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(scan_mod, "_CHUNK_MIN", 1)  # 7 chunks of 2
+    monkeypatch.setattr(scan_mod, "_CHUNK", 2)
+    monkeypatch.setattr(scan_mod, "_CHUNK_MIN", 1)
+    needles = [(b"use_auth_token", "huggingface_hub")] if deep else None
 
     def run(workers: int) -> tuple[list[object], list[object], list[object], int]:
         cache = tmp_path / f"cache-{workers}.json"
-        res = scan_tree(proj, providers, cache_file=cache, workers=workers)
+        res = scan_tree(proj, providers, cache_file=cache, workers=workers, deep_needles=needles)
         assert cache.is_file()
         return res.files, res.issues, res.problems, res.files_seen
 
     serial = run(1)
-    parent, one = os.getpid(), scan_mod._analyze_one
+    parent = os.getpid()
+    where: dict[str, set[bool]] = {}
 
-    def in_worker(*args):  # type: ignore[no-untyped-def]
-        assert os.getpid() != parent, "analysed in the parent, not in a worker"
-        return one(*args)
+    def spy(owner: object, name: str) -> None:
+        real = getattr(owner, name)
 
-    monkeypatch.setattr(scan_mod, "_analyze_one", in_worker)
+        def call(*args):  # type: ignore[no-untyped-def]
+            # (a worker's record stays in the worker: only the parent's calls are seen here)
+            where.setdefault(name, set()).add(os.getpid() == parent)
+            return real(*args)
+
+        monkeypatch.setattr(owner, name, call)
+
+    spy(scan_mod, "_triage_one")
+    spy(scan_mod, "_analyze_one")
+    spy(Providers, "verdicts")
     assert run(2) == serial
-    assert len(serial[1]) == 16 and len(serial[2]) == 2 and serial[3] == 14
+    assert "_triage_one" not in where and "verdicts" not in where  # never in the parent
+    if deep:
+        assert where.get("_analyze_one") == {True}  # the failed candidates' files, analysed here
+    else:
+        assert "_analyze_one" not in where
+    # (with the candidate pass, bad.py resolves and is not parsed: its syntax error does not show)
+    assert len(serial[1]) == 16 and len(serial[2]) == (1 if deep else 2) and serial[3] == 15
 
 
 def test_exempt_packages_skip_the_deep_parse(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ without walking or stat'ing its files; a reinstall, other files and other provid
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,30 @@ def test_owners_from_record_files(tmp_path: Path) -> None:
     }
     (site / "legacy-1.0.egg-info").mkdir()  # files of an egg-info install are in no RECORD
     assert owners(str(site), sorted(os.listdir(site)), None) == {}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_new_distributions_walked_while_workers_analyse_give_the_serial_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold scan walks new distributions while worker processes already analyse what was
+    found; files, issues, counts, order and the cache (a warm scan's answer) match the serial run."""
+    from gator_setup.analysis import scan as scan_mod
+
+    site = make_site(tmp_path)
+    install(site, "big", "2.0", {f"big/m{i:02}.py": BAD if i % 4 == 0 else GOOD for i in range(20)})
+    providers = hub(tmp_path, "1.0", with_cached_download=False)
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 3)
+    monkeypatch.setattr(scan_mod, "_CHUNK", 4)
+    deep = [(b"use_auth_token", "huggingface_hub")]  # so that files take the candidate pass
+
+    def run(workers: int, cache: Path) -> tuple[list[str], list[str], int]:
+        res = scan_tree(site, providers, cache_file=cache, layout_dir=tmp_path / "layout",
+                        deep_needles=deep, workers=workers)  # fmt: skip
+        return [f.path for f in res.files], [i.file.path for i in res.issues], res.files_seen
+
+    serial = run(1, tmp_path / "serial.json")
+    assert serial == run(2, tmp_path / "parallel.json")
+    assert len(serial[1]) == 7 and serial[2] == 26  # bad: demo/sub/bad, ns/b, big/m00..m16 step 4
+    # the parallel run's cache serves a warm scan with the same answer
+    assert run(1, tmp_path / "parallel.json") == serial
