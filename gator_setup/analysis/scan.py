@@ -258,10 +258,13 @@ class _Analyzer:
         self.index = NeedleIndex([*self.needles, *self._ungated])
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
 
-    def _gated_hit(self, data: bytes, own: str | None, named: Callable[[str], bool]) -> bool:
-        """True when `data` holds a deep needle whose module it names."""
+    def _gated_hit(self, data: bytes, named: Callable[[str], bool]) -> bool:
+        """True when `data` holds a deep needle whose module it names (searched only then)."""
+        wanted = [n for g, needles in self._gated.items() if named(g) for n in needles]
+        if not wanted:
+            return False
         has = self.gated_index.presence(data)
-        return any(has(n) for g, needles in self._gated.items() if named(g) for n in needles)
+        return any(has(n) for n in wanted)
 
     def _present_others(self, own: str | None, has: Callable[[bytes], bool]) -> list[bytes] | None:
         """The names of the watched modules other than `own` that the file holds, when the native
@@ -344,8 +347,7 @@ class _Analyzer:
             return known[g]
 
         if own not in self.deep_exempt and (
-            any(has(n) for n in self._ungated)
-            or (any(named(g) for g in self._gated) and self._gated_hit(data, own, named))
+            any(has(n) for n in self._ungated) or self._gated_hit(data, named)
         ):
             return FULL
         # Not parsed (that is the point of this path), but undecodable text is cheap to notice and
@@ -779,9 +781,7 @@ def _analyze_parallel(
             # workers a share of the modules each (one process reading a provider module's
             # exports serves every file importing from it), and taken here.
             full = [item for item, t in triaged if t == FULL]
-            full_jobs = ex.map(
-                _analyze_chunk, [full[i : i + _CHUNK_MIN] for i in range(0, len(full), _CHUNK_MIN)]
-            )
+            full_jobs = ex.map(_analyze_chunk, _chunks(full))
             asked = sorted({p for _item, t in triaged if isinstance(t, tuple) for p in t}, key=_pair_key)
             by_module = [list(g) for _m, g in itertools.groupby(asked, key=operator.itemgetter(0))]
             n_shares = min(len(by_module), workers * 8)
@@ -802,8 +802,7 @@ def _analyze_parallel(
                 elif triage is None:
                     out[item[1]] = (None, [], None)
             if len(failed) >= _FULL_PARALLEL_MIN:
-                chunks = [failed[i : i + _CHUNK_MIN] for i in range(0, len(failed), _CHUNK_MIN)]
-                got = [r for rows in ex.map(_analyze_chunk, chunks) for r in rows]
+                got = [r for rows in ex.map(_analyze_chunk, _chunks(failed)) for r in rows]
                 out.update((rel, r) for (_p, rel, _s), r in zip(failed, got, strict=True))
             else:
                 out.update((rel, _analyze_one(analyze, path, rel, sig)) for path, rel, sig in failed)
@@ -812,6 +811,11 @@ def _analyze_parallel(
         return None
     finally:
         _worker_analyzer = None
+
+
+def _chunks(files: list[_File]) -> list[list[_File]]:
+    """`files` in analysis tasks of _CHUNK_MIN."""
+    return [files[i : i + _CHUNK_MIN] for i in range(0, len(files), _CHUNK_MIN)]
 
 
 def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
