@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import warnings
 from pathlib import Path
 
 from gator_setup.analysis.extract import resolve_relative
 from gator_setup.analysis.model import ExportSet
-from gator_setup.analysis.quickbind import surely_bound
+from gator_setup.analysis.quickbind import QuickRead, literal_all, quick_read
 
 _EXT_SUFFIXES = (".so", ".pyd")
 # Tables lazy loaders read names from: huggingface_hub (`_SUBMOD_ATTRS`, a vendored
@@ -313,6 +314,9 @@ class ExportReader:
         self._reader = _Reader(Path(root))
         self.root = Path(root)
         self._quick: dict[str, frozenset[str]] = {}
+        self._bound: dict[str, frozenset[str]] = {}
+        self._reads: dict[str, tuple[QuickRead, Path, bool] | None] = {}
+        self._following: set[str] = set()
 
     def exports(self, module: str) -> ExportSet | None:
         got = self._reader.read(module)
@@ -320,25 +324,69 @@ class ExportReader:
 
     def surely_exports(self, module: str, name: str) -> bool:
         """True when `name` is certainly importable from `module` (a submodule, or bound by a
-        top-level statement seen without parsing); False means "ask exports()"."""
+        statement seen without parsing); False means "ask exports()"."""
         memo = self._reader.memo
         if module in memo:  # already read in full: that answer is exact and free
             got = memo[module]
             return got is not None and got[0].has(name) is True
         quick = self._quick.get(module)
         if quick is None:
-            quick = self._quick[module] = self._quick_names(module)
+            path, is_pkg, _kind = find_module_file(self.root, module)
+            quick = self._surely_bound(module)
+            if is_pkg and path is not None:
+                quick |= list_submodules(path.parent)
+            self._quick[module] = quick
         return name in quick
 
-    def _quick_names(self, module: str) -> frozenset[str]:
-        path, is_pkg, kind = find_module_file(self.root, module)
-        if kind != "source" or path is None:
+    def _surely_bound(self, module: str) -> frozenset[str]:
+        """Names `module` surely binds (quickbind), with those its star imports surely bring,
+        followed as the AST reading follows them (within the same top-level package)."""
+        got = self._bound.get(module)
+        if got is not None:
+            return got
+        found = self._quick_read(module)
+        if found is None:
             return frozenset()
+        read, _path, is_pkg = found
+        names = set(read.names)
+        self._following.add(module)
         try:
-            names = surely_bound(path.read_bytes())
+            for src in read.stars:
+                names |= self._star_names(src, module, is_pkg)
+        finally:
+            self._following.discard(module)
+        got = self._bound[module] = frozenset(names)
+        return got
+
+    def _star_names(self, src: str, module: str, is_pkg: bool) -> frozenset[str]:
+        """The names `from <src> import *` in `module` surely brings: the target's literal
+        `__all__` when it has one (the AST reading takes all of `__all__`), else its public names."""
+        bare = src.lstrip(".")
+        target = resolve_relative(bare or None, len(src) - len(bare), module, is_pkg)
+        if target is None or target.split(".")[0] != module.split(".")[0] or target in self._following:
+            return frozenset()  # the AST reading brings nothing either, or decides alone
+        found = self._quick_read(target)
+        if found is None:
+            return frozenset()
+        read, path, _is_pkg = found
+        try:
+            listed = literal_all(path.read_bytes(), read.all_lines)
         except OSError:
             return frozenset()
-        return names | list_submodules(path.parent) if is_pkg else names
+        if listed is not None:
+            return frozenset(listed)
+        return frozenset(n for n in self._surely_bound(target) if not n.startswith("_"))
+
+    def _quick_read(self, module: str) -> tuple[QuickRead, Path, bool] | None:
+        if module in self._reads:
+            return self._reads[module]
+        path, is_pkg, kind = find_module_file(self.root, module)
+        got = None
+        if kind == "source" and path is not None:
+            with contextlib.suppress(OSError):
+                got = quick_read(path.read_bytes()), path, is_pkg
+        self._reads[module] = got
+        return got
 
     def exists(self, module: str) -> bool:
         return find_module_file(self.root, module)[2] != "missing"

@@ -11,7 +11,7 @@ import pytest
 from gator_setup.analysis import Provider, Providers, provider_exports
 from gator_setup.analysis.exports import ExportReader
 from gator_setup.analysis.model import ImportRef
-from gator_setup.analysis.quickbind import surely_bound
+from gator_setup.analysis.quickbind import literal_all, quick_read, surely_bound
 
 SOURCE = b'''"""Docstring with example code at column 0:
 def in_docstring(): pass
@@ -42,23 +42,46 @@ in_string = 3
 # commented = 4
 if True:
     nested = 5
+    if True:
+        deeper = 6
+    def in_block(): pass
+    call(
+    kwarg_in_block=1)
 else:
-    pass
+    from .other import *
 try:
     tried = 1
 finally:
     pass
+if TYPE_CHECKING:
+    from .typing_only import *
+    typed = 1
+if x: one_line = 1
+def body():
+    in_function = 1
+class Body:
+    in_class = 1
 CMP == 3
+__all__ = ["listed"]
 '''
 
 
 def test_bindings_found_and_left_to_the_ast() -> None:
     got = surely_bound(SOURCE)
     assert {"os", "js", "a", "P1", "P2_alias", "single", "renamed", "coro", "func", "Klass"} <= got
-    assert {"VAR", "ANN", "x", "s"} <= got
-    # not proven here: strings, comments, brackets, nested blocks, aliased-away names, keywords,
-    # backslash-continued imports (the AST decides those)
+    assert {"VAR", "ANN", "x", "s", "__all__"} <= got
+    # the first level of a top-level if / else / try block (the AST reading walks those)
+    assert {"nested", "in_block", "tried", "typed"} <= got
+    # not proven here: strings, comments, brackets, deeper levels, function and class bodies,
+    # one-line compound statements, aliased-away names, keywords, backslash-continued imports
+    # (the AST decides those)
     for name in (
+        "deeper",
+        "kwarg_in_block",
+        "one_line",
+        "in_function",
+        "in_class",
+        "listed",
         "in_docstring",
         "InDocstring",
         "P2",
@@ -67,8 +90,6 @@ def test_bindings_found_and_left_to_the_ast() -> None:
         "fake_kw",
         "in_string",
         "commented",
-        "nested",
-        "tried",
         "else",
         "try",
         "finally",
@@ -79,6 +100,26 @@ def test_bindings_found_and_left_to_the_ast() -> None:
     ):
         assert name not in got, name
     assert surely_bound(b"") == frozenset()
+
+
+def test_star_imports_and_literal_all() -> None:
+    read = quick_read(SOURCE)
+    # followed by the caller, except in a TYPE_CHECKING block (as the AST reading does for lazy
+    # modules); `from z import *` is at the top level, `.other` one level into an else block
+    assert read.stars == ("z", ".other")
+    assert read.all_lines == 1
+    assert literal_all(SOURCE, read.all_lines) == ("listed",)
+    assert literal_all(b"X = 1\n", 0) is None  # no __all__: a star import brings public names
+    extended = b'__all__ = ["a"]  # c\n__all__ += ("b",)\n__all__.extend(["c"])\n__all__.append("d")\n'
+    assert literal_all(extended, quick_read(extended).all_lines) == ("a", "b", "c", "d")
+    # not a literal list: trusted as an __all__ (so no public-name fallback) but brings nothing
+    computed = b"__all__ = other.__all__ + ['x']\n"
+    assert literal_all(computed, quick_read(computed).all_lines) == ()
+    # an `__all__` line inside a string cannot be told from code: none is trusted
+    in_string = b'__all__ = ["a"]\ns = """\n__all__ = ["fake"]\n"""\n'
+    assert literal_all(in_string, quick_read(in_string).all_lines) == ()
+    commented = b'__all__ = [\n    "a",  # "not_a_name"\n]\n'
+    assert literal_all(commented, quick_read(commented).all_lines) == ("a",)
 
 
 def _stdlib_sample(n: int) -> list[Path]:
@@ -102,8 +143,20 @@ def test_never_claims_a_name_the_ast_reading_lacks() -> None:
             continue
         extra = surely_bound(f.read_bytes()) - exp.names - exp.submodules
         assert not extra, (module, sorted(extra))
+        # with the names its star imports bring, as the reader follows them
+        quick = ExportReader(lib)
+        extra = {n for n in exp.names | _probe_names(f) if quick.surely_exports(module, n)}
+        extra -= exp.names | exp.submodules
+        assert not extra, (module, sorted(extra))
         checked += 1
     assert checked > 60
+
+
+def _probe_names(f: Path) -> set[str]:
+    """Names worth asking about: every identifier in the file (those not exported included)."""
+    import re
+
+    return {w.decode() for w in re.findall(rb"[A-Za-z_]\w*", f.read_bytes())}
 
 
 def test_resolution_gives_the_same_verdicts_with_and_without_the_shortcut(
