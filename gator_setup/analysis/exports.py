@@ -358,12 +358,25 @@ class ExportReader:
         got = self._bound[module] = frozenset(names)
         return got
 
+    def surely_dynamic(self, module: str) -> bool:
+        """True when the AST reading surely finds `module`'s names open-ended, so that no name is
+        judged missing from it: it has a star import (seen as `_surely_bound` sees them) from
+        another package, a compiled extension or a module that is not there."""
+        found = self._quick_read(module)
+        if found is None:
+            return False
+        read, _path, is_pkg = found
+        for src in read.stars:
+            target = _star_target(src, module, is_pkg)
+            if target is None or find_module_file(self.root, target)[2] in ("extension", "missing"):
+                return True
+        return False
+
     def _star_names(self, src: str, module: str, is_pkg: bool) -> frozenset[str]:
         """The names `from <src> import *` in `module` surely brings: the target's literal
         `__all__` when it has one (the AST reading takes all of `__all__`), else its public names."""
-        bare = src.lstrip(".")
-        target = resolve_relative(bare or None, len(src) - len(bare), module, is_pkg)
-        if target is None or target.split(".")[0] != module.split(".")[0] or target in self._following:
+        target = _star_target(src, module, is_pkg)
+        if target is None or target in self._following:
             return frozenset()  # the AST reading brings nothing either, or decides alone
         found = self._quick_read(target)
         if found is None:
@@ -390,3 +403,11 @@ class ExportReader:
 
     def exists(self, module: str) -> bool:
         return find_module_file(self.root, module)[2] != "missing"
+
+
+def _star_target(src: str, module: str, is_pkg: bool) -> str | None:
+    """The module `from <src> import *` in `module` reads names from, as the AST reading follows
+    star imports: None when it cannot be resolved or lies in another top-level package."""
+    bare = src.lstrip(".")
+    target = resolve_relative(bare or None, len(src) - len(bare), module, is_pkg)
+    return target if target is not None and target.split(".")[0] == module.split(".")[0] else None

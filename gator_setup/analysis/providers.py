@@ -116,7 +116,7 @@ class Providers:
             return "missing-module", ref.module
         if ref.name is None or ref.name == "*":
             return None
-        if reader.surely_exports(ref.module, ref.name):
+        if reader.surely_exports(ref.module, ref.name) or reader.surely_dynamic(ref.module):
             return None  # proven without parsing the provider module (most imports resolve)
         exports = reader.exports(ref.module)
         if exports is None or exports.has(ref.name) is not False:

@@ -186,3 +186,26 @@ def test_resolution_gives_the_same_verdicts_with_and_without_the_shortcut(
         "only_in_a_string",
         "missing",
     ]
+
+
+@pytest.mark.parametrize(
+    ("init", "dynamic"),
+    [
+        ("from ._native import *\n", True),  # a compiled extension: names unknown
+        ("if True:\n    from otherpkg import *\n", True),  # another package
+        ("from .gone import *\n", True),  # not there
+        ("from .core import *\n", False),  # followed: its names are known
+        # in a TYPE_CHECKING block: not claimed (the AST reading decides whether it counts)
+        ("if TYPE_CHECKING:\n    from ._native import *\n", False),
+    ],
+)
+def test_surely_dynamic_agrees_with_the_ast_reading(tmp_path: Path, init: str, dynamic: bool) -> None:
+    pkg = tmp_path / "prov"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from typing import TYPE_CHECKING\n" + init)
+    (pkg / "core.py").write_text("A = 1\n")
+    (pkg / "_native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    reader = ExportReader(tmp_path)
+    assert reader.surely_dynamic("prov") is dynamic
+    exp = provider_exports(tmp_path, "prov")
+    assert exp is not None and (exp.dynamic or not dynamic)  # one-sided, as surely_exports
