@@ -41,22 +41,32 @@ def import_candidates(
     line = 1
     counted = 0
     done: set[int] = set()
-    pos = data.find(b"import")
+    find = data.find
+    names = tuple(present) if present is not None else ()
+    single = names[0] if len(names) == 1 else None
+    pos = find(b"import")
     # Scan for the keyword with bytes.find (C speed) and try the statement pattern only where a
     # statement could start: the line start, or just after the last `;` / `:` before the keyword.
     while pos != -1:
         ls = data.rfind(b"\n", 0, pos) + 1
         if present is not None:
-            eol = data.find(b"\n", pos)
-            seg = data[ls:] if eol == -1 else data[ls:eol]
-            if not seg.endswith((b"\\", b"\\\r")) and not any(n in seg for n in present):
-                pos = data.find(b"import", pos + 6)
+            eol = find(b"\n", pos)
+            if eol == -1:
+                eol = len(data)
+            # (bounded finds: no copy of the line) a line naming no watched module, not continued
+            # with a backslash, holds no candidate: nor does any other `import` on it
+            if single is not None:
+                named = find(single, ls, eol) >= 0
+            else:
+                named = any(find(n, ls, eol) >= 0 for n in names)
+            if not named and data[eol - 1] != 0x5C and not (data[eol - 1] == 0x0D and data[eol - 2] == 0x5C):
+                pos = find(b"import", eol)
                 continue
         starts = [ls]
         sep = max(data.rfind(b";", ls, pos), data.rfind(b":", ls, pos))
         if sep >= 0:
             starts.append(sep + 1)
-        pos = data.find(b"import", pos + 6)
+        pos = find(b"import", pos + 6)
         for start in starts:
             if start in done:
                 continue

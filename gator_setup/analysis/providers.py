@@ -90,6 +90,16 @@ class Providers:
             verdict = self._verdicts[key] = self._verdict(ref)
         return None if verdict is None else Unresolved(ref, provider, verdict[0], verdict[1])
 
+    def resolves(self, module: str, name: str | None) -> bool:
+        """`resolve(ImportRef(module, name, ...)) is None`, without building either object."""
+        key = (module, name)
+        verdict = self._verdicts.get(key, False)
+        if verdict is False:
+            if module.split(".", 1)[0] not in self.by_module:
+                return True
+            verdict = self._verdicts[key] = self._verdict(ImportRef(module, name, 0))
+        return verdict is None
+
     def verdicts(
         self, pairs: Iterable[tuple[str, str | None]]
     ) -> list[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]:

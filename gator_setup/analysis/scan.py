@@ -310,8 +310,8 @@ class _Analyzer:
 
     def all_resolve(self, pairs: Iterable[tuple[str, str | None]]) -> bool:
         """True when every (module, name) candidate resolves against the providers."""
-        resolve = self.providers.resolve
-        return all(resolve(ImportRef(module, name, 0)) is None for module, name in pairs)
+        resolves = self.providers.resolves
+        return all(resolves(module, name) for module, name in pairs)
 
     def triage(self, data: bytes, rel: str) -> Triage:
         """What the file needs, decided without asking the providers: None (nothing: no watched
@@ -411,18 +411,20 @@ def scan_files(
     return result
 
 
-def _read_one(file: str | Path, size: int | None = None) -> tuple[bytes | None, str | None]:
-    """The file's bytes (or why not); `size` from a stat already made saves one more."""
+def _read_one(file: str | Path, sig: list[Any] | None = None) -> tuple[bytes | None, str | None]:
+    """The file's bytes (or why not). `sig`: the [size, mtime_ns] the walk found, or an empty
+    list that the opened file's own stat fills in (cold distributions are walked without one)."""
     try:
-        if size is None:
-            size = os.stat(file).st_size
-        if size > MAX_FILE_BYTES:
-            return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
         fd = os.open(file, os.O_RDONLY)
         try:
+            st = os.fstat(fd)
+            if sig is not None and not sig:
+                sig += [st.st_size, st.st_mtime_ns]
+            if st.st_size > MAX_FILE_BYTES:
+                return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
             # One read of the known size (plus one byte to see a file that grew meanwhile).
-            data = os.read(fd, size + 1)
-            if len(data) > size:
+            data = os.read(fd, st.st_size + 1)
+            if len(data) > st.st_size:
                 chunks = [data]
                 while chunk := os.read(fd, 1 << 20):
                     chunks.append(chunk)
@@ -478,13 +480,14 @@ def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str
 
 
 def _walk_top(top: DistTop, patterns: tuple[str, ...]) -> list[tuple[str, str, list[Any]]]:
-    """A distribution's top-level entry walked and stat'ed, as the plain walk would have."""
+    """A distribution's top-level entry walked as the plain walk would have, each file with an
+    empty [size, mtime_ns] that reading it fills in (one stat fewer per file)."""
     if not top.is_dir:
-        return [_with_stat((top.path, top.rel, None))]
-    out = []
+        return [(top.path, top.rel, [])]
+    out: list[tuple[str, str, list[Any]]] = []
     for item in _walk_dirs([(top.path, top.rel + "/")], patterns):
         assert not isinstance(item, DistTop)
-        out.append(_with_stat(item))
+        out.append((item[0], item[1], []))
     return out
 
 
@@ -667,12 +670,12 @@ _FULL_PARALLEL_MIN = 64
 _CHUNK_MIN = 16
 
 _Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
-_Triaged = tuple[str | None, Triage]  # (read error, triage)
+_Triaged = tuple[str | None, Triage, list[Any]]  # (read error, triage, [size, mtime_ns] read)
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the workers fork
 
 
 def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Fresh:
-    data, error = _read_one(path, sig[0] if sig else None)
+    data, error = _read_one(path, sig)
     if data is None:
         return None, [], error or "unreadable"
     fa = analyze(data, path, rel)
@@ -771,7 +774,9 @@ def _analyze_parallel(
                     break
             triaged: list[tuple[_File, Triage]] = []
             for lo, hi, fut in futures:
-                for item, (error, triage) in zip(done[lo:hi], fut.result(), strict=True):
+                for item, (error, triage, sig) in zip(done[lo:hi], fut.result(), strict=True):
+                    if not item[2]:
+                        item[2][:] = sig  # the stat of the file read (cold distributions)
                     if error is not None:
                         out[item[1]] = (None, [], error)
                     else:
@@ -781,7 +786,7 @@ def _analyze_parallel(
             # workers a share of the modules each (one process reading a provider module's
             # exports serves every file importing from it), and taken here.
             full = [item for item, t in triaged if t == FULL]
-            full_jobs = ex.map(_analyze_chunk, _chunks(full))
+            full_jobs = ex.map(_analyze_chunk, _chunks(full, workers))
             asked = sorted({p for _item, t in triaged if isinstance(t, tuple) for p in t}, key=_pair_key)
             by_module = [list(g) for _m, g in itertools.groupby(asked, key=operator.itemgetter(0))]
             n_shares = min(len(by_module), workers * 8)
@@ -802,7 +807,7 @@ def _analyze_parallel(
                 elif triage is None:
                     out[item[1]] = (None, [], None)
             if len(failed) >= _FULL_PARALLEL_MIN:
-                got = [r for rows in ex.map(_analyze_chunk, _chunks(failed)) for r in rows]
+                got = [r for rows in ex.map(_analyze_chunk, _chunks(failed, workers)) for r in rows]
                 out.update((rel, r) for (_p, rel, _s), r in zip(failed, got, strict=True))
             else:
                 out.update((rel, _analyze_one(analyze, path, rel, sig)) for path, rel, sig in failed)
@@ -813,16 +818,18 @@ def _analyze_parallel(
         _worker_analyzer = None
 
 
-def _chunks(files: list[_File]) -> list[list[_File]]:
-    """`files` in analysis tasks of _CHUNK_MIN."""
-    return [files[i : i + _CHUNK_MIN] for i in range(0, len(files), _CHUNK_MIN)]
+def _chunks(files: list[_File], workers: int) -> list[list[_File]]:
+    """`files` in analysis tasks: of _CHUNK_MIN files, or fewer when there are few (a parse can
+    take tens of milliseconds: about four tasks per worker keep them even)."""
+    size = max(1, min(_CHUNK_MIN, -(-len(files) // (4 * workers))))
+    return [files[i : i + size] for i in range(0, len(files), size)]
 
 
 def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
-    data, error = _read_one(path, sig[0] if sig else None)
+    data, error = _read_one(path, sig)
     if data is None:
-        return error or "unreadable", None
-    return None, analyze.triage(data, rel)
+        return error or "unreadable", None, sig
+    return None, analyze.triage(data, rel), sig
 
 
 def _pair_key(pair: tuple[str, str | None]) -> tuple[str, str]:
