@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import fnmatch
+import gc
 import itertools
 import json
 import operator
@@ -463,11 +465,27 @@ def walk_stats(
     as DistTop, neither walked nor stat'ed; `layout_dir` caches which distribution owns what.
     """
     out: list[tuple[str, str, list[Any]] | DistTop] = []
-    for item in _walk(root, tuple(exclude), layout_dir, dist_tops=dist_tops and max_files is None):
-        if max_files is not None and len(out) >= max_files:
-            return out, True
-        out.append(item if isinstance(item, DistTop) else _with_stat(item))
+    with gc_paused():
+        for item in _walk(root, tuple(exclude), layout_dir, dist_tops=dist_tops and max_files is None):
+            if max_files is not None and len(out) >= max_files:
+                return out, True
+            out.append(item if isinstance(item, DistTop) else _with_stat(item))
     return out, False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a scan runs. A scan's objects form no cycles to
+    speak of, and each collection walks every object of the process (in a forked worker, copying
+    the pages it touches): a serial cold scan of a site-packages ran 187 collections, 37 ms."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str, list[Any]]:
@@ -540,7 +558,35 @@ def scan_tree(
     thread asks the interpreter for its providers). `layout_dir`: where the walk caches which
     distribution owns which top-level entry.
     """
-    root = Path(path)
+    with gc_paused():
+        return _scan_tree(
+            Path(path),
+            providers,
+            tuple(exclude),
+            watched,
+            max_files,
+            cache_file,
+            deep_needles,
+            deep_exempt,
+            workers,
+            walked,
+            layout_dir,
+        )
+
+
+def _scan_tree(
+    root: Path,
+    providers: Providers,
+    exclude: tuple[str, ...],
+    watched: Iterable[str] | None,
+    max_files: int | None,
+    cache_file: Path | None,
+    deep_needles: Iterable[DeepNeedle] | None,
+    deep_exempt: Iterable[str],
+    workers: int | None,
+    walked: Walked | None,
+    layout_dir: Path | None,
+) -> ScanResult:
     if cache_file is None:
         return scan_files(_read_tree(root, exclude), providers, watched, max_files, deep_needles, deep_exempt)
     old_raw, old_files, old_tops = _load_scan_cache(cache_file)

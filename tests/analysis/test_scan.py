@@ -42,6 +42,33 @@ def test_scan_tree_reports_missing_names_and_modules(tmp_path: Path) -> None:
     assert res.files_seen == 2 and [f.module for f in res.files] == ["pkg.a"]
 
 
+def test_the_collector_is_paused_during_a_scan_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import gator_setup.analysis.scan as scan_mod
+
+    providers = fake_hub(tmp_path)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "a.py").write_text(SOURCE)
+    seen: list[bool] = []
+    analyze = scan_mod._Analyzer.__call__
+
+    def spy(self, data, display, rel):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return analyze(self, data, display, rel)
+
+    monkeypatch.setattr(scan_mod._Analyzer, "__call__", spy)
+    assert gc.isenabled()
+    scan_tree(tmp_path / "proj", providers, cache_file=tmp_path / "cache.json")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller's own choice is left alone
+    try:
+        scan_tree(tmp_path / "proj", providers)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_scan_wheel_and_bad_files(tmp_path: Path) -> None:
     providers = fake_hub(tmp_path)
     whl = tmp_path / "demo-1.0-py3-none-any.whl"
