@@ -108,12 +108,14 @@ class NeedleIndex:
                 found.add(x)
         return frozenset(found)
 
-    def presence(self, data: bytes) -> Presence:
+    def presence(self, data: bytes, found: frozenset[bytes] | None = None) -> Presence:
         """A test `needle -> bool` for `data`: a set look-up with the native search (which
-        answers all needles in one pass), else `in`, asked only for the needles wanted."""
+        answers all needles in one pass; `found`: its answer, `present(data)`, when already
+        asked), else `in`, asked only for the needles wanted."""
         if not self.native:
             return data.__contains__
-        found = self._native_present(data)
+        if found is None:
+            found = self._native_present(data)
         known = self._known
 
         def has(needle: bytes) -> bool:

@@ -240,6 +240,7 @@ class _Analyzer:
         self.needles = needles_for(self.mods)
         self._mod_needles = tuple((m, m.encode()) for m in sorted(self.mods))
         self._others_memo: dict[str | None, frozenset[str]] = {}
+        self._folder_tops: dict[str, str | None] = {}
         self._needle = dict(self._mod_needles)
         self._hits: dict[str, int] = {}
         self._ordered: list[tuple[str, bytes]] = list(self._mod_needles)
@@ -289,11 +290,21 @@ class _Analyzer:
             self._ordered.sort(key=lambda mb: -self._hits.get(mb[0], 0))
         return self._ordered
 
-    @staticmethod
-    def _own_top(rel: str) -> str | None:
-        """The top-level package a file belongs to (its imports of that package are not checked)."""
-        mod = module_name(rel)
-        return mod[0].split(".", 1)[0] if mod else None
+    def _own_top(self, rel: str) -> str | None:
+        """The top-level package a file belongs to (its imports of that package are not checked):
+        `module_name(rel)`'s first part, with the folder's part of the answer remembered."""
+        folder, _, name = rel.replace("\\", "/").rpartition("/")
+        stem, dot, suffix = name.rpartition(".")
+        if not dot or suffix not in ("py", "pyi"):
+            return None
+        if stem != "__init__" and not stem.isidentifier():
+            return None
+        if not folder:
+            return None if stem == "__init__" else stem
+        if folder not in self._folder_tops:
+            parts = folder.split("/")
+            self._folder_tops[folder] = parts[0] if all(p.isidentifier() for p in parts) else None
+        return self._folder_tops[folder]
 
     def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
         """The file's analysis when it matters (imports to check, calls, or a problem), else None.
@@ -320,8 +331,11 @@ class _Analyzer:
         name, or only imports of the file's own package), FULL (the AST analysis: a deep needle, or
         text that does not decode), or the (module, name) candidates that must all resolve for the
         file not to matter (else it gets the AST analysis)."""
+        found = self.index.present(data) if self.index.native else None
+        if found is not None and not found:
+            return None  # (one native pass: most files hold no watched name at all)
         own = self._own_top(rel)
-        has = self.index.presence(data)
+        has = self.index.presence(data, found)
         # Which watched names the file contains, asking as little as possible: without the native
         # search each absent name costs a scan of the whole file, so the questions stop at the
         # first name found (in the order names have been found so far) and no name is asked twice.
@@ -329,8 +343,8 @@ class _Analyzer:
         other = False
         for m, b in self._order():
             if m != own:
-                found = known[m] = has(b)
-                if found:
+                known[m] = has(b)
+                if known[m]:
                     self._hits[m] = self._hits.get(m, 0) + 1
                     other = True
                     break

@@ -304,3 +304,32 @@ def test_which_files_are_looked_at(tmp_path: Path) -> None:
     assert [p.path.rsplit("/", 1)[-1] for p in res.problems] == ["own.py"]
     assert {i.unresolved.missing for i in res.issues} == {"cached_download", "huggingface_hub.commands"}
     assert [f.module for f in res.files] == ["uses"]
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "pkg/sub/mod.py",
+        "pkg/sub/__init__.py",
+        "pkg/sub/mod.pyi",
+        "mod.py",
+        "__init__.py",
+        "a-b.py",
+        "pkg-x/mod.py",
+        "pkg/sub-x/mod.py",
+        "pkg/1mod.py",
+        "pkg/__init__.py",
+        "pkg\\win.py",
+        "pkg/notes.txt",
+        "pkg/.py",
+        "noext",
+    ],
+)
+def test_own_top_package_is_the_module_names_first_part(rel: str) -> None:
+    from gator_setup.analysis.extract import module_name
+    from gator_setup.analysis.scan import _Analyzer
+
+    analyzer = _Analyzer(Providers([]), ["torch"], None)
+    mod = module_name(rel)
+    for _ in range(2):  # the folder's answer is remembered: the second ask gives the same
+        assert analyzer._own_top(rel) == (mod[0].split(".", 1)[0] if mod else None)
