@@ -41,10 +41,14 @@ def gator_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "gator_setup"]
 
 
-def time_run(cmd: list[str], env: dict[str, str], timeout: float = 600) -> tuple[float, int]:
+def time_run(
+    cmd: list[str], env: dict[str, str], timeout: float = 600, cwd: str | None = None
+) -> tuple[float, int]:
     """Wall seconds of one whole process, and its exit code."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+    proc = subprocess.run(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout, cwd=cwd
+    )
     return time.perf_counter() - start, proc.returncode
 
 
