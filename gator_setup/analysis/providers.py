@@ -83,34 +83,31 @@ class Providers:
         provider = self.by_module.get(ref.top)
         if provider is None:
             return None
-        key = (ref.module, ref.name)
-        if key in self._verdicts:
-            verdict = self._verdicts[key]
-        else:
-            verdict = self._verdicts[key] = self._verdict(ref)
+        verdict = self._memo_verdict(ref.module, ref.name)
         return None if verdict is None else Unresolved(ref, provider, verdict[0], verdict[1])
 
     def resolves(self, module: str, name: str | None) -> bool:
         """`resolve(ImportRef(module, name, ...)) is None`, without building either object."""
+        return module.split(".", 1)[0] not in self.by_module or self._memo_verdict(module, name) is None
+
+    def _memo_verdict(self, module: str, name: str | None) -> tuple[IssueKind, str] | None:
+        """The verdict on an import from a provider module, judged once per run."""
         key = (module, name)
-        verdict = self._verdicts.get(key, False)
-        if verdict is False:
-            if module.split(".", 1)[0] not in self.by_module:
-                return True
-            verdict = self._verdicts[key] = self._verdict(ImportRef(module, name, 0))
-        return verdict is None
+        if key in self._verdicts:
+            return self._verdicts[key]
+        verdict = self._verdicts[key] = self._verdict(ImportRef(module, name, 0))
+        return verdict
 
     def verdicts(
         self, pairs: Iterable[tuple[str, str | None]]
     ) -> list[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]:
         """The verdict on each (module, name) import: None (resolves) or (kind, missing). For
         another process's `learn`: worker processes judge disjoint sets of modules."""
-        out = []
-        for module, name in pairs:
-            if module.split(".", 1)[0] in self.by_module:
-                self.resolve(ImportRef(module, name, 0))
-                out.append(((module, name), self._verdicts[(module, name)]))
-        return out
+        return [
+            ((module, name), self._memo_verdict(module, name))
+            for module, name in pairs
+            if module.split(".", 1)[0] in self.by_module
+        ]
 
     def learn(self, verdicts: Iterable[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]) -> None:
         """Take verdicts made by `verdicts` on these same providers (in another process)."""

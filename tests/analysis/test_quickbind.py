@@ -11,7 +11,7 @@ import pytest
 from gator_setup.analysis import Provider, Providers, provider_exports
 from gator_setup.analysis.exports import ExportReader
 from gator_setup.analysis.model import ImportRef
-from gator_setup.analysis.quickbind import literal_all, quick_read, surely_bound
+from gator_setup.analysis.quickbind import literal_all, quick_read
 
 SOURCE = b'''"""Docstring with example code at column 0:
 def in_docstring(): pass
@@ -67,7 +67,7 @@ __all__ = ["listed"]
 
 
 def test_bindings_found_and_left_to_the_ast() -> None:
-    got = surely_bound(SOURCE)
+    got = quick_read(SOURCE).names
     assert {"os", "js", "a", "P1", "P2_alias", "single", "renamed", "coro", "func", "Klass"} <= got
     assert {"VAR", "ANN", "x", "s", "__all__"} <= got
     # the first level of a top-level if / else / try block (the AST reading walks those)
@@ -99,7 +99,7 @@ def test_bindings_found_and_left_to_the_ast() -> None:
         "json",
     ):
         assert name not in got, name
-    assert surely_bound(b"") == frozenset()
+    assert quick_read(b"").names == frozenset()
 
 
 def test_star_imports_and_literal_all() -> None:
@@ -141,7 +141,7 @@ def test_never_claims_a_name_the_ast_reading_lacks() -> None:
         exp = provider_exports(lib, module)
         if exp is None or exp.reason.startswith("unreadable"):
             continue
-        extra = surely_bound(f.read_bytes()) - exp.names - exp.submodules
+        extra = quick_read(f.read_bytes()).names - exp.names - exp.submodules
         assert not extra, (module, sorted(extra))
         # with the names its star imports bring, as the reader follows them
         quick = ExportReader(lib)
@@ -171,8 +171,11 @@ def test_resolution_gives_the_same_verdicts_with_and_without_the_shortcut(
     )
     (pkg / "core.py").write_text("__all__ = ['A']\nA = 1\nB = 2\n")
     (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "dyn.py").write_text("from ._native import *\n")  # names open-ended: none is missing
+    (pkg / "_native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
     names = ["X", "f", "A", "B", "sub", "core", "NESTED", "only_in_a_string", "missing"]
-    refs = [ImportRef("prov", n, 1) for n in names] + [ImportRef("prov.core", "B", 1)]
+    refs = [ImportRef("prov", n, 1) for n in names]
+    refs += [ImportRef("prov.core", "B", 1), ImportRef("prov.dyn", "anything", 1)]
 
     def verdicts() -> list[object]:
         p = Providers([Provider("prov", "prov", "1.0", tmp_path)])
@@ -180,6 +183,7 @@ def test_resolution_gives_the_same_verdicts_with_and_without_the_shortcut(
 
     fast = verdicts()
     monkeypatch.setattr(ExportReader, "surely_exports", lambda self, module, name: False)
+    monkeypatch.setattr(ExportReader, "surely_dynamic", lambda self, module: False)
     assert fast == verdicts()
     assert [n for n, v in zip(names, fast, strict=False) if v is not None] == [
         "B",
