@@ -49,6 +49,9 @@ SKIP_DIRS = frozenset(
         ".eggs",
     }
 )
+#: Installed-package metadata folders: never imported (torch's dist-info alone holds 142 folders
+#: of licences, walked for nothing on every scan of a site-packages until these were skipped).
+METADATA_DIR_SUFFIXES = (".egg-info", ".dist-info")
 MAX_FILE_BYTES = 8 * 1024 * 1024  # generated files beyond this are not source worth parsing
 
 
@@ -166,7 +169,7 @@ def _walk_dirs(
             except OSError:
                 is_dir = False
             if is_dir:
-                if name in SKIP_DIRS or name.startswith(".") or name.endswith(".egg-info"):
+                if name in SKIP_DIRS or name.startswith(".") or name.endswith(METADATA_DIR_SUFFIXES):
                     continue
                 rel = rel_dir + name
                 if patterns and _excluded(rel, patterns):

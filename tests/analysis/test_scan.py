@@ -248,14 +248,15 @@ def test_walk_order_and_skipped_folders(tmp_path: Path) -> None:
     for rel in (
         "b.py", "a.py", "z/x.py", "pkg/m.py", "pkg/sub/n.py", "dir.py/inner.py", "notes.txt",
         "myenv/pyvenv.cfg", "myenv/lib/v.py", "build/b.py", ".hidden/h.py", "x.egg-info/e.py",
-        "__pycache__/c.py", "pkg/skipme/s.py",
+        "y-1.0.dist-info/licenses/l.py", "__pycache__/c.py", "pkg/skipme/s.py",
     ):  # fmt: skip
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("")
     got = [rel for _, rel in iter_tree(tmp_path, exclude=["pkg/skipme"])]
     # a folder's files (sorted) before its subfolders (sorted, depth first); venvs, caches,
-    # build output, hidden and excluded folders are not entered; a folder named x.py is a folder
+    # build output, package metadata, hidden and excluded folders are not entered; a folder
+    # named x.py is a folder
     assert got == ["a.py", "b.py", "dir.py/inner.py", "pkg/m.py", "pkg/sub/n.py", "z/x.py"]
     (tmp_path / "pyvenv.cfg").write_text("")  # the root itself is scanned as asked, even a venv
     assert [rel for _, rel in iter_tree(tmp_path)][:2] == ["a.py", "b.py"]
