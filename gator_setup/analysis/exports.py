@@ -331,10 +331,10 @@ class ExportReader:
             return got is not None and got[0].has(name) is True
         quick = self._quick.get(module)
         if quick is None:
-            path, is_pkg, _kind = find_module_file(self.root, module)
             quick = self._surely_bound(module)
-            if is_pkg and path is not None:
-                quick |= list_submodules(path.parent)
+            found = self._quick_read(module)  # (read already: memoised)
+            if found is not None and found[2]:
+                quick |= list_submodules(found[1].parent)
             self._quick[module] = quick
         return name in quick
 

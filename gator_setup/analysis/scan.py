@@ -243,7 +243,6 @@ class _Analyzer:
         self.needles = needles_for(self.mods)
         self._mod_needles = tuple((m, m.encode()) for m in sorted(self.mods))
         self._others_memo: dict[str | None, frozenset[str]] = {}
-        self._folder_tops: dict[str, str | None] = {}
         self._needle = dict(self._mod_needles)
         self._hits: dict[str, int] = {}
         self._ordered: list[tuple[str, bytes]] = list(self._mod_needles)
@@ -293,21 +292,11 @@ class _Analyzer:
             self._ordered.sort(key=lambda mb: -self._hits.get(mb[0], 0))
         return self._ordered
 
-    def _own_top(self, rel: str) -> str | None:
-        """The top-level package a file belongs to (its imports of that package are not checked):
-        `module_name(rel)`'s first part, with the folder's part of the answer remembered."""
-        folder, _, name = rel.replace("\\", "/").rpartition("/")
-        stem, dot, suffix = name.rpartition(".")
-        if not dot or suffix not in ("py", "pyi"):
-            return None
-        if stem != "__init__" and not stem.isidentifier():
-            return None
-        if not folder:
-            return None if stem == "__init__" else stem
-        if folder not in self._folder_tops:
-            parts = folder.split("/")
-            self._folder_tops[folder] = parts[0] if all(p.isidentifier() for p in parts) else None
-        return self._folder_tops[folder]
+    @staticmethod
+    def _own_top(rel: str) -> str | None:
+        """The top-level package a file belongs to (its imports of that package are not checked)."""
+        mod = module_name(rel)
+        return mod[0].split(".", 1)[0] if mod else None
 
     def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
         """The file's analysis when it matters (imports to check, calls, or a problem), else None.
@@ -468,6 +457,23 @@ def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, b
 Walked = tuple[list[tuple[str, str, list[Any]] | DistTop], bool]
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a scan runs (used as a decorator). A scan's objects
+    form no cycles to speak of, and each collection walks every object of the process (in a
+    forked worker, copying the pages it touches): a serial cold scan of a site-packages ran 187
+    collections, 37 ms."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@gc_paused()
 def walk_stats(
     root: Path,
     exclude: Iterable[str] = (),
@@ -482,27 +488,11 @@ def walk_stats(
     as DistTop, neither walked nor stat'ed; `layout_dir` caches which distribution owns what.
     """
     out: list[tuple[str, str, list[Any]] | DistTop] = []
-    with gc_paused():
-        for item in _walk(root, tuple(exclude), layout_dir, dist_tops=dist_tops and max_files is None):
-            if max_files is not None and len(out) >= max_files:
-                return out, True
-            out.append(item if isinstance(item, DistTop) else _with_stat(item))
+    for item in _walk(root, tuple(exclude), layout_dir, dist_tops=dist_tops and max_files is None):
+        if max_files is not None and len(out) >= max_files:
+            return out, True
+        out.append(item if isinstance(item, DistTop) else _with_stat(item))
     return out, False
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a scan runs. A scan's objects form no cycles to
-    speak of, and each collection walks every object of the process (in a forked worker, copying
-    the pages it touches): a serial cold scan of a site-packages ran 187 collections, 37 ms."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str, list[Any]]:
@@ -548,6 +538,7 @@ def _irrelevant(hit: list[Any]) -> bool:
     return len(hit) == 2 or (len(hit) == 4 and hit[2] is None)
 
 
+@gc_paused()
 def scan_tree(
     path: str | os.PathLike[str],
     providers: Providers,
@@ -575,35 +566,7 @@ def scan_tree(
     thread asks the interpreter for its providers). `layout_dir`: where the walk caches which
     distribution owns which top-level entry.
     """
-    with gc_paused():
-        return _scan_tree(
-            Path(path),
-            providers,
-            tuple(exclude),
-            watched,
-            max_files,
-            cache_file,
-            deep_needles,
-            deep_exempt,
-            workers,
-            walked,
-            layout_dir,
-        )
-
-
-def _scan_tree(
-    root: Path,
-    providers: Providers,
-    exclude: tuple[str, ...],
-    watched: Iterable[str] | None,
-    max_files: int | None,
-    cache_file: Path | None,
-    deep_needles: Iterable[DeepNeedle] | None,
-    deep_exempt: Iterable[str],
-    workers: int | None,
-    walked: Walked | None,
-    layout_dir: Path | None,
-) -> ScanResult:
+    root = Path(path)
     if cache_file is None:
         return scan_files(_read_tree(root, exclude), providers, watched, max_files, deep_needles, deep_exempt)
     old_raw, old_files, old_tops = _load_scan_cache(cache_file)

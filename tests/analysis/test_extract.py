@@ -122,16 +122,20 @@ def test_prefilter_and_module_names() -> None:
     assert module_name("a-b/c.py") is None
 
 
+# SRC plus imports after `,`, `;` and `:` (the candidate pass must find them too)
+MORE_IMPORTS = SRC + b"import os, torch.nn as tnn\nx = 1; from torch import e\nif y: import numpy.linalg\n"
+CANDIDATE_WATCHED = {"huggingface_hub", "torch", "numpy", "transformers"}
+
+
 def test_regex_candidates_cover_every_ast_import() -> None:
     from gator_setup.analysis.candidates import import_candidates
 
     src = (
-        SRC
-        + b"import os, torch.nn as tnn\nx = 1; from torch import e\nif y: import numpy.linalg\n"
+        MORE_IMPORTS
         + b"from huggingface_hub import (\n    a,  # comment, with comma\n    b as bb,\n)\n"
         + b"from huggingface_hub import c, \\\n    d\n"
     )
-    watched = {"huggingface_hub", "torch", "numpy", "transformers"}
+    watched = CANDIDATE_WATCHED
     cands = {(r.module, r.name, r.line) for r in import_candidates(src, watched)}
     exact = {(r.module, r.name, r.line) for r in extract_imports(src, "m.py", module="m", watched=watched)}
     assert exact <= cands
@@ -144,12 +148,11 @@ def test_candidates_with_the_present_names_are_the_same() -> None:
     from gator_setup.analysis.candidates import import_candidates
 
     src = (
-        SRC
-        + b"import os, torch.nn as tnn\nx = 1; from torch import e\nif y: import numpy.linalg\n"
+        MORE_IMPORTS
         + b"import os, \\\n    torch\nimport sys, \\\r\n    numpy\r\nfrom torch import (\r\n  f,\r\n)\r\n"
         + b"from huggingface_hub import c, \\\n    d\nimport json  # torch is mentioned only here\n"
     )
-    watched = {"huggingface_hub", "torch", "numpy", "transformers"}
+    watched = CANDIDATE_WATCHED
     present = [w.encode() for w in watched if w.encode() in src]
     plain = import_candidates(src, watched)
     filtered = import_candidates(src, watched, present)

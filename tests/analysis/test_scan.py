@@ -332,5 +332,5 @@ def test_own_top_package_is_the_module_names_first_part(rel: str) -> None:
 
     analyzer = _Analyzer(Providers([]), ["torch"], None)
     mod = module_name(rel)
-    for _ in range(2):  # the folder's answer is remembered: the second ask gives the same
+    for _ in range(2):  # asked twice (the analyzer keeps state between files): the same answer
         assert analyzer._own_top(rel) == (mod[0].split(".", 1)[0] if mod else None)
