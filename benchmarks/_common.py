@@ -7,8 +7,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 BENCH_REQUIREMENTS = ("torch==2.13.0", "diffusers", "transformers", "huggingface_hub")
 
@@ -41,15 +43,34 @@ def gator_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "gator_setup"]
 
 
-def time_run(
-    cmd: list[str], env: dict[str, str], timeout: float = 600, cwd: str | None = None
-) -> tuple[float, int]:
-    """Wall seconds of one whole process, and its exit code."""
+class Run(NamedTuple):
+    """One timed process: wall seconds, exit code, CPU seconds (user + system, its children included)."""
+
+    wall: float
+    rc: int
+    cpu: float
+
+
+def time_run(cmd: list[str], env: dict[str, str], timeout: float = 600, cwd: str | None = None) -> Run:
+    """Time one whole process, waited for with a blocking wait4.
+
+    Not `subprocess.run(timeout=...)`: with a timeout, Popen.wait polls with sleeps that grow to
+    50 ms, so every time came out rounded up to the next poll (rg's 0.12-0.14 s read as 0.165 s,
+    and all times here sat on a 50-ms grid until this was found). The timeout kills the process
+    from a timer thread instead. wait4 also gives the CPU time of the process and of the children
+    it waited for (gator's worker processes, the interpreter it asks).
+    """
     start = time.perf_counter()
-    proc = subprocess.run(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout, cwd=cwd
-    )
-    return time.perf_counter() - start, proc.returncode
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    try:
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall, proc.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def median(values: list[float]) -> float:
@@ -57,4 +78,4 @@ def median(values: list[float]) -> float:
 
 
 def fmt(values: list[float]) -> str:
-    return f"{median(values):7.3f} s  (runs: {', '.join(f'{v:.2f}' for v in values)})"
+    return f"{median(values):7.3f} s  (runs: {', '.join(f'{v:.3f}' for v in values)})"

@@ -49,16 +49,21 @@ def main() -> int:
             cwd=outside,
         )
     res: dict[str, list[float]] = {"rg": [], **{name: [] for name in trees}}
+    cpu: dict[str, list[float]] = {name: [] for name in res}
     for _ in range(args.runs):
-        res["rg"].append(time_run(rg_cmd, clean_env())[0])
+        run = time_run(rg_cmd, clean_env())
+        res["rg"].append(run.wall)
+        cpu["rg"].append(run.cpu)
         for name, tree in trees.items():
             env = clean_env(PYTHONPATH=str(tree), GATOR_CACHE_DIR=tempfile.mkdtemp(prefix="gator-ab-cold-"))
-            res[name].append(time_run(scan, env, cwd=outside)[0])
+            run = time_run(scan, env, cwd=outside)
+            res[name].append(run.wall)
+            cpu[name].append(run.cpu)
     print(f"site-packages: {site} ({args.runs} interleaved rounds, cold cache each run)")
     r = median(res["rg"])
     for name, values in res.items():
         ratio = "" if name == "rg" else f"   {median(values) / r:.1f}x rg"
-        print(f"  {name:<40} {fmt(values)}{ratio}")
+        print(f"  {name:<40} {fmt(values)}{ratio}   CPU {median(cpu[name]):.3f} s")
     return 0
 
 

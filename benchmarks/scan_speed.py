@@ -41,22 +41,34 @@ def main() -> int:
     time_run(rg_cmd, clean_env())
     time_run(scan, clean_env(GATOR_CACHE_DIR=warm_cache))  # fills the warm cache
     res: dict[str, list[float]] = {"rg": [], "gator scan (cold cache)": [], "gator scan (warm cache)": []}
+    cpu: dict[str, list[float]] = {name: [] for name in res}
+
+    def timed(name: str, cmd: list[str], env: dict[str, str]) -> None:
+        run = time_run(cmd, env)
+        res[name].append(run.wall)
+        cpu[name].append(run.cpu)
+
     for i in range(args.runs):
-        cold = clean_env(GATOR_CACHE_DIR=tempfile.mkdtemp(prefix="gator-scan-cold-"))
-        res["gator scan (cold cache)"].append(time_run(scan, cold)[0])
-        # The process right after a cold scan runs slower here (0.12-0.13 s warm scans against
-        # 0.08-0.10 s a few runs later), so rg and the warm scan take that place in turn.
+        timed(
+            "gator scan (cold cache)",
+            scan,
+            clean_env(GATOR_CACHE_DIR=tempfile.mkdtemp(prefix="gator-scan-cold-")),
+        )
+        # The process right after a cold scan was seen to run slower here, so rg and the warm
+        # scan take that place in turn.
         pair = [
             ("rg", rg_cmd, clean_env()),
             ("gator scan (warm cache)", scan, clean_env(GATOR_CACHE_DIR=warm_cache)),
         ]
         for name, cmd, env in pair if i % 2 == 0 else reversed(pair):
-            res[name].append(time_run(cmd, env)[0])
+            timed(name, cmd, env)
     n = sum(1 for _ in site.rglob("*.py"))
     print(f"site-packages: {site} ({n} .py files, {args.runs} runs each)")
     print(f"  pre-filter: {_prefilter()}")
     for name, values in res.items():
-        print(f"  {name:<26} {fmt(values)}")
+        print(
+            f"  {name:<26} {fmt(values)}   CPU {median(cpu[name]):.3f} s (user + system, children included)"
+        )
     r = median(res["rg"])
     print(f"  cold / rg = {median(res['gator scan (cold cache)']) / r:.1f}x   (target: within 3x)")
     print(f"  warm / rg = {median(res['gator scan (warm cache)']) / r:.1f}x   (target: below 1x)")

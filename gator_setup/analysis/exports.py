@@ -21,22 +21,23 @@ _LAZY_TABLES = ("_SUBMOD_ATTRS", "_import_structure")
 def find_module_file(root: Path, module: str) -> tuple[Path | None, bool, str]:
     """(file, is_package, kind) of `module` under `root`; kind is source/namespace/extension/missing."""
     parts = module.split(".")
-    base = root.joinpath(*parts)
-    init = base / "__init__.py"
-    if init.is_file():
-        return init, True, "source"
-    py = base.with_name(parts[-1] + ".py")
-    if py.is_file():
-        return py, False, "source"
-    parent = base.parent
+    base = os.path.join(root, *parts)  # (os.path: a scan asks this hundreds of times; pathlib is slower)
+    init = os.path.join(base, "__init__.py")
+    if os.path.isfile(init):
+        return Path(init), True, "source"
+    py = base + ".py"
+    if os.path.isfile(py):
+        return Path(py), False, "source"
+    parent = os.path.dirname(base)
+    prefix = parts[-1] + "."
     try:
-        if parent.is_dir():
+        if os.path.isdir(parent):
             for entry in os.scandir(parent):
-                if entry.name.startswith(parts[-1] + ".") and entry.name.endswith(_EXT_SUFFIXES):
+                if entry.name.startswith(prefix) and entry.name.endswith(_EXT_SUFFIXES):
                     return Path(entry.path), False, "extension"
     except OSError:
         pass
-    if base.is_dir():
+    if os.path.isdir(base):
         return None, True, "namespace"
     return None, False, "missing"
 
@@ -94,6 +95,14 @@ class _Reader:
         self.root = root
         self.memo: dict[str, tuple[ExportSet, tuple[str, ...] | None] | None] = {}
         self.active: set[str] = set()
+        self._found: dict[str, tuple[Path | None, bool, str]] = {}
+
+    def locate(self, module: str) -> tuple[Path | None, bool, str]:
+        """`find_module_file(self.root, module)`, asked once per module."""
+        got = self._found.get(module)
+        if got is None:
+            got = self._found[module] = find_module_file(self.root, module)
+        return got
 
     def read(self, module: str) -> tuple[ExportSet, tuple[str, ...] | None] | None:
         if module in self.memo:
@@ -109,7 +118,7 @@ class _Reader:
         return result
 
     def _read(self, module: str) -> tuple[ExportSet, tuple[str, ...] | None] | None:
-        path, is_pkg, kind = find_module_file(self.root, module)
+        path, is_pkg, kind = self.locate(module)
         pkg_dir = self.root.joinpath(*module.split("."))
         subs = list_submodules(pkg_dir) if is_pkg else frozenset()
         if kind == "missing":
@@ -273,7 +282,7 @@ class _State:
             if (
                 self.type_checking
                 and (self.lazy_module or self.lazy_tables)
-                and find_module_file(self.reader.root, target)[1]
+                and self.reader.locate(target)[1]
             ):
                 # A lazy module's TYPE_CHECKING star imports of whole packages mirror its lazy
                 # table; following them would parse every model file of transformers for nothing.
@@ -368,7 +377,7 @@ class ExportReader:
         read, _path, is_pkg = found
         for src in read.stars:
             target = _star_target(src, module, is_pkg)
-            if target is None or find_module_file(self.root, target)[2] in ("extension", "missing"):
+            if target is None or self._reader.locate(target)[2] in ("extension", "missing"):
                 return True
         return False
 
@@ -393,7 +402,7 @@ class ExportReader:
     def _quick_read(self, module: str) -> tuple[QuickRead, Path, bool] | None:
         if module in self._reads:
             return self._reads[module]
-        path, is_pkg, kind = find_module_file(self.root, module)
+        path, is_pkg, kind = self._reader.locate(module)
         got = None
         if kind == "source" and path is not None:
             with contextlib.suppress(OSError):
@@ -402,7 +411,7 @@ class ExportReader:
         return got
 
     def exists(self, module: str) -> bool:
-        return find_module_file(self.root, module)[2] != "missing"
+        return self._reader.locate(module)[2] != "missing"
 
 
 def _star_target(src: str, module: str, is_pkg: bool) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
@@ -36,15 +37,36 @@ def needs_scan(data: bytes, needles: Iterable[bytes]) -> bool:
 
 def module_name(rel_path: str) -> tuple[str, bool] | None:
     """`pkg/sub/mod.py` -> ("pkg.sub.mod", False); `pkg/__init__.py` -> ("pkg", True)."""
-    parts = rel_path.replace("\\", "/").split("/")
-    if not parts or not parts[-1].endswith((".py", ".pyi")):
+    parts = _module_parts(rel_path)
+    return None if parts is None else (".".join(parts[0]), parts[1])
+
+
+def top_package(rel_path: str) -> str | None:
+    """The first part of `module_name(rel_path)` (`pkg/sub/mod.py` -> "pkg"), without building
+    the whole name: the scan asks it of every file holding a watched name."""
+    parts = _module_parts(rel_path)
+    return None if parts is None else parts[0][0]
+
+
+def _module_parts(rel_path: str) -> tuple[tuple[str, ...], bool] | None:
+    folder, sep, fname = rel_path.replace("\\", "/").rpartition("/")
+    if not fname.endswith((".py", ".pyi")):
         return None
-    stem = parts[-1].rsplit(".", 1)[0]
-    is_pkg = stem == "__init__"
-    names = parts[:-1] if is_pkg else [*parts[:-1], stem]
-    if not names or not all(n.isidentifier() for n in names):
+    package = _package_parts(folder) if sep else ()
+    if package is None:
         return None
-    return ".".join(names), is_pkg
+    stem = fname.rsplit(".", 1)[0]
+    if stem == "__init__":
+        return (package, True) if package else None
+    return ((*package, stem), False) if stem.isidentifier() else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_parts(folder: str) -> tuple[str, ...] | None:
+    """A folder's names as a package path, or None when one is not an identifier (memoised: the
+    files of a folder share it)."""
+    parts = tuple(folder.split("/"))
+    return parts if all(p.isidentifier() for p in parts) else None
 
 
 def resolve_relative(module: str | None, level: int, current: str | None, is_package: bool) -> str | None:

@@ -32,10 +32,11 @@ Presence = Callable[[bytes], bool]
 
 def native_available() -> bool:
     """True when the native multi-needle search is installed and not switched off."""
-    return _native_module() is not None
+    return native_module() is not None
 
 
-def _native_module() -> Any:
+def native_module() -> Any:
+    """The native search package (ahocorasick_rs), or None when it is missing or switched off."""
     if os.environ.get("GATOR_PURE_PYTHON"):
         return None
     try:
@@ -59,7 +60,7 @@ class NeedleIndex:
     def __init__(self, needles: Iterable[bytes], *, native: bool | None = None) -> None:
         self.needles = tuple(dict.fromkeys(n for n in needles if n))
         self._known = frozenset(self.needles)
-        self._module: Any = _native_module() if native is not False else None
+        self._module: Any = native_module() if native is not False else None
         if native and self._module is None:
             raise RuntimeError("the native needle search (ahocorasick_rs) is not available")
         # built on first use (a warm scan analyses no file and never needs it)

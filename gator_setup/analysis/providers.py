@@ -98,21 +98,6 @@ class Providers:
         verdict = self._verdicts[key] = self._verdict(ImportRef(module, name, 0))
         return verdict
 
-    def verdicts(
-        self, pairs: Iterable[tuple[str, str | None]]
-    ) -> list[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]:
-        """The verdict on each (module, name) import: None (resolves) or (kind, missing). For
-        another process's `learn`: worker processes judge disjoint sets of modules."""
-        return [
-            ((module, name), self._memo_verdict(module, name))
-            for module, name in pairs
-            if module.split(".", 1)[0] in self.by_module
-        ]
-
-    def learn(self, verdicts: Iterable[tuple[tuple[str, str | None], tuple[IssueKind, str] | None]]) -> None:
-        """Take verdicts made by `verdicts` on these same providers (in another process)."""
-        self._verdicts.update(verdicts)
-
     def _verdict(self, ref: ImportRef) -> tuple[IssueKind, str] | None:
         reader = self.reader(ref.top)
         assert reader is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import collections
 import contextlib
 import fnmatch
 import gc
@@ -17,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from gator_setup.analysis.candidates import import_candidates
+from gator_setup.analysis.candidates import import_pairs
 from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
-from gator_setup.analysis.extract import analyze_source, module_name
+from gator_setup.analysis.extract import analyze_source, module_name, top_package
 from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.needles import NeedleIndex
 from gator_setup.analysis.providers import Providers, Unresolved
@@ -261,6 +262,7 @@ class _Analyzer:
         # one pass answers the watched names (and the deep needles any file can need); the gated
         # deep needles matter only in files naming their module, where a second pass answers them
         self.index = NeedleIndex([*self.needles, *self._ungated])
+        self._native = self.index.native
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
 
     def _gated_hit(self, data: bytes, named: Callable[[str], bool]) -> bool:
@@ -270,13 +272,6 @@ class _Analyzer:
             return False
         has = self.gated_index.presence(data)
         return any(has(n) for n in wanted)
-
-    def _present_others(self, own: str | None, has: Callable[[bytes], bool]) -> list[bytes] | None:
-        """The names of the watched modules other than `own` that the file holds, when the native
-        search already answered them all (else None: asking each name costs a pass)."""
-        if not self.index.native:
-            return None
-        return [b for m, b in self._mod_needles if m != own and has(b)]
 
     def _others(self, own: str | None) -> frozenset[str]:
         """Watched modules other than `own`."""
@@ -295,8 +290,7 @@ class _Analyzer:
     @staticmethod
     def _own_top(rel: str) -> str | None:
         """The top-level package a file belongs to (its imports of that package are not checked)."""
-        mod = module_name(rel)
-        return mod[0].split(".", 1)[0] if mod else None
+        return top_package(rel)
 
     def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
         """The file's analysis when it matters (imports to check, calls, or a problem), else None.
@@ -308,10 +302,12 @@ class _Analyzer:
         triage = self.triage(data, rel)
         if triage is None or (isinstance(triage, tuple) and self.all_resolve(triage)):
             return None
+        return self.parse(data, display, rel)
+
+    def parse(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
+        """The AST analysis of a file, when it holds anything (imports, calls or a problem)."""
         fa = _analyze(data, display, rel, self.mods)
-        if not (fa.imports or fa.calls or fa.problem):
-            return None
-        return fa
+        return fa if fa.imports or fa.calls or fa.problem else None
 
     def all_resolve(self, pairs: Iterable[tuple[str, str | None]]) -> bool:
         """True when every (module, name) candidate resolves against the providers."""
@@ -323,36 +319,46 @@ class _Analyzer:
         name, or only imports of the file's own package), FULL (the AST analysis: a deep needle, or
         text that does not decode), or the (module, name) candidates that must all resolve for the
         file not to matter (else it gets the AST analysis)."""
-        found = self.index.present(data) if self.index.native else None
-        if found is not None and not found:
-            return None  # (one native pass: most files hold no watched name at all)
+        if self._native:
+            # one native pass answers every name: most files hold no watched name at all
+            found = self.index.present(data)
+            if not found:
+                return None
+            own = self._own_top(rel)
+            others = [b for m, b in self._mod_needles if m != own and b in found]
+            if not others and (own is None or self._needle.get(own) not in found):
+                return None  # only the file's own package is named
+            return self._decide(data, own, others, found.__contains__)
         own = self._own_top(rel)
-        has = self.index.presence(data, found)
+        has = data.__contains__
         # Which watched names the file contains, asking as little as possible: without the native
         # search each absent name costs a scan of the whole file, so the questions stop at the
         # first name found (in the order names have been found so far) and no name is asked twice.
-        known: dict[str, bool] = {}
         other = False
         for m, b in self._order():
-            if m != own:
-                known[m] = has(b)
-                if known[m]:
-                    self._hits[m] = self._hits.get(m, 0) + 1
-                    other = True
-                    break
+            if m != own and has(b):
+                self._hits[m] = self._hits.get(m, 0) + 1
+                other = True
+                break
         if not other and not (own in self._needle and has(self._needle[own])):
             return None  # no watched name at all
+        return self._decide(data, own, None if other else [], has)
+
+    def _decide(
+        self, data: bytes, own: str | None, others: list[bytes] | None, has: Callable[[bytes], bool]
+    ) -> Triage:
+        """triage, once the file is known to hold a watched name. `others`: the names of the
+        watched modules other than `own` that it holds, or None when some are (not all asked)."""
         if self.deep is None:
             return FULL
 
         def named(g: str) -> bool:
             if g == own:
                 return True  # a file can refer to its own package (relative imports)
-            if g not in self._needle:
+            needle = self._needle.get(g)
+            if needle is None:
                 return False
-            if g not in known:
-                known[g] = False if not other else has(self._needle[g])
-            return known[g]
+            return has(needle) if others is None else needle in others
 
         if own not in self.deep_exempt and (
             any(has(n) for n in self._ungated) or self._gated_hit(data, named)
@@ -366,13 +372,12 @@ class _Analyzer:
             except UnicodeDecodeError:
                 if b"coding" not in data[:200]:
                     return FULL
-        if not other:
+        if others is not None and not others:
             return None
         # A candidate names a module whose bytes are in the file, so the candidate pass is needed
         # only when a watched module other than the file's own package is named; filtering by all
         # of them gives the same candidates.
-        cands = import_candidates(data, self._others(own), self._present_others(own, has))
-        return tuple(dict.fromkeys((c.module, c.name) for c in cands)) or None
+        return import_pairs(data, self._others(own), others) or None
 
 
 def _analyze(data: bytes, display: str, rel: str, watched: frozenset[str]) -> FileAnalysis:
@@ -690,13 +695,16 @@ PARALLEL_MIN_FILES = 400
 # Files per triage task: sent as the walk finds them, small enough that the workers start early
 # and end together, large enough that sending tasks and results costs little.
 _CHUNK = 200
-# Files needing the full analysis are parsed in the workers when at least this many (each then
-# reads the provider modules it needs once more), else here, where the exports are known already.
+# Files needing the full analysis that are left once every file is triaged are parsed in the
+# workers when at least this many (each then reads the provider modules they import once more),
+# else here, where the exports are known already.
 _FULL_PARALLEL_MIN = 64
 _CHUNK_MIN = 16
 
 _Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
-_Triaged = tuple[str | None, Triage, list[Any]]  # (read error, triage, [size, mtime_ns] read)
+# (read error, triage, [size, mtime_ns] read, the AST analysis of a FULL file)
+_Triaged = tuple[str | None, Triage, list[Any], FileAnalysis | None]
+_Parsed = tuple[FileAnalysis | None, str | None]  # (the AST analysis, read error)
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the workers fork
 
 
@@ -704,14 +712,26 @@ def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Fr
     data, error = _read_one(path, sig)
     if data is None:
         return None, [], error or "unreadable"
-    fa = analyze(data, path, rel)
-    issues = resolve_files([fa], analyze.providers) if fa is not None else []
-    return fa, issues, None
+    return _resolved(analyze, analyze(data, path, rel))
 
 
-def _analyze_chunk(chunk: list[tuple[str, str, list[Any]]]) -> list[_Fresh]:
+def _resolved(analyze: _Analyzer, fa: FileAnalysis | None, error: str | None = None) -> _Fresh:
+    """A file's analysis with its imports resolved (in the process that holds the verdicts)."""
+    if error is not None:
+        return None, [], error
+    return fa, resolve_files([fa], analyze.providers) if fa is not None else [], None
+
+
+def _parse_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Parsed:
+    data, error = _read_one(path, sig)
+    if data is None:
+        return None, error or "unreadable"
+    return analyze.parse(data, path, rel), None
+
+
+def _parse_chunk(chunk: list[_File]) -> list[_Parsed]:
     assert _worker_analyzer is not None
-    return [_analyze_one(_worker_analyzer, *item) for item in chunk]
+    return [_parse_one(_worker_analyzer, *item) for item in chunk]
 
 
 def _default_workers() -> int:
@@ -733,9 +753,10 @@ def _analyze_misses(
     files of the `cold` distributions (walked here: their files are the second result).
 
     On Linux, with several CPUs, one thread and at least PARALLEL_MIN_FILES files, `workers` forked
-    processes triage the files (read, pre-filter, candidate imports: `_Analyzer.triage`) in
-    chunks sent while the walk goes on, and this process resolves their candidates, once per
-    (module, name) for all of them; only the files that need it get the full analysis after.
+    processes triage the files (read, pre-filter, candidate imports: `_Analyzer.triage`, and the
+    AST analysis of the files that need it whatever the verdicts) in chunks sent while the walk
+    goes on, and this process judges their candidates as the chunks come back, once per
+    (module, name) for all of them; the files whose candidates fail get the full analysis.
     Anything going wrong there falls back to the serial loop, whose results are the same.
     """
     if workers is None:
@@ -798,45 +819,33 @@ def _analyze_parallel(
                     sent = hi
                 if walked_all:
                     break
-            triaged: list[tuple[_File, Triage]] = []
+            # Results are taken in order as the workers finish them. Each file's candidates are
+            # judged here as they come (one memo of verdicts: each provider module's exports are
+            # read once, in this process), and the files needing the AST analysis are parsed here
+            # while the workers are still triaging; those left once every file is triaged go to
+            # the workers when there are many.
+            pending: collections.deque[_File] = collections.deque()
             for lo, hi, fut in futures:
-                for item, (error, triage, sig) in zip(done[lo:hi], fut.result(), strict=True):
+                while pending and not fut.done():
+                    path, rel, sig = pending.popleft()
+                    out[rel] = _analyze_one(analyze, path, rel, sig)
+                for item, (error, triage, sig, fa) in zip(done[lo:hi], fut.result(), strict=True):
                     if not item[2]:
                         item[2][:] = sig  # the stat of the file read (cold distributions)
                     if error is not None:
                         out[item[1]] = (None, [], error)
-                    else:
-                        triaged.append((item, triage))
-            # Files needing the full analysis whatever the verdicts start first (each worker reads
-            # the provider modules they import), then the candidates' verdicts are judged by the
-            # workers a share of the modules each (one process reading a provider module's
-            # exports serves every file importing from it), and taken here.
-            full = [item for item, t in triaged if t == FULL]
-            full_jobs = ex.map(_analyze_chunk, _chunks(full, workers))
-            asked = sorted({p for _item, t in triaged if isinstance(t, tuple) for p in t}, key=_pair_key)
-            by_module = [list(g) for _m, g in itertools.groupby(asked, key=operator.itemgetter(0))]
-            n_shares = min(len(by_module), workers * 8)
-            shares = [[p for group in by_module[i::n_shares] for p in group] for i in range(n_shares)]
-            for got in ex.map(_judge, shares):
-                analyze.providers.learn(got)
-            out.update(
-                (rel, r)
-                for (_p, rel, _s), r in zip(full, (r for rows in full_jobs for r in rows), strict=True)
-            )
-            failed: list[_File] = []
-            for item, triage in triaged:
-                if isinstance(triage, tuple):
-                    if analyze.all_resolve(triage):
+                    elif triage == FULL:
+                        out[item[1]] = _resolved(analyze, fa)
+                    elif triage is None or (isinstance(triage, tuple) and analyze.all_resolve(triage)):
                         out[item[1]] = (None, [], None)
                     else:
-                        failed.append(item)
-                elif triage is None:
-                    out[item[1]] = (None, [], None)
-            if len(failed) >= _FULL_PARALLEL_MIN:
-                got = [r for rows in ex.map(_analyze_chunk, _chunks(failed, workers)) for r in rows]
-                out.update((rel, r) for (_p, rel, _s), r in zip(failed, got, strict=True))
+                        pending.append(item)
+            rest = list(pending)
+            if len(rest) >= _FULL_PARALLEL_MIN:
+                got = [r for rows in ex.map(_parse_chunk, _chunks(rest, workers)) for r in rows]
+                out.update((rel, _resolved(analyze, *r)) for (_p, rel, _s), r in zip(rest, got, strict=True))
             else:
-                out.update((rel, _analyze_one(analyze, path, rel, sig)) for path, rel, sig in failed)
+                out.update((rel, _analyze_one(analyze, path, rel, sig)) for path, rel, sig in rest)
         return out
     except (OSError, BrokenProcessPool):
         return None
@@ -854,17 +863,11 @@ def _chunks(files: list[_File], workers: int) -> list[list[_File]]:
 def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
     data, error = _read_one(path, sig)
     if data is None:
-        return error or "unreadable", None, sig
-    return None, analyze.triage(data, rel), sig
-
-
-def _pair_key(pair: tuple[str, str | None]) -> tuple[str, str]:
-    return pair[0], pair[1] or ""
-
-
-def _judge(pairs: list[tuple[str, str | None]]) -> list[Any]:
-    assert _worker_analyzer is not None
-    return _worker_analyzer.providers.verdicts(pairs)
+        return error or "unreadable", None, sig, None
+    triage = analyze.triage(data, rel)
+    # a file needing the AST analysis whatever the verdicts is parsed here, its bytes at hand (its
+    # imports are resolved by the parent, which holds the verdicts)
+    return None, triage, sig, analyze.parse(data, path, rel) if triage == FULL else None
 
 
 def _triage_chunk(chunk: list[_File]) -> list[_Triaged]:

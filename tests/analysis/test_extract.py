@@ -160,3 +160,26 @@ def test_candidates_with_the_present_names_are_the_same() -> None:
     assert {("torch", None), ("numpy", None), ("torch", "f")} <= {(r.module, r.name) for r in plain}
     # with no watched name present, nothing is tried at all
     assert import_candidates(b"import os\nimport torch_like_but_not\n", {"numpy"}, []) == []
+
+
+def test_import_pairs_are_the_candidates_distinct_pairs(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The triage's pairs (no line numbers) are import_candidates' (module, name) pairs, first
+    seen first, with the keyword found natively or by bytes.find alike."""
+    from gator_setup.analysis import candidates
+    from gator_setup.analysis.candidates import import_candidates, import_pairs
+    from gator_setup.analysis.needles import native_available
+
+    src = MORE_IMPORTS + b"import torch\nfrom torch import nn\nx = 'import'; import numpy as np, torch\n"
+    watched = CANDIDATE_WATCHED
+    present = [w.encode() for w in sorted(watched) if w.encode() in src]
+    expected = tuple(dict.fromkeys((r.module, r.name) for r in import_candidates(src, watched)))
+    assert ("torch", "nn") in expected and ("numpy", None) in expected
+    modes = [True, False] if native_available() else [False]  # (native: with the `fast` extra)
+    for native in modes:
+        if not native:
+            monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
+        assert import_pairs(src, watched) == expected
+        assert import_pairs(src, watched, present) == expected
+        assert list(candidates._keyword_positions(src)) == [
+            i for i in range(len(src)) if src.startswith(b"import", i)
+        ]

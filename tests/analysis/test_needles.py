@@ -66,7 +66,7 @@ def test_pure_python_fallback_is_used_when_switched_off(monkeypatch: pytest.Monk
 
 
 def test_pure_python_fallback_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(needles_mod, "_native_module", lambda: None)
+    monkeypatch.setattr(needles_mod, "native_module", lambda: None)
     index = NeedleIndex(WATCHED)
     assert not index.native
     has = index.presence(b"from peft import x")

@@ -161,11 +161,12 @@ def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 @pytest.mark.parametrize("deep", [False, True])
 def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, deep: bool) -> None:  # type: ignore[no-untyped-def]
-    """Workers triage the files and judge the candidates' verdicts; the result is the serial one.
+    """Workers triage the files; the parent judges the candidates' verdicts; the result is the
+    serial one.
 
-    Without deep needles every file naming the hub gets the full analysis (in the workers); with
-    them, files go through the candidate pass, whose verdicts the workers judge, and the few files
-    whose candidates fail are analysed here.
+    Without deep needles every file naming the hub gets the full analysis (parsed in the workers
+    while they triage it, its imports resolved here); with them, files go through the candidate
+    pass, and the few files whose candidates fail are analysed here.
     """
     import os
 
@@ -208,9 +209,10 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, de
 
     spy(scan_mod, "_triage_one")
     spy(scan_mod, "_analyze_one")
-    spy(Providers, "verdicts")
+    spy(Providers, "_memo_verdict")
     assert run(2) == serial
-    assert "_triage_one" not in where and "verdicts" not in where  # never in the parent
+    assert "_triage_one" not in where  # never in the parent
+    assert where["_memo_verdict"] == {True}  # verdicts judged here, once per (module, name)
     if deep:
         assert where.get("_analyze_one") == {True}  # the failed candidates' files, analysed here
     else:
