@@ -180,17 +180,11 @@ def _save_answer(exe: Path, cache_dir: Path | None, interp: Interpreter) -> None
     if stamp is None:
         return
     import dataclasses
-    import tempfile
 
-    target = _cache_file(exe, cache_dir)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"stamp": stamp, "interpreter": dataclasses.asdict(interp)}))
-        os.replace(tmp, target)
-    except OSError:
-        pass  # a read-only cache only costs speed
+    from gator_setup.cachedir import write_cache_json
+
+    # (best effort: a read-only cache only costs speed)
+    write_cache_json(_cache_file(exe, cache_dir), {"stamp": stamp, "interpreter": dataclasses.asdict(interp)})
 
 
 def start_query(path: str | os.PathLike[str], cache_dir: Path | None = None) -> None:
