@@ -81,6 +81,14 @@ def origins() -> Iterator[tuple[Origin, Origin]]:
         b.stop()
 
 
+@pytest.fixture(params=[True, False], ids=["splice", "copy"])
+def splice(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """The test runs twice: with os.splice (the zero-copy path) and with it gone (the copy loop)."""
+    if not request.param:
+        monkeypatch.delattr(os, "splice", raising=False)
+    return bool(request.param)
+
+
 def pump_all(url: str, tmp_path: Path, headers: dict[str, str] | None = None, size: int = len(DATA)) -> Any:
     store = Store(tmp_path / "store")
     writer = store.new_blob()
@@ -91,13 +99,10 @@ def pump_all(url: str, tmp_path: Path, headers: dict[str, str] | None = None, si
     return writer, calls
 
 
-@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
 def test_redirect_to_other_origin_drops_the_token_and_both_paths_copy_exactly(
-    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool
 ) -> None:
     hub, cdn = origins
-    if not splice:
-        monkeypatch.delattr(os, "splice", raising=False)
 
     def redirect(h: BaseHTTPRequestHandler) -> None:
         h.send_response(302)
@@ -174,13 +179,10 @@ def test_more_bytes_announced_than_expected_is_a_mismatch(
     writer.abort()
 
 
-@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
 def test_stall_times_out_and_close_wakes_a_blocked_pump(
-    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool
 ) -> None:
     hub, _ = origins
-    if not splice:
-        monkeypatch.delattr(os, "splice", raising=False)
 
     def stall(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
@@ -213,13 +215,10 @@ def test_stall_times_out_and_close_wakes_a_blocked_pump(
     writer2.abort()
 
 
-@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
 def test_pool_reuses_connections_and_replaces_ones_closed_while_idle(
-    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool
 ) -> None:
     hub, cdn = origins
-    if not splice:
-        monkeypatch.delattr(os, "splice", raising=False)
     ports: dict[str, list[int]] = {"hub": [], "cdn": []}
     drop_next = {"on": False}
 
@@ -275,13 +274,10 @@ def test_token_follows_redirects_only_to_the_same_host_and_never_down_to_http() 
     assert not keeps("https://hub.example/a", "https://hub.example:8443/b")
 
 
-@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
 def test_connection_close_answers_are_read_and_can_be_cancelled(
-    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool, monkeypatch: pytest.MonkeyPatch
+    origins: tuple[Origin, Origin], tmp_path: Path, splice: bool
 ) -> None:
     hub, _ = origins
-    if not splice:
-        monkeypatch.delattr(os, "splice", raising=False)
 
     def closing(h: BaseHTTPRequestHandler, stall: bool = False) -> None:
         h.send_response(200)
