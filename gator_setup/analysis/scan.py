@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from gator_setup.analysis.candidates import import_pairs
 from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
@@ -692,20 +692,23 @@ def scan_tree(
 #: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
 #: they save; a warm scan or a small project stays in one process.
 PARALLEL_MIN_FILES = 400
-# Files per triage task: sent as the walk finds them, small enough that the workers start early
-# and end together, large enough that sending tasks and results costs little.
+# Files per triage task sent to a child: small enough that the work ends evenly, large enough
+# that sending tasks and replies costs little. The parent takes smaller tasks for itself, so that
+# it answers the children's replies (and feeds them) often.
 _CHUNK = 200
-# Files needing the full analysis that are left once every file is triaged are parsed in the
-# workers when at least this many (each then reads the provider modules they import once more),
-# else here, where the exports are known already.
-_FULL_PARALLEL_MIN = 64
+_OWN_CHUNK = 32
+_AHEAD = 2  # tasks outstanding per child: one to work on, one waiting
+# Files whose candidates fail are parsed in tasks of at most this many.
 _CHUNK_MIN = 16
+#: The most processes a scan uses (this one included): the work per file is small, and each
+#: child is a fork of this process.
+MAX_PROCESSES = 4
 
 _Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
 # (read error, triage, [size, mtime_ns] read, the AST analysis of a FULL file)
 _Triaged = tuple[str | None, Triage, list[Any], FileAnalysis | None]
 _Parsed = tuple[FileAnalysis | None, str | None]  # (the AST analysis, read error)
-_worker_analyzer: _Analyzer | None = None  # set in the parent just before the workers fork
+_worker_analyzer: _Analyzer | None = None  # set in the parent just before the children fork
 
 
 def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Fresh:
@@ -729,17 +732,12 @@ def _parse_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Pars
     return analyze.parse(data, path, rel), None
 
 
-def _parse_chunk(chunk: list[_File]) -> list[_Parsed]:
-    assert _worker_analyzer is not None
-    return [_parse_one(_worker_analyzer, *item) for item in chunk]
-
-
 def _default_workers() -> int:
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         n = os.cpu_count() or 1
-    return min(n, 2)
+    return min(n, MAX_PROCESSES)
 
 
 def _analyze_misses(
@@ -752,12 +750,13 @@ def _analyze_misses(
     """Each file's (analysis, issues, read error) by relative path, for the missed files and the
     files of the `cold` distributions (walked here: their files are the second result).
 
-    On Linux, with several CPUs, one thread and at least PARALLEL_MIN_FILES files, `workers` forked
-    processes triage the files (read, pre-filter, candidate imports: `_Analyzer.triage`, and the
-    AST analysis of the files that need it whatever the verdicts) in chunks sent while the walk
-    goes on, and this process judges their candidates as the chunks come back, once per
-    (module, name) for all of them; the files whose candidates fail get the full analysis.
-    Anything going wrong there falls back to the serial loop, whose results are the same.
+    `workers`: the processes that analyse, this one included (None: one per CPU, at most
+    MAX_PROCESSES; 1 when $GATOR_NO_PARALLEL is set). On Linux, with several, one thread and at
+    least PARALLEL_MIN_FILES files, `workers - 1` forked children and this process triage the
+    files (read, pre-filter, candidate imports: `_Analyzer.triage`, and the AST analysis of the
+    files that need it whatever the verdicts) while this process walks the rest, and this
+    process judges every file's candidates as they come, once per (module, name) for all of them;
+    the files whose candidates fail get the full analysis. The results are the serial loop's.
     """
     if workers is None:
         workers = 1 if os.environ.get("GATOR_NO_PARALLEL") else _default_workers()
@@ -779,85 +778,124 @@ def _analyze_misses(
         for item in todo:
             done.append(item)
             if len(done) >= PARALLEL_MIN_FILES:
-                got = _analyze_parallel(done, todo, analyze, workers)
+                got = _analyze_parallel(done, todo, analyze, workers - 1)
                 if got is not None:
                     return got, cold_files
                 break
-    for item in todo:  # the serial loop (or the rest of the walk after a failed parallel run)
+    for item in todo:  # the serial loop (or the rest of the walk when no child could be forked)
         done.append(item)
     return {rel: _analyze_one(analyze, path, rel, sig) for path, rel, sig in done}, cold_files
 
 
-def _analyze_parallel(
-    done: list[_File], todo: Iterator[_File], analyze: _Analyzer, workers: int
-) -> dict[str, _Fresh] | None:
-    """`_analyze_misses` in worker processes; None when they cannot be used. `done` (files walked
-    so far) gets the rest of `todo` as it is walked."""
-    global _worker_analyzer
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+class _Task(NamedTuple):
+    """Work for one process: triage the walked files [lo, hi), or parse `parse` (files whose
+    candidates failed)."""
 
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:
-        return None
+    lo: int = 0
+    hi: int = 0
+    parse: list[_File] | None = None
+
+
+def _analyze_parallel(
+    done: list[_File], todo: Iterator[_File], analyze: _Analyzer, children: int
+) -> dict[str, _Fresh] | None:
+    """`_analyze_misses` with `children` forked processes working beside this one; None when
+    none could be forked. `done` (files walked so far) gets the rest of `todo` as it is walked."""
+    from gator_setup.analysis.fanout import ChildLost, Fanout
+
+    global _worker_analyzer
     _worker_analyzer = analyze
-    out: dict[str, _Fresh] = {}
     try:
-        # (not multiprocessing.Pool: a worker killed by the OOM killer would hang it)
-        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
-            futures: list[tuple[int, int, Future[list[_Triaged]]]] = []
-            sent = 0
-            while True:
-                before = len(done)
-                done.extend(itertools.islice(todo, _CHUNK))
-                walked_all = len(done) - before < _CHUNK
-                while len(done) - sent >= _CHUNK or (walked_all and len(done) > sent):
-                    hi = min(len(done), sent + _CHUNK)
-                    futures.append((sent, hi, ex.submit(_triage_chunk, done[sent:hi])))
-                    sent = hi
-                if walked_all:
-                    break
-            # Results are taken in order as the workers finish them. Each file's candidates are
-            # judged here as they come (one memo of verdicts: each provider module's exports are
-            # read once, in this process), and the files needing the AST analysis are parsed here
-            # while the workers are still triaging; those left once every file is triaged go to
-            # the workers when there are many.
-            pending: collections.deque[_File] = collections.deque()
-            for lo, hi, fut in futures:
-                while pending and not fut.done():
-                    path, rel, sig = pending.popleft()
-                    out[rel] = _analyze_one(analyze, path, rel, sig)
-                for item, (error, triage, sig, fa) in zip(done[lo:hi], fut.result(), strict=True):
-                    if not item[2]:
-                        item[2][:] = sig  # the stat of the file read (cold distributions)
-                    if error is not None:
-                        out[item[1]] = (None, [], error)
-                    elif triage == FULL:
-                        out[item[1]] = _resolved(analyze, fa)
-                    elif triage is None or (isinstance(triage, tuple) and analyze.all_resolve(triage)):
-                        out[item[1]] = (None, [], None)
-                    else:
-                        pending.append(item)
-            rest = list(pending)
-            if len(rest) >= _FULL_PARALLEL_MIN:
-                got = [r for rows in ex.map(_parse_chunk, _chunks(rest, workers)) for r in rows]
-                out.update((rel, _resolved(analyze, *r)) for (_p, rel, _s), r in zip(rest, got, strict=True))
-            else:
-                out.update((rel, _analyze_one(analyze, path, rel, sig)) for path, rel, sig in rest)
-        return out
-    except (OSError, BrokenProcessPool):
+        fan = Fanout(children, _serve)
+    except OSError:
         return None
     finally:
         _worker_analyzer = None
+    out: dict[str, _Fresh] = {}
+    pending: collections.deque[_File] = collections.deque()  # files whose candidates failed
+    returned: collections.deque[_Task] = collections.deque()  # tasks of a child that was lost
+    sent: dict[Any, collections.deque[_Task]] = {child: collections.deque() for child in fan.children}
+    walked = 0  # done[:walked] are in tasks
+    walked_all = False
+
+    def next_task(files: int, parse: int) -> _Task | None:
+        """A lost child's task, else the next `files` files of the walk, else up to `parse` of
+        the files whose candidates failed (once every file is triaged)."""
+        nonlocal walked, walked_all
+        if returned:
+            return returned.popleft()
+        if not walked_all and len(done) - walked < files:
+            before = len(done)
+            done.extend(itertools.islice(todo, files))
+            walked_all = len(done) - before < files
+        if walked < len(done):
+            lo, walked = walked, min(len(done), walked + files)
+            return _Task(lo, walked)
+        if pending:
+            return _Task(parse=[pending.popleft() for _ in range(min(parse, len(pending)))])
+        return None
+
+    def take(task: _Task, rows: list[Any]) -> None:
+        if task.parse is not None:
+            out.update(
+                (rel, _resolved(analyze, *r)) for (_p, rel, _s), r in zip(task.parse, rows, strict=True)
+            )
+            return
+        for item, (error, triage, sig, fa) in zip(done[task.lo : task.hi], rows, strict=True):
+            if not item[2]:
+                item[2][:] = sig  # the stat of the file read (cold distributions)
+            if error is not None:
+                out[item[1]] = (None, [], error)
+            elif triage == FULL:
+                out[item[1]] = _resolved(analyze, fa)
+            elif triage is None or (isinstance(triage, tuple) and analyze.all_resolve(triage)):
+                out[item[1]] = (None, [], None)
+            else:
+                pending.append(item)
+
+    def payload(task: _Task) -> tuple[str, list[_File]]:
+        return ("parse", task.parse) if task.parse is not None else ("triage", done[task.lo : task.hi])
+
+    def replies(timeout: float | None) -> None:
+        for child in fan.ready(timeout):
+            queue = sent[child]
+            try:
+                rows = fan.receive(child)
+            except ChildLost:
+                returned.extend(sent.pop(child))  # its tasks are done here (or by the others)
+                continue
+            take(queue.popleft(), rows)
+
+    try:
+        while True:
+            for child in fan.children:  # keep every child busy
+                queue = sent[child]
+                while len(queue) < _AHEAD:
+                    task = next_task(_CHUNK, _CHUNK_MIN)
+                    if task is None:
+                        break
+                    queue.append(task)
+                    fan.send(child, payload(task))
+            replies(0)
+            task = next_task(_OWN_CHUNK, 1)
+            if task is not None:  # work of this process's own, between the children's replies
+                take(task, _serve(payload(task), analyze))
+            elif any(sent.values()):
+                replies(None)
+            else:
+                return out
+    finally:
+        fan.close()
 
 
-def _chunks(files: list[_File], workers: int) -> list[list[_File]]:
-    """`files` in analysis tasks: of _CHUNK_MIN files, or fewer when there are few (a parse can
-    take tens of milliseconds: about four tasks per worker keep them even)."""
-    size = max(1, min(_CHUNK_MIN, -(-len(files) // (4 * workers))))
-    return [files[i : i + size] for i in range(0, len(files), size)]
+def _serve(task: tuple[str, list[_File]], analyze: _Analyzer | None = None) -> list[Any]:
+    """A task's rows: each file's _Triaged, or each file's _Parsed (in a child: its analyzer)."""
+    analyze = analyze or _worker_analyzer
+    assert analyze is not None
+    kind, files = task
+    if kind == "triage":
+        return [_triage_one(analyze, *item) for item in files]
+    return [_parse_one(analyze, *item) for item in files]
 
 
 def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
@@ -868,11 +906,6 @@ def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Tri
     # a file needing the AST analysis whatever the verdicts is parsed here, its bytes at hand (its
     # imports are resolved by the parent, which holds the verdicts)
     return None, triage, sig, analyze.parse(data, path, rel) if triage == FULL else None
-
-
-def _triage_chunk(chunk: list[_File]) -> list[_Triaged]:
-    assert _worker_analyzer is not None
-    return [_triage_one(_worker_analyzer, *item) for item in chunk]
 
 
 def _issue_to_json(i: ScanIssue) -> list[Any]:

@@ -161,12 +161,12 @@ def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 @pytest.mark.parametrize("deep", [False, True])
 def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, deep: bool) -> None:  # type: ignore[no-untyped-def]
-    """Workers triage the files; the parent judges the candidates' verdicts; the result is the
-    serial one.
+    """A forked child and the parent triage the files; the parent judges the candidates'
+    verdicts; the result is the serial one.
 
-    Without deep needles every file naming the hub gets the full analysis (parsed in the workers
-    while they triage it, its imports resolved here); with them, files go through the candidate
-    pass, and the few files whose candidates fail are analysed here.
+    Without deep needles every file naming the hub gets the full analysis (parsed by the process
+    that triages it, its imports resolved in the parent); with them, files go through the
+    candidate pass, and the few files whose candidates fail are parsed afterwards.
     """
     import os
 
@@ -175,7 +175,7 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, de
     providers = fake_hub(tmp_path)
     proj = tmp_path / "proj"
     proj.mkdir()
-    for i in range(12):
+    for i in range(40):
         (proj / f"m{i:02}.py").write_text(SOURCE if i % 3 else "import huggingface_hub\nx = 1\n")
     (proj / "bad.py").write_text("import huggingface_hub\nif (:\n")
     (proj / "dangling.py").symlink_to(proj / "nowhere.py")
@@ -183,8 +183,9 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, de
         "from huggingface_hub import hf_hub_download\nhf_hub_download(use_auth_token=1)\n"
     )
     monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(scan_mod, "_CHUNK", 2)
-    monkeypatch.setattr(scan_mod, "_CHUNK_MIN", 1)
+    monkeypatch.setattr(scan_mod, "_CHUNK", 3)
+    monkeypatch.setattr(scan_mod, "_OWN_CHUNK", 1)
+    monkeypatch.setattr(scan_mod, "_CHUNK_MIN", 2)
     needles = [(b"use_auth_token", "huggingface_hub")] if deep else None
 
     def run(workers: int) -> tuple[list[object], list[object], list[object], int]:
@@ -195,30 +196,72 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, de
 
     serial = run(1)
     parent = os.getpid()
-    where: dict[str, set[bool]] = {}
+    log = tmp_path / "calls.log"
 
     def spy(owner: object, name: str) -> None:
         real = getattr(owner, name)
 
         def call(*args):  # type: ignore[no-untyped-def]
-            # (a worker's record stays in the worker: only the parent's calls are seen here)
-            where.setdefault(name, set()).add(os.getpid() == parent)
+            # one line per call, from whichever process makes it (the children are forks)
+            with log.open("a") as fh:
+                fh.write(f"{name} {'parent' if os.getpid() == parent else 'child'}\n")
             return real(*args)
 
         monkeypatch.setattr(owner, name, call)
 
     spy(scan_mod, "_triage_one")
-    spy(scan_mod, "_analyze_one")
+    spy(scan_mod, "_parse_one")
     spy(Providers, "_memo_verdict")
-    assert run(2) == serial
-    assert "_triage_one" not in where  # never in the parent
-    assert where["_memo_verdict"] == {True}  # verdicts judged here, once per (module, name)
+    assert run(3) == serial
+    where: dict[str, set[str]] = {}
+    for line in log.read_text().splitlines():
+        name, who = line.split()
+        where.setdefault(name, set()).add(who)
+    assert where["_triage_one"] == {"parent", "child"}  # the children and the parent triage
+    assert where["_memo_verdict"] == {"parent"}  # verdicts judged here, once per (module, name)
     if deep:
-        assert where.get("_analyze_one") == {True}  # the failed candidates' files, analysed here
+        assert "_parse_one" in where  # the failed candidates' files, parsed after their triage
     else:
-        assert "_analyze_one" not in where
+        assert "_parse_one" not in where  # parsed by whoever triaged them
     # (with the candidate pass, bad.py resolves and is not parsed: its syntax error does not show)
-    assert len(serial[1]) == 16 and len(serial[2]) == (1 if deep else 2) and serial[3] == 15
+    assert len(serial[1]) == 2 * 26 and len(serial[2]) == (1 if deep else 2) and serial[3] == 43
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_a_child_that_dies_mid_scan_leaves_its_files_to_the_others(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A child killed while triaging (the OOM killer, say) costs nothing but time: the parent
+    takes its outstanding tasks back and the result is the serial one."""
+    import os
+
+    from gator_setup.analysis import scan as scan_mod
+
+    providers = fake_hub(tmp_path)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for i in range(30):
+        (proj / f"m{i:02}.py").write_text(SOURCE if i % 2 else "import os\n")
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(scan_mod, "_CHUNK", 4)
+    monkeypatch.setattr(scan_mod, "_OWN_CHUNK", 1)
+    serial = scan_tree(proj, providers, cache_file=tmp_path / "serial.json", workers=1)
+    parent = os.getpid()
+    real = scan_mod._triage_one
+
+    def fatal(analyze, path, rel, sig):  # type: ignore[no-untyped-def]
+        if rel == "m05.py" and os.getpid() != parent:
+            os._exit(9)
+        return real(analyze, path, rel, sig)
+
+    monkeypatch.setattr(scan_mod, "_triage_one", fatal)
+    got = scan_tree(proj, providers, cache_file=tmp_path / "parallel.json", workers=3)
+    assert (got.files, got.issues, got.problems, got.files_seen) == (
+        serial.files,
+        serial.issues,
+        serial.problems,
+        serial.files_seen,
+    )
+    assert len(got.issues) == 2 * 15
+    assert (tmp_path / "parallel.json").read_bytes() == (tmp_path / "serial.json").read_bytes()
 
 
 def test_exempt_packages_skip_the_deep_parse(tmp_path: Path) -> None:
