@@ -7,6 +7,17 @@ import importlib.util
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # tqdm's monitor thread (started by the first progress bar: hub downloads, model saving)
+    # would live for the rest of the session; any live thread stops `gator scan` from forking
+    # its worker processes, and the tests that check those would fail
+    try:
+        import tqdm
+    except ImportError:
+        return
+    tqdm.tqdm.monitor_interval = 0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     has_torch = importlib.util.find_spec("torch") is not None
     for item in items:

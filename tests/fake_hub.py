@@ -9,6 +9,7 @@ so faults can be injected without touching the mirror's code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -82,8 +83,9 @@ class FakeHub:
         self.ranges: list[tuple[str, int]] = []  # (path, start) of every ranged GET
         self.stalled = threading.Event()
         self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()  # open client connections (keep-alive)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server.daemon_threads = False  # (so that server_close joins the request threads)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -110,9 +112,17 @@ class FakeHub:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop serving and end every request thread: a client's pooled keep-alive connection
+        would keep its thread alive for the rest of the test session, and a live thread stops
+        `gator scan` from forking its worker processes in later tests."""
         self.faults.release.set()
         self._server.shutdown()
-        self._server.server_close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()  # joins the request threads (daemon_threads is off)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         hub = self
@@ -128,6 +138,13 @@ class FakeHub:
                 # A small send buffer keeps `sent` close to what really left for the client: bytes
                 # parked in a multi-MB kernel buffer when a client dies would count as transferred.
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+                with hub._lock:
+                    hub._conns.add(self.connection)
+
+            def finish(self) -> None:
+                with hub._lock:
+                    hub._conns.discard(self.connection)
+                super().finish()
 
             def _json(self, obj: object, status: int = 200, headers: dict[str, str] | None = None) -> None:
                 body = json.dumps(obj).encode()

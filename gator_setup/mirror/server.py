@@ -134,6 +134,10 @@ class BackgroundServer:
             fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
             try:
                 fut.result(15)
+                # the loop's executor threads (file hashing) end too, not at process exit
+                asyncio.run_coroutine_threadsafe(self._loop.shutdown_default_executor(), self._loop).result(
+                    15
+                )
             except Exception:
                 log.debug("mirror cleanup failed", exc_info=True)
             self._loop.call_soon_threadsafe(self._loop.stop)

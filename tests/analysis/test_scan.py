@@ -158,6 +158,14 @@ def test_deep_needles_apply_only_where_their_module_can_be_referred_to(tmp_path:
     assert deep("huggingface_hub") == ["a:huggingface_hub.hf_hub_download", "cli:huggingface-cli"]
 
 
+def _single_threaded() -> None:
+    """The scan forks its children only from a single-threaded process: a thread left alive by
+    an earlier test (a server's request thread, an executor's) would make these tests serial."""
+    import threading
+
+    assert threading.active_count() == 1, f"live threads stop the fork: {threading.enumerate()}"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
 @pytest.mark.parametrize("deep", [False, True])
 def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, deep: bool) -> None:  # type: ignore[no-untyped-def]
@@ -195,6 +203,7 @@ def test_worker_processes_give_the_serial_result(tmp_path: Path, monkeypatch, de
         return res.files, res.issues, res.problems, res.files_seen
 
     serial = run(1)
+    _single_threaded()
     parent = os.getpid()
     log = tmp_path / "calls.log"
 
@@ -253,6 +262,7 @@ def test_a_child_that_dies_mid_scan_leaves_its_files_to_the_others(tmp_path: Pat
         return real(analyze, path, rel, sig)
 
     monkeypatch.setattr(scan_mod, "_triage_one", fatal)
+    _single_threaded()
     got = scan_tree(proj, providers, cache_file=tmp_path / "parallel.json", workers=3)
     assert (got.files, got.issues, got.problems, got.files_seen) == (
         serial.files,

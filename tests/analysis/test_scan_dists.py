@@ -212,6 +212,9 @@ def test_new_distributions_walked_while_workers_analyse_give_the_serial_result(
         return [f.path for f in res.files], [i.file.path for i in res.issues], res.files_seen
 
     serial = run(1, tmp_path / "serial.json")
+    import threading
+
+    assert threading.active_count() == 1, f"live threads stop the fork: {threading.enumerate()}"
     assert serial == run(2, tmp_path / "parallel.json")
     assert len(serial[1]) == 7 and serial[2] == 26  # bad: demo/sub/bad, ns/b, big/m00..m16 step 4
     # the parallel run's cache serves a warm scan with the same answer

@@ -46,6 +46,42 @@ def test_query_interpreter_on_a_venv_folder() -> None:
     assert interp.sys_path
 
 
+def test_the_answer_says_what_platform_would_have_said() -> None:
+    """The query script imports neither json nor platform; its answer still carries
+    platform.python_version(), python_implementation() and machine() exactly."""
+    import platform
+
+    interp = query_interpreter(sys.executable)
+    assert (interp.version, interp.implementation, interp.machine) == (
+        platform.python_version(),
+        platform.python_implementation(),
+        platform.machine(),
+    )
+    assert interp.sys_path == tuple(p for p in sys.path if p and "pytest" not in p) or interp.sys_path
+
+
+@pytest.mark.parametrize(
+    ("raw", "version"),
+    [("3.11.7 (main, Jan  1 2024) [GCC]", "3.11.7"), ("3.13.0rc1 (x)", "3.13.0rc1"), ("3.9 (x)", "3.9.0")],
+)
+def test_versions_read_as_platform_reads_them(raw: str, version: str) -> None:
+    from gator_setup.probes.python_env import _answer
+
+    fields = {"executable": "/x/python", "version": raw, "implementation": "pypy", "platform": "linux"}
+    fields |= {"machine": "aarch64", "sys_path": ["", "/x/lib"], "prefix": "/x", "base_prefix": "/y"}
+    line = ascii(fields)
+    interp = _answer(line)
+    assert (interp.version, interp.implementation, interp.sys_path) == (version, "PyPy", ("/x/lib",))
+
+
+def test_a_reply_that_is_not_a_literal_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"{'executable': oops\"\n")
+    fake.chmod(0o755)
+    with pytest.raises(InterpreterError, match="not a Python interpreter gator understands"):
+        query_interpreter(fake)
+
+
 @pytest.mark.parametrize("target", ["/nonexistent/python", "/etc"])
 def test_missing_interpreter_is_a_clear_error(target: str) -> None:
     with pytest.raises(InterpreterError):
