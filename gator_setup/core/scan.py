@@ -162,6 +162,12 @@ def _providers_and_walks(opts: ScanOptions) -> tuple[Providers, EnvSnapshot, dic
         for raw in dict.fromkeys(opts.paths):
             if os.path.isdir(raw):
                 walks[raw] = walk_stats(Path(raw), opts.exclude, dist_tops=True, layout_dir=scan_layout_dir())
+        # the knowledge the scan needs next (TOML: a few ms), read while the answer is awaited
+        from gator_setup.checks.deprecations import deprecation_needles
+        from gator_setup.probes.imports import watched_providers
+
+        watched_providers()
+        deprecation_needles()
     finally:
         # joined before any worker process is forked (fork wants a single-threaded parent)
         worker.join()
