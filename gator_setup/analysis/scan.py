@@ -580,7 +580,7 @@ def scan_tree(
     analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
     result = ScanResult()
     # First the walk and the cache look-ups (cheap), then the files that miss the cache: those are
-    # analysed in worker processes when there are enough of them to pay for the start-up.
+    # analysed in forked child processes too when there are enough of them to pay for the start-up.
     # Cache entry per relative path: [size, mtime_ns] for a file found irrelevant (most files;
     # short entries keep the index small and quick to load), else [size, mtime_ns, analysis JSON
     # or None, issues JSON]. The files of an installed distribution's top-level entry are kept
