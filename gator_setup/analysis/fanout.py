@@ -24,8 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 _LEN = struct.Struct("<I")
-_F_SETPIPE_SZ = 1031  # fcntl: a pipe's capacity (Linux)
+_F_SETPIPE_SZ = 1031  # fcntl: set a pipe's capacity (Linux)
+_F_GETPIPE_SZ = 1032
 PIPE_BYTES = 1 << 20
+DEFAULT_PIPE_BYTES = 1 << 16  # a Linux pipe's capacity unless widened
 
 
 class ChildLost(Exception):
@@ -44,6 +46,11 @@ class Fanout:
 
     def __init__(self, n: int, serve: Callable[[Any], Any]) -> None:
         self.children: list[_Child] = []
+        #: The smallest task pipe's capacity. A caller that keeps at most two tasks outstanding
+        #: per child, each pickled in under half of this, never blocks in send(): the pipe holds
+        #: at most the unread one and the new one. (Were the parent blocked in send() while the
+        #: child blocked writing a reply the parent is not reading, both would wait forever.)
+        self.pipe_bytes = PIPE_BYTES
         try:
             for _ in range(n):
                 self.children.append(self._fork(serve))
@@ -55,7 +62,9 @@ class Fanout:
         task_r, task_w = os.pipe()
         reply_r, reply_w = os.pipe()
         for fd in (task_w, reply_w):
-            _widen(fd)
+            got = _widen(fd)
+            if fd == task_w:
+                self.pipe_bytes = min(self.pipe_bytes, got)
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 1
@@ -131,14 +140,15 @@ def _end(child: _Child) -> None:
         os.waitpid(child.pid, 0)
 
 
-def _widen(fd: int) -> None:
-    """A larger pipe buffer (fewer blocked writes of large replies); best effort."""
+def _widen(fd: int) -> int:
+    """A larger pipe buffer (fewer blocked writes of large replies), best effort; the capacity."""
     try:
         import fcntl
 
         fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_BYTES)
+        return int(fcntl.fcntl(fd, _F_GETPIPE_SZ))
     except (ImportError, OSError):
-        pass
+        return DEFAULT_PIPE_BYTES
 
 
 def _serve_loop(tasks: int, replies: int, serve: Callable[[Any], Any]) -> None:

@@ -818,9 +818,25 @@ def _analyze_parallel(
     walked = 0  # done[:walked] are in tasks
     walked_all = False
 
+    # A child's task, pickled, stays under half its pipe's capacity (see Fanout.pipe_bytes):
+    # paths are counted in characters, at most 4 bytes each once pickled. A lost child's tasks,
+    # given to the others, were made under the same bound.
+    task_chars = fan.pipe_bytes // 8 - 256
+
+    def bounded(files: Sequence[_File], most: int) -> int:
+        """How many of `files` (at least one, at most `most`) fit in one task."""
+        n = chars = 0
+        for path, rel, _sig in files[:most]:
+            chars += len(path) + len(rel) + 16
+            if chars > task_chars and n:
+                break
+            n += 1
+        return n
+
     def next_task(files: int, parse: int) -> _Task | None:
         """A lost child's task, else the next `files` files of the walk, else up to `parse` of
-        the files whose candidates failed (once every file is triaged)."""
+        the files whose candidates failed (once every file is triaged); fewer when their paths
+        are long (see task_chars)."""
         nonlocal walked, walked_all
         if returned:
             return returned.popleft()
@@ -829,10 +845,12 @@ def _analyze_parallel(
             done.extend(itertools.islice(todo, files))
             walked_all = len(done) - before < files
         if walked < len(done):
-            lo, walked = walked, min(len(done), walked + files)
+            lo = walked
+            walked += bounded(done[lo : lo + files], files)
             return _Task(lo, walked)
         if pending:
-            return _Task(parse=[pending.popleft() for _ in range(min(parse, len(pending)))])
+            n = bounded(list(itertools.islice(pending, parse)), parse)
+            return _Task(parse=[pending.popleft() for _ in range(n)])
         return None
 
     def take(task: _Task, rows: list[Any]) -> None:

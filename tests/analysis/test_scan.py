@@ -274,6 +274,43 @@ def test_a_child_that_dies_mid_scan_leaves_its_files_to_the_others(tmp_path: Pat
     assert (tmp_path / "parallel.json").read_bytes() == (tmp_path / "serial.json").read_bytes()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are Linux-only")
+def test_small_pipes_and_long_paths_do_not_deadlock(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With pipes of one page and tasks of long paths, the parent still never blocks sending a
+    task while its child blocks sending a reply the parent is not reading (tasks are cut to fit
+    half a pipe); the result is the serial one."""
+    import signal
+
+    from gator_setup.analysis import fanout
+    from gator_setup.analysis import scan as scan_mod
+
+    providers = fake_hub(tmp_path)
+    deep = tmp_path / "proj" / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    for i in range(60):
+        (deep / f"{'m' * 60}{i:02}.py").write_text(SOURCE)
+    proj = tmp_path / "proj"
+    monkeypatch.setattr(fanout, "PIPE_BYTES", 4096)
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(scan_mod, "_CHUNK", 50)
+    monkeypatch.setattr(scan_mod, "_OWN_CHUNK", 1)
+    serial = scan_tree(proj, providers, workers=1, cache_file=tmp_path / "serial.json")
+    _single_threaded()
+
+    def stuck(*_args: object) -> None:
+        raise TimeoutError("the scan is stuck")
+
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(30)
+    try:
+        got = scan_tree(proj, providers, workers=2, cache_file=tmp_path / "parallel.json")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert (got.files, got.issues, got.files_seen) == (serial.files, serial.issues, serial.files_seen)
+    assert len(got.issues) == 2 * 60
+
+
 def test_exempt_packages_skip_the_deep_parse(tmp_path: Path) -> None:
     providers = fake_hub(tmp_path)
     tree = tmp_path / "tree"
