@@ -84,8 +84,13 @@ class Fanout:
         return _Child(pid, task_w, reply_r)
 
     def send(self, child: _Child, task: Any) -> None:
-        """Send one task (the caller keeps its outstanding tasks under the pipe's capacity)."""
-        _write(child.tasks, pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+        """Send one task (the caller keeps its outstanding tasks under the pipe's capacity);
+        raises ChildLost (and drops the child) when the child is gone."""
+        try:
+            _write(child.tasks, pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+        except OSError as exc:  # EPIPE: the child has ended
+            self._drop(child)
+            raise ChildLost from exc
 
     def ready(self, timeout: float | None) -> list[_Child]:
         """The children with a reply (or their end) waiting, after at most `timeout` seconds."""

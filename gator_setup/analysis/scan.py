@@ -886,14 +886,18 @@ def _analyze_parallel(
 
     try:
         while True:
-            for child in fan.children:  # keep every child busy
+            for child in list(fan.children):  # keep every child busy
                 queue = sent[child]
                 while len(queue) < _AHEAD:
                     task = next_task(_CHUNK, _CHUNK_MIN)
                     if task is None:
                         break
                     queue.append(task)
-                    fan.send(child, payload(task))
+                    try:
+                        fan.send(child, payload(task))
+                    except ChildLost:
+                        returned.extend(sent.pop(child))
+                        break
             replies(0)
             task = next_task(_OWN_CHUNK, 1)
             if task is not None:  # work of this process's own, between the children's replies

@@ -55,3 +55,17 @@ def test_a_failing_or_dead_child_is_dropped_with_child_lost(task: int) -> None:
         assert fan.ready(0) == []
     finally:
         fan.close()
+
+
+def test_sending_to_a_dead_child_is_child_lost() -> None:
+    fan = Fanout(1, _double)
+    try:
+        child = fan.children[0]
+        fan.send(child, 99)  # it dies on this one
+        assert fan.ready(5.0) == [child]
+        os.waitpid(child.pid, 0)  # gone for sure: its end of the task pipe is closed
+        with pytest.raises(ChildLost):
+            fan.send(child, 1)
+        assert fan.children == []
+    finally:
+        fan.close()
