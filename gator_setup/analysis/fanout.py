@@ -34,7 +34,9 @@ class ChildLost(Exception):
     """A child ended (or failed on its task) before replying."""
 
 
-class _Child:
+class Child:
+    """One forked child: its pid and our ends of its two pipes."""
+
     def __init__(self, pid: int, tasks: int, replies: int) -> None:
         self.pid = pid
         self.tasks = tasks  # write end, ours
@@ -45,7 +47,7 @@ class Fanout:
     """`n` forked children, each running `serve(task) -> reply` on every task it is sent."""
 
     def __init__(self, n: int, serve: Callable[[Any], Any]) -> None:
-        self.children: list[_Child] = []
+        self.children: list[Child] = []
         #: The smallest task pipe's capacity. A caller that keeps at most two tasks outstanding
         #: per child, each pickled in under half of this, never blocks in send(): the pipe holds
         #: at most the unread one and the new one. (Were the parent blocked in send() while the
@@ -58,7 +60,7 @@ class Fanout:
             self.close()
             raise
 
-    def _fork(self, serve: Callable[[Any], Any]) -> _Child:
+    def _fork(self, serve: Callable[[Any], Any]) -> Child:
         task_r, task_w = os.pipe()
         reply_r, reply_w = os.pipe()
         for fd in (task_w, reply_w):
@@ -81,9 +83,9 @@ class Fanout:
                 os._exit(code)
         os.close(task_r)
         os.close(reply_w)
-        return _Child(pid, task_w, reply_r)
+        return Child(pid, task_w, reply_r)
 
-    def send(self, child: _Child, task: Any) -> None:
+    def send(self, child: Child, task: Any) -> None:
         """Send one task (the caller keeps its outstanding tasks under the pipe's capacity);
         raises ChildLost (and drops the child) when the child is gone."""
         try:
@@ -92,7 +94,7 @@ class Fanout:
             self._drop(child)
             raise ChildLost from exc
 
-    def ready(self, timeout: float | None) -> list[_Child]:
+    def ready(self, timeout: float | None) -> list[Child]:
         """The children with a reply (or their end) waiting, after at most `timeout` seconds."""
         if not self.children:
             return []
@@ -104,26 +106,22 @@ class Fanout:
         events = poll.poll(None if timeout is None else int(timeout * 1000))
         return [by_fd[fd] for fd, _ev in events]
 
-    def receive(self, child: _Child) -> Any:
+    def receive(self, child: Child) -> Any:
         """The child's next reply; raises ChildLost (and drops the child) when there is none."""
+        reply: tuple[str, Any] = ("lost", None)
         try:
             head = _read_exact(child.replies, _LEN.size)
-            body = _read_exact(child.replies, _LEN.unpack(head)[0]) if head else b""
-            if not head or not body:
-                raise ChildLost
-            kind, value = pickle.loads(body)
+            if head:
+                reply = pickle.loads(_read_exact(child.replies, _LEN.unpack(head)[0]))
         except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
             self._drop(child)
             raise ChildLost from exc
-        except ChildLost:
+        if reply[0] != "ok":  # its end, or its report of a task that failed
             self._drop(child)
-            raise
-        if kind != "ok":
-            self._drop(child)
-            raise ChildLost(value)
-        return value
+            raise ChildLost(reply[1])
+        return reply[1]
 
-    def _drop(self, child: _Child) -> None:
+    def _drop(self, child: Child) -> None:
         if child in self.children:
             self.children.remove(child)
         _end(child)
@@ -135,7 +133,7 @@ class Fanout:
         self.children = []
 
 
-def _end(child: _Child) -> None:
+def _end(child: Child) -> None:
     for fd in (child.tasks, child.replies):
         with contextlib.suppress(OSError):
             os.close(fd)

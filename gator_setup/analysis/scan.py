@@ -801,7 +801,7 @@ def _analyze_parallel(
 ) -> dict[str, _Fresh] | None:
     """`_analyze_misses` with `children` forked processes working beside this one; None when
     none could be forked. `done` (files walked so far) gets the rest of `todo` as it is walked."""
-    from gator_setup.analysis.fanout import ChildLost, Fanout
+    from gator_setup.analysis.fanout import Child, ChildLost, Fanout
 
     global _worker_analyzer
     _worker_analyzer = analyze
@@ -814,7 +814,7 @@ def _analyze_parallel(
     out: dict[str, _Fresh] = {}
     pending: collections.deque[_File] = collections.deque()  # files whose candidates failed
     returned: collections.deque[_Task] = collections.deque()  # tasks of a child that was lost
-    sent: dict[Any, collections.deque[_Task]] = {child: collections.deque() for child in fan.children}
+    sent: dict[Child, collections.deque[_Task]] = {child: collections.deque() for child in fan.children}
     walked = 0  # done[:walked] are in tasks
     walked_all = False
 

@@ -74,25 +74,25 @@ def test_versions_read_as_platform_reads_them(raw: str, version: str) -> None:
     assert (interp.version, interp.implementation, interp.sys_path) == (version, "PyPy", ("/x/lib",))
 
 
-def test_a_reply_that_is_not_a_literal_is_a_clear_error(tmp_path: Path) -> None:
-    fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho \"{'executable': oops\"\n")
-    fake.chmod(0o755)
-    with pytest.raises(InterpreterError, match="not a Python interpreter gator understands"):
-        query_interpreter(fake)
-
-
 @pytest.mark.parametrize("target", ["/nonexistent/python", "/etc"])
 def test_missing_interpreter_is_a_clear_error(target: str) -> None:
     with pytest.raises(InterpreterError):
         query_interpreter(target)
 
 
-def test_broken_interpreter_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("echo 'boom' >&2\nexit 3", "exit 3"),
+        ("echo \"{'executable': oops\"", "not a Python interpreter gator understands"),
+    ],
+    ids=["fails", "answers-garbage"],
+)
+def test_broken_interpreter_is_a_clear_error(tmp_path: Path, script: str, message: str) -> None:
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho 'boom' >&2\nexit 3\n")
+    fake.write_text(f"#!/bin/sh\n{script}\n")
     fake.chmod(0o755)
-    with pytest.raises(InterpreterError, match="exit 3"):
+    with pytest.raises(InterpreterError, match=message):
         query_interpreter(fake)
 
 
