@@ -697,7 +697,18 @@ PARALLEL_MIN_FILES = 400
 # it answers the children's replies (and feeds them) often.
 _CHUNK = 200
 _OWN_CHUNK = 32
-_AHEAD = 2  # tasks outstanding per child: one to work on, one waiting
+# Tasks outstanding per child: one to work on, the others waiting. With two, a child ran dry
+# whenever the parent spent more than one task's time on its own work (a file to parse, a provider
+# module to read): 55-90 ms of a 0.3 s scan waiting. More in flight would leave the parent idle at
+# the end instead, waiting for the tasks queued at the child, so tasks shrink once the end of the
+# walk is in sight (_TAIL_SPLIT).
+_AHEAD = 4
+# Files walked ahead of the tasks made so far: the end of the walk, and so how much work is left,
+# is known that many files before the work ends.
+_WALK_AHEAD = 1024
+# Once the walk is over, a task takes at most this fraction of the files left (at least one): the
+# queues shrink with the work, and the processes run out of it together.
+_TAIL_SPLIT = 8
 # Files whose candidates fail are parsed in tasks of at most this many.
 _CHUNK_MIN = 16
 #: The most processes a scan uses (this one included): the work per file is small, and each
@@ -818,10 +829,10 @@ def _analyze_parallel(
     walked = 0  # done[:walked] are in tasks
     walked_all = False
 
-    # A child's task, pickled, stays under half its pipe's capacity (see Fanout.pipe_bytes):
-    # paths are counted in characters, at most 4 bytes each once pickled. A lost child's tasks,
-    # given to the others, were made under the same bound.
-    task_chars = fan.pipe_bytes // 8 - 256
+    # A child's task, pickled, stays under 1/_AHEAD of its pipe's capacity (see Fanout.pipe_bytes):
+    # paths are counted in characters, at most 4 bytes each once pickled, with some room for the
+    # message's own framing. A lost child's tasks, given to the others, were made under the same bound.
+    task_chars = (fan.pipe_bytes // _AHEAD - 512) // 4
 
     def bounded(files: Sequence[_File], most: int) -> int:
         """How many of `files` (at least one, at most `most`) fit in one task."""
@@ -833,18 +844,29 @@ def _analyze_parallel(
             n += 1
         return n
 
+    def walk(files: int, step: int | None = None) -> None:
+        """Walk on until `files` files are walked but not yet in a task (or the walk ends), at
+        most `step` files this time."""
+        nonlocal walked_all
+        want = files - (len(done) - walked)
+        if step is not None:
+            want = min(want, step)
+        if not walked_all and want > 0:
+            before = len(done)
+            done.extend(itertools.islice(todo, want))
+            walked_all = len(done) - before < want
+
     def next_task(files: int, parse: int) -> _Task | None:
-        """A lost child's task, else the next `files` files of the walk, else up to `parse` of
-        the files whose candidates failed (once every file is triaged); fewer when their paths
-        are long (see task_chars)."""
-        nonlocal walked, walked_all
+        """A lost child's task, else the next `files` files of the walk (fewer near the end:
+        _TAIL_SPLIT), else up to `parse` of the files whose candidates failed (once every file is
+        triaged); fewer when their paths are long (see task_chars)."""
+        nonlocal walked
         if returned:
             return returned.popleft()
-        if not walked_all and len(done) - walked < files:
-            before = len(done)
-            done.extend(itertools.islice(todo, files))
-            walked_all = len(done) - before < files
+        walk(files)
         if walked < len(done):
+            if walked_all:
+                files = min(files, max(1, (len(done) - walked) // _TAIL_SPLIT))
             lo = walked
             walked += bounded(done[lo : lo + files], files)
             return _Task(lo, walked)
@@ -899,6 +921,7 @@ def _analyze_parallel(
                         returned.extend(sent.pop(child))
                         break
             replies(0)
+            walk(_WALK_AHEAD, _CHUNK)  # a step at a time, between the parent's own tasks
             task = next_task(_OWN_CHUNK, 1)
             if task is not None:  # work of this process's own, between the children's replies
                 take(task, _serve(payload(task), analyze))
