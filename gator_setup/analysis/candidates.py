@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
-from gator_setup.analysis import needles
+from gator_setup.analysis import needles, speedups
 from gator_setup.analysis.model import ImportRef
 
 _STMT = re.compile(
@@ -93,12 +93,15 @@ def _statements(data: bytes, present: Collection[bytes] | None) -> Iterator[re.M
     names = tuple(present) if present is not None else ()
     single = names[0] if len(names) == 1 else None
     search = _alternation(names) if len(names) > 1 else None
+    fast = speedups.native() if present is not None else None
+    # with the C helpers, the line test below is done there: only keywords on lines that pass it
+    positions = fast.import_keyword_lines(data, names) if fast is not None else _keyword_positions(data)
     skip = -1  # keywords before this offset lie on a line already rejected
-    for pos in _keyword_positions(data):
+    for pos in positions:
         if pos < skip:
             continue
         ls = rfind(b"\n", 0, pos) + 1
-        if present is not None:
+        if present is not None and fast is None:
             eol = find(b"\n", pos)
             if eol == -1:
                 eol = len(data)

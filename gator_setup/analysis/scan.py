@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
+from gator_setup.analysis import speedups
 from gator_setup.analysis.candidates import import_pairs
 from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
 from gator_setup.analysis.extract import analyze_source, module_name, top_package
@@ -264,6 +265,8 @@ class _Analyzer:
         self.index = NeedleIndex([*self.needles, *self._ungated])
         self._native = self.index.native
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
+        fast = speedups.native()
+        self._utf8: Callable[[bytes], bool] = fast.utf8_valid if fast is not None else _decodes
 
     def _gated_hit(self, data: bytes, named: Callable[[str], bool]) -> bool:
         """True when `data` holds a deep needle whose module it names (searched only then)."""
@@ -366,18 +369,24 @@ class _Analyzer:
             return FULL
         # Not parsed (that is the point of this path), but undecodable text is cheap to notice and
         # worth reporting. Syntax errors only show when a file is parsed.
-        if not data.isascii():  # ASCII is UTF-8 (and isascii costs no copy, unlike decode)
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                if b"coding" not in data[:200]:
-                    return FULL
+        # (ASCII is UTF-8, and isascii costs no copy, unlike decode)
+        if not data.isascii() and not self._utf8(data) and b"coding" not in data[:200]:
+            return FULL
         if others is not None and not others:
             return None
         # A candidate names a module whose bytes are in the file, so the candidate pass is needed
         # only when a watched module other than the file's own package is named; filtering by all
         # of them gives the same candidates.
         return import_pairs(data, self._others(own), others) or None
+
+
+def _decodes(data: bytes) -> bool:
+    """True when `data` is UTF-8 (speedups.utf8_valid, in Python)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _analyze(data: bytes, display: str, rel: str, watched: frozenset[str]) -> FileAnalysis:

@@ -1,0 +1,297 @@
+/* Optional C versions of three byte loops of a cold `gator scan` (see speedups.py).
+ *
+ * Each function gives exactly what its pure-Python original gives (tests/analysis/
+ * test_speedups.py compares them on generated and real input):
+ *   utf8_valid(data)                -> bool: data.decode("utf-8") would succeed
+ *   strip_opaque(data)              -> bytes: quickbind._OPAQUE.sub(b"", data)
+ *   import_keyword_lines(data, names) -> list[int]: the offsets of b"import" in data whose
+ *       line names one of `names` or ends with a backslash (candidates._statements' line test)
+ *
+ * Plain C99 and the stable parts of the CPython API: no platform extensions (memrchr, memmem),
+ * so that it builds wherever CPython does; the build is optional and gator runs without it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- utf8_valid */
+
+/* RFC 3629, as CPython's strict UTF-8 decoder: no overlong forms, no surrogates, nothing above
+ * U+10FFFF. */
+static int
+utf8_ok(const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        /* ASCII runs, eight bytes at a time where aligned reads are not needed (memcpy) */
+        while (i + 8 <= n) {
+            unsigned long long w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
+                return 0;
+            i += 2;
+        }
+        else if (c >= 0xE0 && c <= 0xEF) {
+            if (i + 2 >= n)
+                return 0;
+            unsigned char c1 = s[i + 1];
+            unsigned char lo = (c == 0xE0) ? 0xA0 : 0x80;
+            unsigned char hi = (c == 0xED) ? 0x9F : 0xBF;
+            if (c1 < lo || c1 > hi || (s[i + 2] & 0xC0) != 0x80)
+                return 0;
+            i += 3;
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            if (i + 3 >= n)
+                return 0;
+            unsigned char c1 = s[i + 1];
+            unsigned char lo = (c == 0xF0) ? 0x90 : 0x80;
+            unsigned char hi = (c == 0xF4) ? 0x8F : 0xBF;
+            if (c1 < lo || c1 > hi || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
+                return 0;
+            i += 4;
+        }
+        else {
+            return 0; /* a continuation byte first, C0/C1, or F5-FF */
+        }
+    }
+    return 1;
+}
+
+static PyObject *
+utf8_valid(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int ok;
+    Py_BEGIN_ALLOW_THREADS
+    ok = utf8_ok((const unsigned char *)view.buf, view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(ok);
+}
+
+/* -------------------------------------------------------------- strip_opaque */
+
+/* The end of the match of quickbind._OPAQUE's alternative for a string opening at i, or -1.
+ * Triple-quoted: """(?:[^"\\]++|\\.|"(?!""))*+"""   single: "(?:[^"\\\n]++|\\.)*+"
+ * (re.S: `\\.` takes any byte after a backslash, a newline included; possessive loops, so the
+ * first way the loop cannot go on ends it). */
+static Py_ssize_t
+triple_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned char q)
+{
+    Py_ssize_t j = i + 3;
+    while (j < n) {
+        unsigned char c = s[j];
+        if (c == '\\') {
+            if (j + 1 >= n)
+                break;
+            j += 2;
+        }
+        else if (c == q) {
+            if (j + 2 < n && s[j + 1] == q && s[j + 2] == q)
+                break; /* the closing quotes */
+            j++;
+        }
+        else {
+            j++;
+        }
+    }
+    if (j + 3 <= n && s[j] == q && s[j + 1] == q && s[j + 2] == q)
+        return j + 3;
+    return -1;
+}
+
+static Py_ssize_t
+single_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned char q)
+{
+    Py_ssize_t j = i + 1;
+    while (j < n) {
+        unsigned char c = s[j];
+        if (c == '\\') {
+            if (j + 1 >= n)
+                break;
+            j += 2;
+        }
+        else if (c == q || c == '\n') {
+            break;
+        }
+        else {
+            j++;
+        }
+    }
+    if (j < n && s[j] == q)
+        return j + 1;
+    return -1;
+}
+
+static Py_ssize_t
+strip_into(const unsigned char *s, Py_ssize_t n, unsigned char *out)
+{
+    Py_ssize_t i = 0, o = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        Py_ssize_t end = -1;
+        if (c == '#') {
+            end = i + 1;
+            while (end < n && s[end] != '\n')
+                end++;
+        }
+        else if (c == '"' || c == '\'') {
+            if (i + 2 < n && s[i + 1] == c && s[i + 2] == c)
+                end = triple_end(s, n, i, c);
+            if (end < 0)
+                end = single_end(s, n, i, c);
+        }
+        else {
+            /* a run of plain bytes, copied as it is */
+            Py_ssize_t j = i + 1;
+            while (j < n && s[j] != '#' && s[j] != '"' && s[j] != '\'')
+                j++;
+            memcpy(out + o, s + i, (size_t)(j - i));
+            o += j - i;
+            i = j;
+            continue;
+        }
+        if (end < 0) { /* no match here: the quote stays, and the search goes on after it */
+            out[o++] = c;
+            i++;
+        }
+        else {
+            i = end;
+        }
+    }
+    return o;
+}
+
+static PyObject *
+strip_opaque(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    unsigned char *out = (unsigned char *)PyMem_Malloc(view.len ? (size_t)view.len : 1);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t len;
+    Py_BEGIN_ALLOW_THREADS
+    len = strip_into((const unsigned char *)view.buf, view.len, out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out, len);
+    PyMem_Free(out);
+    return result;
+}
+
+/* ------------------------------------------------------- import_keyword_lines */
+
+static Py_ssize_t
+find_bytes(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const unsigned char *w, Py_ssize_t m)
+{
+    if (m == 0)
+        return from <= to ? from : -1;
+    const unsigned char first = w[0];
+    Py_ssize_t last = to - m;
+    for (Py_ssize_t i = from; i <= last; i++) {
+        const unsigned char *p = memchr(s + i, first, (size_t)(last - i + 1));
+        if (p == NULL)
+            return -1;
+        i = p - s;
+        if (memcmp(p + 1, w + 1, (size_t)(m - 1)) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static PyObject *
+import_keyword_lines(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *names;
+    if (!PyArg_ParseTuple(args, "y*O!", &view, &PyTuple_Type, &names))
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(names, k))) {
+            PyBuffer_Release(&view);
+            PyErr_SetString(PyExc_TypeError, "names must be a tuple of bytes");
+            return NULL;
+        }
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *s = (const unsigned char *)view.buf;
+    const Py_ssize_t n = view.len;
+    static const unsigned char keyword[] = "import";
+    Py_ssize_t eol = -1; /* the end of the line last judged, and its verdict */
+    int line_ok = 0;
+    Py_ssize_t pos = find_bytes(s, 0, n, keyword, 6);
+    while (pos >= 0) {
+        if (pos >= eol) { /* a new line: does it name a module, or go on after a backslash? */
+            Py_ssize_t ls = pos;
+            while (ls > 0 && s[ls - 1] != '\n')
+                ls--;
+            const unsigned char *nl = memchr(s + pos, '\n', (size_t)(n - pos));
+            eol = nl == NULL ? n : nl - s;
+            line_ok = 0;
+            for (Py_ssize_t k = 0; k < count && !line_ok; k++) {
+                PyObject *name = PyTuple_GET_ITEM(names, k);
+                line_ok = find_bytes(s, ls, eol, (const unsigned char *)PyBytes_AS_STRING(name),
+                                     PyBytes_GET_SIZE(name)) >= 0;
+            }
+            if (!line_ok)
+                line_ok = s[eol - 1] == '\\' || (s[eol - 1] == '\r' && s[eol - 2] == '\\');
+        }
+        if (line_ok) {
+            PyObject *at = PyLong_FromSsize_t(pos);
+            if (at == NULL || PyList_Append(out, at) < 0) {
+                Py_XDECREF(at);
+                Py_DECREF(out);
+                PyBuffer_Release(&view);
+                return NULL;
+            }
+            Py_DECREF(at);
+        }
+        pos = find_bytes(s, pos + 6, n, keyword, 6);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* ------------------------------------------------------------------- module */
+
+static PyMethodDef methods[] = {
+    {"utf8_valid", utf8_valid, METH_O, "True when the buffer is valid UTF-8 (bytes.decode would succeed)."},
+    {"strip_opaque", strip_opaque, METH_O, "The buffer without its Python strings and comments."},
+    {"import_keyword_lines", import_keyword_lines, METH_VARARGS,
+     "Offsets of b'import' whose line holds one of the names or ends with a backslash."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "Optional C versions of a cold scan's byte loops.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,148 @@
+"""The C helpers (analysis/_speedups.c) give exactly what their pure-Python originals give."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gator_setup.analysis import candidates, quickbind, speedups
+from gator_setup.analysis.scan import _decodes
+
+fast = speedups.native()
+needs_fast = pytest.mark.skipif(fast is None, reason="the C helpers were not built (no C compiler?)")
+EXAMPLES = 300 if os.environ.get("CI") else 3000
+
+
+def test_the_c_helpers_are_built_where_asked() -> None:
+    """.ci/run sets GATOR_REQUIRE_SPEEDUPS: there, a build that silently failed is a failure."""
+    if os.environ.get("GATOR_REQUIRE_SPEEDUPS"):
+        assert fast is not None
+
+
+def test_pure_python_switch_turns_them_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
+    assert speedups.native() is None
+
+
+def _real_sources() -> list[bytes]:
+    """Real Python source to compare on: the standard library's top folder and gator's own."""
+    roots = [Path(os.__file__).parent, Path(speedups.__file__).parents[1]]
+    files = sorted(p for root in roots for p in root.glob("*.py"))
+    files += sorted(Path(speedups.__file__).parents[1].rglob("*.py"))
+    return [p.read_bytes() for p in files]
+
+
+# ------------------------------------------------------------------------------ utf8_valid
+
+BOUNDARIES = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1]
+BOUNDARIES += [0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+
+
+@needs_fast
+def test_utf8_valid_on_every_short_sequence_of_boundary_bytes() -> None:
+    assert fast is not None
+    for n in range(4):
+        for seq in itertools.product(BOUNDARIES, repeat=n):
+            data = bytes(seq)
+            assert fast.utf8_valid(data) is _decodes(data), data
+    for lead in (0xF0, 0xF1, 0xF4):  # four-byte forms, with their second byte's limits
+        for second in (0x80, 0x8F, 0x90, 0xBF, 0xC0):
+            for data in (bytes([lead, second, 0x80, 0x80]), bytes([lead, second, 0x80, 0x41])):
+                assert fast.utf8_valid(data) is _decodes(data), data
+
+
+@needs_fast
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=64), st.integers(0, 40), st.sampled_from(["", "é", "€", "😀"]))
+def test_utf8_valid_matches_decode(tail: bytes, ascii_run: int, char: str) -> None:
+    assert fast is not None
+    # ASCII runs longer than the eight-byte steps, a valid character, then anything
+    data = b"a" * ascii_run + char.encode() + tail
+    assert fast.utf8_valid(data) is _decodes(data)
+    assert fast.utf8_valid(memoryview(data)) is _decodes(data)
+
+
+@needs_fast
+def test_utf8_valid_on_real_files() -> None:
+    assert fast is not None
+    for data in _real_sources():
+        assert fast.utf8_valid(data) is _decodes(data)
+        assert fast.utf8_valid(data + b"\xff") is False
+
+
+# ---------------------------------------------------------------------------- strip_opaque
+
+OPAQUE_PIECES = [b"#", b'"', b"'", b"\\", b"\n", b"\r", b"a", b" ", b'"""', b"'''"]
+
+
+@needs_fast
+@settings(max_examples=EXAMPLES * 3, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(OPAQUE_PIECES), max_size=40))
+def test_strip_opaque_matches_the_regex(pieces: list[bytes]) -> None:
+    assert fast is not None
+    data = b"".join(pieces)
+    assert fast.strip_opaque(data) == quickbind._OPAQUE.sub(b"", data)
+
+
+@needs_fast
+def test_strip_opaque_on_real_files() -> None:
+    assert fast is not None
+    for data in _real_sources():
+        assert fast.strip_opaque(data) == quickbind._OPAQUE.sub(b"", data)
+
+
+# -------------------------------------------------------------------- import_keyword_lines
+
+STATEMENT_PIECES = [b"import", b"from ", b"torch", b"numpy", b"\n", b"\\", b"\r", b";", b":", b" ", b"x"]
+STATEMENT_PIECES += [b"(", b")", b",", b"#", b".", b" as ", b"impor", b"t"]
+
+
+def _spans(data: bytes, present: tuple[bytes, ...], monkeypatch: pytest.MonkeyPatch, c: bool) -> list:
+    with monkeypatch.context() as m:
+        if not c:
+            m.setattr(speedups, "native", lambda: None)
+        return [s.span() for s in candidates._statements(data, present)]
+
+
+@needs_fast
+@settings(
+    max_examples=EXAMPLES * 3,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    pieces=st.lists(st.sampled_from(STATEMENT_PIECES), max_size=40),
+    present=st.sampled_from([(), (b"torch",), (b"numpy", b"torch"), (b"x",)]),
+)
+def test_statements_are_the_same_with_the_c_line_test(
+    pieces: list[bytes], present: tuple[bytes, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"".join(pieces)
+    assert _spans(data, present, monkeypatch, True) == _spans(data, present, monkeypatch, False)
+
+
+@needs_fast
+def test_import_pairs_are_the_same_on_real_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    watched = {"os", "sys", "re", "gator_setup", "typing", "collections"}
+    present = tuple(w.encode() for w in sorted(watched))
+    for data in _real_sources():
+        for names in (present, present[:1], ()):
+            with_c = candidates.import_pairs(data, watched, names)
+            with monkeypatch.context() as m:
+                m.setattr(speedups, "native", lambda: None)
+                without = candidates.import_pairs(data, watched, names)
+            assert with_c == without
+
+
+@needs_fast
+def test_import_keyword_lines_rejects_what_is_not_a_tuple_of_bytes() -> None:
+    assert fast is not None
+    with pytest.raises(TypeError):
+        fast.import_keyword_lines(b"import x", ("x",))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        fast.import_keyword_lines(b"import x", [b"x"])  # type: ignore[arg-type]
+    assert fast.import_keyword_lines(b"import x\nimport y", (b"x",)) == [0]
