@@ -276,6 +276,121 @@ import_keyword_lines(PyObject *self, PyObject *args)
     return out;
 }
 
+/* ------------------------------------------------------------------ read_file */
+
+#ifndef _WIN32
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+/* A read(2) that goes on after a signal as os.read does (PEP 475): the handler runs, and an
+ * exception it raises (KeyboardInterrupt) ends the read. -1: failed (*err: errno); -2: the
+ * handler's exception is set. */
+static Py_ssize_t
+read_some(int fd, char *buf, Py_ssize_t n, int *err)
+{
+    for (;;) {
+        Py_ssize_t got;
+        int e = 0;
+        Py_BEGIN_ALLOW_THREADS
+        got = read(fd, buf, (size_t)n);
+        if (got < 0)
+            e = errno;
+        Py_END_ALLOW_THREADS
+        if (got >= 0)
+            return got;
+        if (e != EINTR) {
+            *err = e;
+            return -1;
+        }
+        if (PyErr_CheckSignals() < 0)
+            return -2;
+    }
+}
+
+/* read_file(path, limit) -> (data or None, size, mtime_ns, errno): what scan._read_one does with
+ * os.open, os.fstat, os.read and os.close, without building a stat result per file. data is
+ * None with errno 0 when the file is larger than `limit`; with errno set when it could not be
+ * opened, stat'ed or read (size and mtime_ns are then -1 unless the stat succeeded). */
+static PyObject *
+read_file(PyObject *self, PyObject *args)
+{
+    PyObject *path;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "O&n", PyUnicode_FSConverter, &path, &limit))
+        return NULL;
+    const char *cpath = PyBytes_AS_STRING(path);
+    int fd, err = 0;
+    Py_BEGIN_ALLOW_THREADS
+    do {
+        fd = open(cpath, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        err = errno;
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (fd < 0)
+        return Py_BuildValue("(Onni)", Py_None, (Py_ssize_t)-1, (Py_ssize_t)-1, err);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        err = errno;
+        close(fd);
+        return Py_BuildValue("(Onni)", Py_None, (Py_ssize_t)-1, (Py_ssize_t)-1, err);
+    }
+#if defined(__APPLE__)
+    long long mtime_ns = (long long)st.st_mtimespec.tv_sec * 1000000000LL + st.st_mtimespec.tv_nsec;
+#else
+    long long mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+#endif
+    long long size = (long long)st.st_size;
+    if (size > limit) {
+        close(fd);
+        return Py_BuildValue("(OLLi)", Py_None, size, mtime_ns, 0);
+    }
+    /* one read of the known size plus one byte (to see a file that grew meanwhile), then, only
+     * if it grew, steps of 1 MiB until the end, as _read_one does */
+    Py_ssize_t cap = (Py_ssize_t)size + 1;
+    PyObject *data = PyBytes_FromStringAndSize(NULL, cap);
+    if (data == NULL) {
+        close(fd);
+        return NULL;
+    }
+    Py_ssize_t len = read_some(fd, PyBytes_AS_STRING(data), cap, &err);
+    if (len == cap) {
+        for (;;) {
+            const Py_ssize_t step = 1 << 20;
+            if (_PyBytes_Resize(&data, len + step) < 0) {
+                close(fd);
+                return NULL;
+            }
+            Py_ssize_t got = read_some(fd, PyBytes_AS_STRING(data) + len, step, &err);
+            if (got <= 0) {
+                if (got < 0)
+                    len = got;
+                break;
+            }
+            len += got;
+        }
+    }
+    if (len < 0) {
+        close(fd);
+        Py_DECREF(data);
+        if (len == -2)
+            return NULL; /* the signal handler's exception */
+        return Py_BuildValue("(OLLi)", Py_None, size, mtime_ns, err);
+    }
+    close(fd);
+    if (_PyBytes_Resize(&data, len) < 0)
+        return NULL;
+    return Py_BuildValue("(NLLi)", data, size, mtime_ns, 0);
+}
+#endif
+
 /* ------------------------------------------------------------------- module */
 
 static PyMethodDef methods[] = {
@@ -283,6 +398,10 @@ static PyMethodDef methods[] = {
     {"strip_opaque", strip_opaque, METH_O, "The buffer without its Python strings and comments."},
     {"import_keyword_lines", import_keyword_lines, METH_VARARGS,
      "Offsets of b'import' whose line holds one of the names or ends with a backslash."},
+#ifndef _WIN32
+    {"read_file", read_file, METH_VARARGS,
+     "(data or None, size, mtime_ns, errno) of a file, read as scan._read_one reads it."},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

@@ -267,6 +267,7 @@ class _Analyzer:
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
         fast = speedups.native()
         self._utf8: Callable[[bytes], bool] = fast.utf8_valid if fast is not None else _decodes
+        self.read_file = _native_read()
 
     def _gated_hit(self, data: bytes, named: Callable[[str], bool]) -> bool:
         """True when `data` holds a deep needle whose module it names (searched only then)."""
@@ -380,6 +381,11 @@ class _Analyzer:
         return import_pairs(data, self._others(own), others) or None
 
 
+def _native_read() -> ReadFile | None:
+    """speedups' read_file, when built (not on Windows)."""
+    return getattr(speedups.native(), "read_file", None)
+
+
 def _decodes(data: bytes) -> bool:
     """True when `data` is UTF-8 (speedups.utf8_valid, in Python)."""
     try:
@@ -433,9 +439,25 @@ def scan_files(
     return result
 
 
-def _read_one(file: str | Path, sig: list[Any] | None = None) -> tuple[bytes | None, str | None]:
+#: speedups' read_file: (data or None, size, mtime_ns, errno) of a file
+ReadFile = Callable[[str | Path, int], tuple[bytes | None, int, int, int]]
+
+
+def _read_one(
+    file: str | Path, sig: list[Any] | None = None, read_file: ReadFile | None = None
+) -> tuple[bytes | None, str | None]:
     """The file's bytes (or why not). `sig`: the [size, mtime_ns] the walk found, or an empty
-    list that the opened file's own stat fills in (cold distributions are walked without one)."""
+    list that the opened file's own stat fills in (cold distributions are walked without one).
+    `read_file`: the C helper doing the same (speedups), when built."""
+    if read_file is not None:
+        data, size, mtime_ns, err = read_file(file, MAX_FILE_BYTES)
+        if size >= 0 and sig is not None and not sig:
+            sig += [size, mtime_ns]
+        if err:
+            return None, _unreadable(file, os.strerror(err))
+        if data is None:
+            return None, f"larger than {MAX_FILE_BYTES // 1048576} MiB; skipped"
+        return data, None
     try:
         fd = os.open(file, os.O_RDONLY)
         try:
@@ -455,14 +477,19 @@ def _read_one(file: str | Path, sig: list[Any] | None = None) -> tuple[bytes | N
             os.close(fd)
         return data, None
     except OSError as exc:
-        if os.path.islink(file) and not os.path.exists(file):
-            return None, "broken symbolic link; skipped"
-        return None, f"unreadable ({exc.strerror or exc}); skipped"
+        return None, _unreadable(file, exc.strerror or str(exc))
+
+
+def _unreadable(file: str | Path, why: str) -> str:
+    if os.path.islink(file) and not os.path.exists(file):
+        return "broken symbolic link; skipped"
+    return f"unreadable ({why}); skipped"
 
 
 def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, bytes | None, str | None]]:
+    read_file = _native_read()
     for file, rel in iter_tree(path, exclude):
-        data, error = _read_one(file)
+        data, error = _read_one(file, None, read_file)
         yield str(file), rel, data, error
 
 
@@ -732,7 +759,7 @@ _worker_analyzer: _Analyzer | None = None  # set in the parent just before the c
 
 
 def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Fresh:
-    data, error = _read_one(path, sig)
+    data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return None, [], error or "unreadable"
     return _resolved(analyze, analyze(data, path, rel))
@@ -746,7 +773,7 @@ def _resolved(analyze: _Analyzer, fa: FileAnalysis | None, error: str | None = N
 
 
 def _parse_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Parsed:
-    data, error = _read_one(path, sig)
+    data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return None, error or "unreadable"
     return analyze.parse(data, path, rel), None
@@ -953,7 +980,7 @@ def _serve(task: tuple[str, list[_File]], analyze: _Analyzer | None = None) -> l
 
 
 def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
-    data, error = _read_one(path, sig)
+    data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return error or "unreadable", None, sig, None
     triage = analyze.triage(data, rel)

@@ -146,3 +146,38 @@ def test_import_keyword_lines_rejects_what_is_not_a_tuple_of_bytes() -> None:
     with pytest.raises(TypeError):
         fast.import_keyword_lines(b"import x", [b"x"])  # type: ignore[arg-type]
     assert fast.import_keyword_lines(b"import x\nimport y", (b"x",)) == [0]
+
+
+# ------------------------------------------------------------------------------- read_file
+
+
+@pytest.mark.skipif(not hasattr(fast, "read_file"), reason="the C helpers were not built (or Windows)")
+def test_read_file_reads_as_read_one_does(tmp_path: Path) -> None:
+    from gator_setup.analysis import scan
+
+    assert fast is not None
+    (tmp_path / "plain.py").write_bytes(b"import torch\n" * 1000)
+    (tmp_path / "empty.py").write_bytes(b"")
+    (tmp_path / "big.py").write_bytes(b"x" * 5000)
+    (tmp_path / "folder.py").mkdir()
+    (tmp_path / "dangling.py").symlink_to(tmp_path / "nowhere.py")
+    cases = ["plain.py", "empty.py", "big.py", "folder.py", "dangling.py", "missing.py"]
+    for limit in (scan.MAX_FILE_BYTES, 4096):
+        for name in cases:
+            path = str(tmp_path / name)
+            sig_c: list[object] = []
+            sig_py: list[object] = []
+            with pytest.MonkeyPatch.context() as m:
+                m.setattr(scan, "MAX_FILE_BYTES", limit)
+                got = scan._read_one(path, sig_c, fast.read_file)
+                want = scan._read_one(path, sig_py)
+            assert got == want, name
+            assert sig_c == sig_py, name
+    data, size, mtime_ns, err = fast.read_file(tmp_path / "plain.py", 1 << 20)  # a PathLike too
+    st = (tmp_path / "plain.py").stat()
+    assert (data, size, mtime_ns, err) == (
+        (tmp_path / "plain.py").read_bytes(),
+        st.st_size,
+        st.st_mtime_ns,
+        0,
+    )
