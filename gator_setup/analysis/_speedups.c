@@ -389,6 +389,289 @@ read_file(PyObject *self, PyObject *args)
         return NULL;
     return Py_BuildValue("(NLLi)", data, size, mtime_ns, 0);
 }
+
+/* ------------------------------------------------------------------ walk_files */
+
+#include <dirent.h>
+#include <stdlib.h>
+
+typedef struct {
+    char *name;
+    int is_dir; /* followed through symbolic links, as DirEntry.is_dir() */
+    int is_file;
+} Entry;
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const Entry *)a)->name, ((const Entry *)b)->name);
+}
+
+/* Whether `name` ends with one of `suffixes` / is one of `names` (tuples of str, as UTF-8) */
+static int
+in_names(const char *name, PyObject *names)
+{
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(names); k++) {
+        const char *n = PyUnicode_AsUTF8(PyTuple_GET_ITEM(names, k));
+        if (n != NULL && strcmp(name, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+ends_with(const char *name, PyObject *suffixes)
+{
+    size_t len = strlen(name);
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(suffixes); k++) {
+        const char *suf = PyUnicode_AsUTF8(PyTuple_GET_ITEM(suffixes, k));
+        size_t m = suf == NULL ? 0 : strlen(suf);
+        if (suf != NULL && m <= len && strcmp(name + len - m, suf) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+valid_utf8_name(const char *name)
+{
+    return utf8_ok((const unsigned char *)name, (Py_ssize_t)strlen(name));
+}
+
+/* One folder's entries, sorted by name; -1 when it cannot be listed (skipped, as the Python walk
+ * skips it), -2 when a name is not UTF-8 (the caller lets the Python walk decide). */
+static Py_ssize_t
+list_dir(const char *dirpath, Entry **out)
+{
+    DIR *d = opendir(dirpath);
+    if (d == NULL)
+        return -1;
+    Py_ssize_t n = 0, cap = 64;
+    Entry *entries = malloc(sizeof(Entry) * (size_t)cap);
+    if (entries == NULL) {
+        closedir(d);
+        return -3;
+    }
+    size_t dlen = strlen(dirpath);
+    struct dirent *e;
+    Py_ssize_t status = 0;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)))
+            continue;
+        if (!valid_utf8_name(name)) {
+            status = -2;
+            break;
+        }
+        if (n == cap) {
+            cap *= 2;
+            Entry *grown = realloc(entries, sizeof(Entry) * (size_t)cap);
+            if (grown == NULL) {
+                status = -3;
+                break;
+            }
+            entries = grown;
+        }
+        int is_dir = 0, is_file = 0;
+#ifdef DT_DIR
+        if (e->d_type == DT_DIR)
+            is_dir = 1;
+        else if (e->d_type == DT_REG)
+            is_file = 1;
+        else if (e->d_type == DT_LNK || e->d_type == DT_UNKNOWN)
+#endif
+        {
+            size_t nlen = strlen(name);
+            char *full = malloc(dlen + nlen + 2);
+            if (full == NULL) {
+                status = -3;
+                break;
+            }
+            memcpy(full, dirpath, dlen);
+            full[dlen] = '/';
+            memcpy(full + dlen + 1, name, nlen + 1);
+            struct stat st;
+            if (stat(full, &st) == 0) {
+                is_dir = S_ISDIR(st.st_mode);
+                is_file = S_ISREG(st.st_mode);
+            }
+            free(full);
+        }
+        entries[n].name = strdup(name);
+        if (entries[n].name == NULL) {
+            status = -3;
+            break;
+        }
+        entries[n].is_dir = is_dir;
+        entries[n].is_file = is_file;
+        n++;
+    }
+    closedir(d);
+    if (status < 0) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            free(entries[i].name);
+        free(entries);
+        return status;
+    }
+    qsort(entries, (size_t)n, sizeof(Entry), entry_cmp);
+    *out = entries;
+    return n;
+}
+
+/* `head` + `sep` + `name` as a str (all UTF-8) */
+static PyObject *
+join(const char *head, size_t hlen, const char *sep, const char *name, size_t nlen)
+{
+    size_t slen = strlen(sep), len = hlen + slen + nlen;
+    char small[1024];
+    char *buf = len <= sizeof(small) ? small : malloc(len);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    memcpy(buf, head, hlen);
+    memcpy(buf + hlen, sep, slen);
+    memcpy(buf + hlen + slen, name, nlen);
+    PyObject *out = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, NULL);
+    if (buf != small)
+        free(buf);
+    return out;
+}
+
+typedef struct {
+    char *path; /* the folder */
+    char *rel;  /* its path below the top, with a trailing slash */
+} Folder;
+
+/* walk_files(top, rel, skip_names, skip_suffixes) -> list of (path, rel, []) or None:
+ * scan._walk_dirs([(top, rel)], ()) for a folder, the .py files in its order (each folder's
+ * files by name, then its subfolders by name), skipping folders named in `skip_names`, starting
+ * with a dot or ending with one of `skip_suffixes`, and virtual environments (a folder holding a
+ * pyvenv.cfg file) below the top. None when a name is not UTF-8: the Python walk, which sorts
+ * undecodable names its own way, is used instead. */
+static PyObject *
+walk_files(PyObject *self, PyObject *args)
+{
+    PyObject *top_obj, *rel_obj, *skip_names, *skip_suffixes;
+    if (!PyArg_ParseTuple(args, "UUO!O!", &top_obj, &rel_obj, &PyTuple_Type, &skip_names, &PyTuple_Type,
+                          &skip_suffixes))
+        return NULL;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(skip_names); k++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(skip_names, k)))
+            return PyErr_Format(PyExc_TypeError, "skip_names must be str");
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(skip_suffixes); k++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(skip_suffixes, k)))
+            return PyErr_Format(PyExc_TypeError, "skip_suffixes must be str");
+    const char *top = PyUnicode_AsUTF8(top_obj);
+    const char *rel0 = top == NULL ? NULL : PyUnicode_AsUTF8(rel_obj);
+    if (top == NULL || rel0 == NULL) { /* undecodable bytes in the path (surrogate escapes) */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t cap = 64, depth = 0;
+    Folder *stack = malloc(sizeof(Folder) * (size_t)cap);
+    int failed = 0, fallback = 0;
+    if (stack == NULL)
+        failed = 1;
+    else {
+        stack[0].path = strdup(top);
+        stack[0].rel = strdup(rel0);
+        if (stack[0].path == NULL || stack[0].rel == NULL)
+            failed = 1;
+        depth = 1;
+    }
+    while (!failed && !fallback && depth > 0) {
+        Folder f = stack[--depth];
+        Entry *entries = NULL;
+        Py_ssize_t n = list_dir(f.path, &entries);
+        if (n == -2)
+            fallback = 1;
+        else if (n == -3)
+            failed = 1;
+        int skip = n < 0;
+        /* a virtual environment below the top holds installed packages: not the tree's own */
+        if (!skip && f.rel[0] != 0) {
+            Entry key = {"pyvenv.cfg", 0, 0};
+            Entry *hit = bsearch(&key, entries, (size_t)n, sizeof(Entry), entry_cmp);
+            if (hit != NULL && hit->is_file)
+                skip = 1;
+        }
+        Py_ssize_t first_sub = depth; /* subfolders are pushed in reverse: popped in name order */
+        size_t plen = strlen(f.path), rlen = strlen(f.rel);
+        for (Py_ssize_t i = 0; !skip && !failed && i < n; i++) {
+            const char *name = entries[i].name;
+            size_t nlen = strlen(name);
+            if (entries[i].is_dir) {
+                if (name[0] == '.' || in_names(name, skip_names) || ends_with(name, skip_suffixes))
+                    continue;
+                if (depth == cap) {
+                    cap *= 2;
+                    Folder *grown = realloc(stack, sizeof(Folder) * (size_t)cap);
+                    if (grown == NULL) {
+                        failed = 1;
+                        break;
+                    }
+                    stack = grown;
+                }
+                char *path = malloc(plen + nlen + 2), *rel = malloc(rlen + nlen + 2);
+                if (path == NULL || rel == NULL) {
+                    free(path);
+                    free(rel);
+                    failed = 1;
+                    break;
+                }
+                memcpy(path, f.path, plen);
+                path[plen] = '/';
+                memcpy(path + plen + 1, name, nlen + 1);
+                memcpy(rel, f.rel, rlen);
+                memcpy(rel + rlen, name, nlen);
+                rel[rlen + nlen] = '/';
+                rel[rlen + nlen + 1] = 0;
+                stack[depth].path = path;
+                stack[depth].rel = rel;
+                depth++;
+            }
+            else if (nlen >= 3 && strcmp(name + nlen - 3, ".py") == 0) {
+                PyObject *path = join(f.path, plen, "/", name, nlen);
+                PyObject *rel = join(f.rel, rlen, "", name, nlen);
+                PyObject *sig = PyList_New(0);
+                PyObject *item = (path && rel && sig) ? PyTuple_Pack(3, path, rel, sig) : NULL;
+                Py_XDECREF(path);
+                Py_XDECREF(rel);
+                Py_XDECREF(sig);
+                if (item == NULL || PyList_Append(out, item) < 0)
+                    failed = 1;
+                Py_XDECREF(item);
+            }
+        }
+        /* the subfolders just pushed, reversed: the first by name is on top */
+        for (Py_ssize_t a = first_sub, b = depth - 1; a < b; a++, b--) {
+            Folder t = stack[a];
+            stack[a] = stack[b];
+            stack[b] = t;
+        }
+        for (Py_ssize_t i = 0; i < n; i++)
+            free(entries[i].name);
+        free(entries);
+        free(f.path);
+        free(f.rel);
+    }
+    for (Py_ssize_t i = 0; i < depth; i++) {
+        free(stack[i].path);
+        free(stack[i].rel);
+    }
+    free(stack);
+    if (failed) {
+        Py_DECREF(out);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    if (fallback) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
 #endif
 
 /* ------------------------------------------------------------------- module */
@@ -401,6 +684,8 @@ static PyMethodDef methods[] = {
 #ifndef _WIN32
     {"read_file", read_file, METH_VARARGS,
      "(data or None, size, mtime_ns, errno) of a file, read as scan._read_one reads it."},
+    {"walk_files", walk_files, METH_VARARGS,
+     "The (path, rel, []) of a folder's .py files in the scan's walk order, or None."},
 #endif
     {NULL, NULL, 0, NULL},
 };

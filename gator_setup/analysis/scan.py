@@ -54,6 +54,7 @@ SKIP_DIRS = frozenset(
 #: Installed-package metadata folders: never imported (torch's dist-info alone holds 142 folders
 #: of licences, walked for nothing on every scan of a site-packages until these were skipped).
 METADATA_DIR_SUFFIXES = (".egg-info", ".dist-info")
+_SKIP_NAMES = tuple(sorted(SKIP_DIRS))
 MAX_FILE_BYTES = 8 * 1024 * 1024  # generated files beyond this are not source worth parsing
 
 
@@ -268,6 +269,7 @@ class _Analyzer:
         fast = speedups.native()
         self._utf8: Callable[[bytes], bool] = fast.utf8_valid if fast is not None else _decodes
         self.read_file = _native_read()
+        self.walk_files: WalkFiles | None = getattr(fast, "walk_files", None)
 
     def _gated_hit(self, data: bytes, named: Callable[[str], bool]) -> bool:
         """True when `data` holds a deep needle whose module it names (searched only then)."""
@@ -439,6 +441,8 @@ def scan_files(
     return result
 
 
+#: speedups' walk_files: a folder's .py files as _walk_top lists them, or None
+WalkFiles = Callable[[str, str, tuple[str, ...], tuple[str, ...]], list[tuple[str, str, list[Any]]] | None]
 #: speedups' read_file: (data or None, size, mtime_ns, errno) of a file
 ReadFile = Callable[[str | Path, int], tuple[bytes | None, int, int, int]]
 
@@ -545,11 +549,18 @@ def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str
     return path, rel, [st.st_size, st.st_mtime_ns]
 
 
-def _walk_top(top: DistTop, patterns: tuple[str, ...]) -> list[tuple[str, str, list[Any]]]:
+def _walk_top(
+    top: DistTop, patterns: tuple[str, ...], walk_files: WalkFiles | None = None
+) -> list[tuple[str, str, list[Any]]]:
     """A distribution's top-level entry walked as the plain walk would have, each file with an
-    empty [size, mtime_ns] that reading it fills in (one stat fewer per file)."""
+    empty [size, mtime_ns] that reading it fills in (one stat fewer per file). `walk_files`: the
+    C helper doing the same walk (speedups), when built; it leaves exclude patterns to Python."""
     if not top.is_dir:
         return [(top.path, top.rel, [])]
+    if walk_files is not None and not patterns:
+        got = walk_files(top.path, top.rel + "/", _SKIP_NAMES, METADATA_DIR_SUFFIXES)
+        if got is not None:  # (None: a name that is not UTF-8, left to the Python walk)
+            return got
     out: list[tuple[str, str, list[Any]]] = []
     for item in _walk_dirs([(top.path, top.rel + "/")], patterns):
         assert not isinstance(item, DistTop)
@@ -813,7 +824,7 @@ def _analyze_misses(
         yield from misses
         for top in cold:
             files = cold_files[top.rel] = []
-            for item in _walk_top(top, patterns):
+            for item in _walk_top(top, patterns, analyze.walk_files):
                 files.append(item)
                 yield item
 

@@ -181,3 +181,41 @@ def test_read_file_reads_as_read_one_does(tmp_path: Path) -> None:
         st.st_mtime_ns,
         0,
     )
+
+
+# ------------------------------------------------------------------------------ walk_files
+
+
+@pytest.mark.skipif(not hasattr(fast, "walk_files"), reason="the C helpers were not built (or Windows)")
+@pytest.mark.parametrize("odd_name", [False, True], ids=["utf8-names", "a-name-that-is-not-utf8"])
+def test_walk_files_walks_as_the_python_walk(tmp_path: Path, odd_name: bool) -> None:
+    from gator_setup.analysis import scan
+
+    assert fast is not None
+    top = tmp_path / "pkg"
+    for rel in ["b.py", "a.py", "Z.py", "é.py", "notes.txt", "x.py/y.py", "sub/z.py", "sub/deeper/d.py"]:
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text("import torch\n")
+    for skipped in [".hidden", "__pycache__", "meta.dist-info", "old.egg-info", "venv", "env"]:
+        (top / skipped).mkdir()
+        (top / skipped / "s.py").write_text("")
+    (top / "inner_env").mkdir()  # a virtual environment below the top, whatever its name
+    (top / "inner_env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (top / "inner_env" / "v.py").write_text("")
+    (top / "cfg_is_a_folder").mkdir()  # a folder named pyvenv.cfg does not make a venv
+    (top / "cfg_is_a_folder" / "pyvenv.cfg").mkdir()
+    (top / "cfg_is_a_folder" / "kept.py").write_text("")
+    (top / "linked").symlink_to(top / "sub")  # followed, as DirEntry.is_dir() follows it
+    (top / "dangling.py").symlink_to(tmp_path / "nowhere.py")
+    if odd_name:
+        os.mkdir(os.path.join(os.fsencode(top), b"bad\xff"))
+        (top / os.fsdecode(b"bad\xff") / "q.py").write_text("")
+    dist = scan.DistTop(str(top), "pkg", "pkg-1.0.dist-info", [1, 2, 3], True)
+    want = scan._walk_top(dist, ())
+    rels = [rel for _p, rel, _s in want]
+    assert rels[:4] == ["pkg/Z.py", "pkg/a.py", "pkg/b.py", "pkg/dangling.py"]
+    assert {"pkg/linked/z.py", "pkg/cfg_is_a_folder/kept.py", "pkg/x.py/y.py"} <= set(rels)
+    assert not any(part in rel for rel in rels for part in ("inner_env", "hidden", "venv/", "-info"))
+    assert scan._walk_top(dist, (), fast.walk_files) == want
+    got = fast.walk_files(str(top), "pkg/", scan._SKIP_NAMES, scan.METADATA_DIR_SUFFIXES)
+    assert (got is None) is odd_name  # a name that is not UTF-8 is left to the Python walk
