@@ -698,6 +698,9 @@ def scan_tree(
             continue
         top = new_tops[unit.rel]
         for file, rel, sig in cold_files[unit.rel]:
+            got = fresh[rel]
+            if sig and got[0] is None and not got[1] and got[2] is None:
+                continue  # read and found irrelevant (most files): only counted, no row to keep
             row = [rel, None]
             top[3].append(row)
             in_order.append((file, rel, sig, None, row))

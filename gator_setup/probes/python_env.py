@@ -278,7 +278,10 @@ def _metadata_fields(path: Path) -> tuple[str | None, str | None, tuple[str, ...
     name = version = None
     requires: list[str] = []
     last: str | None = None
-    for line in text.splitlines():
+    # Only the headers are read: they end at the first blank line, at or before the first
+    # "\n\n" (the long description after it can be a hundred kB, not worth splitting into lines).
+    end = text.find("\n\n")
+    for line in (text if end < 0 else text[:end]).splitlines():
         if not line.strip():
             break  # the body (long description) starts here
         if line[0] in " \t":

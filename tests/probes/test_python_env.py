@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gator_setup.errors import InterpreterError
 from gator_setup.probes.python_env import query_interpreter, read_distributions, relevant_env
@@ -155,3 +157,50 @@ def test_secrets_are_redacted() -> None:
         {"HF_TOKEN": "hf_abc", "HF_HOME": "/h", "HSA_OVERRIDE_GFX_VERSION": "9.0.0", "PATH": "/x"}
     )
     assert env == {"HF_HOME": "/h", "HF_TOKEN": "<redacted>", "HSA_OVERRIDE_GFX_VERSION": "9.0.0"}
+
+
+def _headers_from_every_line(text: str) -> tuple[str | None, str | None, tuple[str, ...]] | str:
+    """The header reading over the whole text's lines (what _metadata_fields did before it cut the
+    text at the first blank line): the reference the cut must agree with."""
+    name = version = None
+    requires: list[str] = []
+    last: str | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t":
+            if last == "Requires-Dist" and requires:
+                requires[-1] += " " + line.strip()
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            return "malformed"
+        last = key.strip()
+        low = last.lower()
+        if low == "name" and name is None:
+            name = value.strip()
+        elif low == "version" and version is None:
+            version = value.strip()
+        elif low == "requires-dist":
+            requires.append(value.strip())
+    return name, version, tuple(requires)
+
+
+METADATA_PIECES = ["Name: a", "Version: 1", "Requires-Dist: b", "name: c", "\n", "\r\n", "\r", " more", "\t"]
+METADATA_PIECES += ["\n\n", " \n", "\x0c", "body text", "no colon", "\u2028"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(METADATA_PIECES), max_size=14))
+def test_metadata_headers_end_where_a_reading_of_every_line_ends(pieces: list[str], tmp_path: Path) -> None:
+    from gator_setup.probes.python_env import _metadata_fields
+
+    text = "".join(pieces)
+    path = tmp_path / "METADATA"
+    path.write_bytes(text.encode())
+    want = _headers_from_every_line(text)
+    if want == "malformed":
+        with pytest.raises(ValueError):
+            _metadata_fields(path)
+    else:
+        assert _metadata_fields(path) == want
