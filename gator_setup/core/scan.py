@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gator_setup.analysis.providers import Provider, Providers, providers_from_env
 from gator_setup.analysis.scan import ScanResult, Walked, scan_tree, scan_wheel, walk_stats
@@ -15,6 +15,9 @@ from gator_setup.errors import GatorError, InputError, UsageError
 from gator_setup.probes.imports import scan_layout_dir, tree_cache_file
 from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot, ProbeProblem
+
+if TYPE_CHECKING:
+    import subprocess
 
 HUB_MODULE = "huggingface_hub"
 DOWNLOAD_TIMEOUT_S = 120.0
@@ -66,6 +69,8 @@ def fetch_provider(dist: str, module: str, version: str) -> Provider:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    import subprocess  # (only to fetch a provider: a scan's start does not pay for the import)
+
     try:
         return subprocess.run(
             cmd, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S, stdin=subprocess.DEVNULL

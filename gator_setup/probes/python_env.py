@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from gator_setup.errors import InterpreterError
 from gator_setup.names import canonicalize_name
+from gator_setup.probes.spawn import Spawned, SpawnTimeout
 from gator_setup.snapshot import Distribution, Interpreter, ProbeProblem
 
 #: Prefixes of environment variables that change how the GPU stack and the Hub client behave.
@@ -101,21 +101,14 @@ def resolve_python(path: str | os.PathLike[str]) -> Path:
 
 #: Queries started ahead of need (start_query), by the --python value, collected by query_interpreter:
 #: the running process, or the answer already known from the query cache
-_started: dict[str, tuple[Path, subprocess.Popen[str] | Interpreter]] = {}
+_started: dict[str, tuple[Path, Spawned | Interpreter]] = {}
 #: Env vars that change what a venv's interpreter puts on sys.path (PYTHONPATH/HOME are removed)
 _PATH_ENV = ("PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONSAFEPATH")
 
 
-def _spawn(exe: Path) -> subprocess.Popen[str]:
+def _spawn(exe: Path) -> Spawned:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    return subprocess.Popen(
-        [str(exe), "-c", _INTERPRETER_SCRIPT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
+    return Spawned([str(exe), "-c", _INTERPRETER_SCRIPT], env)
 
 
 def _sig(path: str) -> list[int] | None:
@@ -227,12 +220,11 @@ def query_interpreter(path: str | os.PathLike[str], cache_dir: Path | None = Non
         proc = pending[1] if pending is not None else _spawn(exe)
     except OSError as exc:
         raise InterpreterError(f"Cannot run {exe}: {exc.strerror or exc}.") from None
-    assert isinstance(proc, subprocess.Popen)
+    assert isinstance(proc, Spawned)
     try:
         stdout, stderr = proc.communicate(timeout=INTERPRETER_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+    except SpawnTimeout:
         proc.kill()
-        proc.communicate()
         raise InterpreterError(f"{exe} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s.") from None
     if proc.returncode != 0:
         last = (stderr.strip().splitlines() or ["no output"])[-1]
