@@ -150,6 +150,16 @@ def _providers_and_walks(opts: ScanOptions) -> tuple[Providers, EnvSnapshot, dic
     walks: dict[str, Walked] = {}
     if not opts.python:
         return (*_installed_providers(None), walks)
+    from gator_setup.probes.python_env import answer_ready
+
+    if answer_ready(opts.python):
+        # Answered already (it was started before gator's own imports, or is cached): asking in
+        # this thread is quicker than walking beside a thread that would contend for the GIL.
+        found = _installed_providers(opts.python)
+        for raw in dict.fromkeys(opts.paths):
+            if os.path.isdir(raw):
+                walks[raw] = walk_stats(Path(raw), opts.exclude, dist_tops=True, layout_dir=scan_layout_dir())
+        return (*found, walks)
     import threading
 
     got: list[tuple[Providers, EnvSnapshot]] = []

@@ -202,6 +202,15 @@ def start_query(path: str | os.PathLike[str], cache_dir: Path | None = None) -> 
         pass
 
 
+def answer_ready(path: str | os.PathLike[str]) -> bool:
+    """True when query_interpreter(path) would not wait: the query started by start_query has
+    printed its answer (or ended), or came from the cache. False when none was started."""
+    pending = _started.get(os.fspath(path))
+    if pending is None:
+        return False
+    return isinstance(pending[1], Interpreter) or pending[1].ready()
+
+
 def query_interpreter(path: str | os.PathLike[str], cache_dir: Path | None = None) -> Interpreter:
     """Ask another interpreter for its facts (one subprocess; gator need not be installed there).
 

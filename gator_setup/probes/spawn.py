@@ -98,6 +98,16 @@ class Spawned:
         self._close()
         return _text(out), _text(err)
 
+    def ready(self) -> bool:
+        """True when the process has written to stdout or closed it (an answer printed in one
+        go at its end, as the interpreter query does, is then complete or nearly so)."""
+        if self._popen is not None:
+            return bool(self._popen.poll() is not None)
+        import select
+
+        readable, _w, _x = select.select(self._fds[:1], [], [], 0)
+        return bool(readable)
+
     def kill(self) -> None:
         """End the process (after a timeout) and reap it."""
         if self._popen is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,13 @@ def test_the_fallback_is_taken_without_posix_spawn(monkeypatch: pytest.MonkeyPat
     proc = spawn.Spawned(["/bin/sh", "-c", "echo hi"], dict(os.environ))
     assert proc._popen is not None
     assert proc.communicate(timeout=30) == ("hi\n", "")
+
+
+def test_ready_once_the_process_has_written(mode: str) -> None:
+    proc = Spawned(["/bin/sh", "-c", "read _ignored; sleep 0.5; echo done"], dict(os.environ))
+    assert not proc.ready()  # still sleeping
+    deadline = time.monotonic() + 30
+    while not proc.ready():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert proc.communicate(timeout=30) == ("done\n", "")
