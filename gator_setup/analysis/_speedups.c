@@ -11,6 +11,9 @@
  * so that it builds wherever CPython does; the build is optional and gator runs without it.
  */
 #define PY_SSIZE_T_CLEAN
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem in glibc's string.h */
+#endif
 #include <Python.h>
 #include <string.h>
 
@@ -200,22 +203,33 @@ strip_opaque(PyObject *self, PyObject *arg)
 
 /* ------------------------------------------------------- import_keyword_lines */
 
+/* The first offset in [from, to) where `w` (m bytes) starts and ends, or -1. memmem where the C
+ * library has it (glibc, musl, macOS, the BSDs: a fast two-way search); elsewhere a scan for the
+ * needle's rarest-looking byte: its last one (`import`: 't', `torch`: 'h'), which cuts the
+ * false starts of a scan for a common first letter. */
 static Py_ssize_t
 find_bytes(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const unsigned char *w, Py_ssize_t m)
 {
     if (m == 0)
         return from <= to ? from : -1;
-    const unsigned char first = w[0];
-    Py_ssize_t last = to - m;
-    for (Py_ssize_t i = from; i <= last; i++) {
-        const unsigned char *p = memchr(s + i, first, (size_t)(last - i + 1));
+    if (to - from < m)
+        return -1;
+#if !defined(GATOR_NO_MEMMEM) && (defined(__GLIBC__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || (defined(__linux__) && !defined(__ANDROID__)))
+    const unsigned char *p = memmem(s + from, (size_t)(to - from), w, (size_t)m);
+    return p == NULL ? -1 : p - s;
+#else
+    const unsigned char last = w[m - 1];
+    for (Py_ssize_t i = from + m - 1; i < to; i++) {
+        const unsigned char *p = memchr(s + i, last, (size_t)(to - i));
         if (p == NULL)
             return -1;
         i = p - s;
-        if (memcmp(p + 1, w + 1, (size_t)(m - 1)) == 0)
-            return i;
+        if (memcmp(s + i - (m - 1), w, (size_t)(m - 1)) == 0)
+            return i - (m - 1);
     }
     return -1;
+#endif
 }
 
 static PyObject *
