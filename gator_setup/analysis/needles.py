@@ -23,11 +23,13 @@ A needle inside a longer pattern is implied by every match of that pattern.
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 Presence = Callable[[bytes], bool]
+_pattern_of = operator.itemgetter(0)  # (pattern index, start, end) -> pattern index
 
 
 def native_available() -> bool:
@@ -67,6 +69,7 @@ class NeedleIndex:
         self._automaton: Any = None
         self._proves: list[frozenset[bytes]] = []
         self._hidden_by: list[tuple[bytes, frozenset[int]]] = []
+        self._by_hits: dict[frozenset[int], tuple[frozenset[bytes], tuple[bytes, ...]]] = {}
 
     def _build(self) -> Any:
         joined = {y[:k] + x: None for y in self.needles for x in self.needles for k in hide_offsets(x, y)}
@@ -99,15 +102,25 @@ class NeedleIndex:
 
     def _native_present(self, data: bytes) -> frozenset[bytes]:
         automaton = self._automaton or self._build()
-        hits = {m[0] for m in automaton.find_matches_as_indexes(data)}
-        proves = self._proves
+        hits = frozenset(map(_pattern_of, automaton.find_matches_as_indexes(data)))
+        # what a set of patterns found proves is the same for every file finding that set: a
+        # few dozen sets cover a site-packages, so it is worked out once per set
+        known = self._by_hits.get(hits)
+        if known is None:
+            known = self._by_hits[hits] = self._proven(hits)
+        found, unsure = known
+        if not unsure:
+            return found
+        return found | {x for x in unsure if x in data}
+
+    def _proven(self, hits: frozenset[int]) -> tuple[frozenset[bytes], tuple[bytes, ...]]:
+        """The needles a set of pattern matches proves present, and those it may hide (each of
+        which is then asked with `in`)."""
         found: set[bytes] = set()
         for i in hits:
-            found.update(proves[i])
-        for x, hiders in self._hidden_by:
-            if x not in found and not hiders.isdisjoint(hits) and x in data:
-                found.add(x)
-        return frozenset(found)
+            found.update(self._proves[i])
+        unsure = tuple(x for x, hiders in self._hidden_by if x not in found and not hiders.isdisjoint(hits))
+        return frozenset(found), unsure
 
     def presence(self, data: bytes, found: frozenset[bytes] | None = None) -> Presence:
         """A test `needle -> bool` for `data`: a set look-up with the native search (which

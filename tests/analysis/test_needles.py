@@ -55,6 +55,20 @@ def test_native_matches_in_for_any_needles(needle_texts: list[str], haystack: st
     assert got == {n for n in needles if n in data}
 
 
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text("abc", min_size=1, max_size=4), min_size=1, max_size=6),
+    st.lists(st.text("abcx", max_size=40), min_size=2, max_size=8),
+)
+def test_one_index_answers_many_files(needle_texts: list[str], haystacks: list[str]) -> None:
+    # the index remembers what each set of pattern matches proves: files after the first reuse it
+    needles = [t.encode() for t in needle_texts]
+    index = NeedleIndex(needles, native=True)
+    for data in (h.encode() for h in haystacks * 2):
+        assert index.present(data) == {n for n in needles if n in data}
+
+
 def test_pure_python_fallback_is_used_when_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
     assert not native_available()
