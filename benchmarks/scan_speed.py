@@ -8,7 +8,9 @@ gator parses, resolves every import against the installed providers and judges g
 "cold": empty gator cache for each run; "warm": the per-tree cache of the previous run. Each
 round runs the cold scan first, then rg and the warm scan, in alternating order.
 The pre-filter is the native one when ahocorasick_rs (the `fast` extra) is installed, else pure
-Python; GATOR_PURE_PYTHON=1 forces the latter (the script prints which ran).
+Python; the byte loops are the C helpers when they were built at install (a C compiler was
+found); GATOR_PURE_PYTHON=1 forces pure Python for both (the script prints which ran, and
+whether gator is an editable install, whose import hook costs each process ~10 ms here).
 """
 
 from __future__ import annotations
@@ -76,12 +78,18 @@ def main() -> int:
 
 
 def _prefilter() -> str:
-    """Which needle search the gator under test uses (it runs in this interpreter's environment)."""
+    """Which needle search and byte loops the gator under test uses (it runs in this
+    interpreter's environment), and how it is installed."""
     try:
+        import gator_setup
+        from gator_setup.analysis import speedups
         from gator_setup.analysis.needles import native_available
     except ImportError:
         return "unknown (gator_setup not importable here)"
-    return "native (ahocorasick_rs)" if native_available() else "pure Python"
+    search = "native (ahocorasick_rs)" if native_available() else "pure Python"
+    loops = "C helpers" if speedups.native() is not None else "pure-Python loops"
+    editable = "site-packages" not in Path(gator_setup.__file__).parts
+    return f"{search}, {loops}; gator installed {'editable' if editable else 'as a package'}"
 
 
 if __name__ == "__main__":
