@@ -94,9 +94,10 @@ utf8_valid(PyObject *self, PyObject *arg)
  * (re.S: `\\.` takes any byte after a backslash, a newline included; possessive loops, so the
  * first way the loop cannot go on ends it). */
 static Py_ssize_t
-triple_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned char q)
+string_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned char q, int triple)
 {
-    Py_ssize_t j = i + 3;
+    const Py_ssize_t quotes = triple ? 3 : 1;
+    Py_ssize_t j = i + quotes;
     while (j < n) {
         unsigned char c = s[j];
         if (c == '\\') {
@@ -105,39 +106,19 @@ triple_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned char q)
             j += 2;
         }
         else if (c == q) {
-            if (j + 2 < n && s[j + 1] == q && s[j + 2] == q)
-                break; /* the closing quotes */
+            if (!triple || (j + 2 < n && s[j + 1] == q && s[j + 2] == q))
+                break; /* the closing quote(s) */
             j++;
         }
-        else {
-            j++;
-        }
-    }
-    if (j + 3 <= n && s[j] == q && s[j + 1] == q && s[j + 2] == q)
-        return j + 3;
-    return -1;
-}
-
-static Py_ssize_t
-single_end(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned char q)
-{
-    Py_ssize_t j = i + 1;
-    while (j < n) {
-        unsigned char c = s[j];
-        if (c == '\\') {
-            if (j + 1 >= n)
-                break;
-            j += 2;
-        }
-        else if (c == q || c == '\n') {
+        else if (c == '\n' && !triple) {
             break;
         }
         else {
             j++;
         }
     }
-    if (j < n && s[j] == q)
-        return j + 1;
+    if (j + quotes <= n && s[j] == q && (!triple || (s[j + 1] == q && s[j + 2] == q)))
+        return j + quotes;
     return -1;
 }
 
@@ -155,9 +136,9 @@ strip_into(const unsigned char *s, Py_ssize_t n, unsigned char *out)
         }
         else if (c == '"' || c == '\'') {
             if (i + 2 < n && s[i + 1] == c && s[i + 2] == c)
-                end = triple_end(s, n, i, c);
+                end = string_end(s, n, i, c, 1);
             if (end < 0)
-                end = single_end(s, n, i, c);
+                end = string_end(s, n, i, c, 0);
         }
         else {
             /* a run of plain bytes, copied as it is */

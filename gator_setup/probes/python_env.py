@@ -276,13 +276,18 @@ def _metadata_fields(path: Path) -> tuple[str | None, str | None, tuple[str, ...
     environment probe together. Undecodable bytes raise UnicodeDecodeError, as before.
     """
     text = path.read_bytes().decode("utf-8")
-    name = version = None
-    requires: list[str] = []
-    last: str | None = None
     # Only the headers are read: they end at the first blank line, at or before the first
     # "\n\n" (the long description after it can be a hundred kB, not worth splitting into lines).
     end = text.find("\n\n")
-    for line in (text if end < 0 else text[:end]).splitlines():
+    return header_fields((text if end < 0 else text[:end]).splitlines())
+
+
+def header_fields(lines: Iterable[str]) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """Name, Version and Requires-Dist from a metadata file's lines, up to the first blank one."""
+    name = version = None
+    requires: list[str] = []
+    last: str | None = None
+    for line in lines:
         if not line.strip():
             break  # the body (long description) starts here
         if line[0] in " \t":
