@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,16 @@ def test_metadata_headers_end_where_a_reading_of_every_line_ends(pieces: list[st
             _metadata_fields(path)
         return
     assert _metadata_fields(path) == want
+
+
+def test_answer_ready_tells_whether_the_started_query_has_answered(tmp_path: Path) -> None:
+    from gator_setup.probes import python_env
+
+    assert python_env.answer_ready(sys.executable) is False  # never started
+    python_env.start_query(sys.executable)
+    deadline = time.monotonic() + 30
+    while not python_env.answer_ready(sys.executable):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert query_interpreter(sys.executable).version.startswith(f"{sys.version_info[0]}.")
+    assert python_env.answer_ready(sys.executable) is False  # collected
