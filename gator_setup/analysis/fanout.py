@@ -48,9 +48,9 @@ class Fanout:
 
     def __init__(self, n: int, serve: Callable[[Any], Any]) -> None:
         self.children: list[Child] = []
-        #: The smallest task pipe's capacity. A caller that keeps at most two tasks outstanding
-        #: per child, each pickled in under half of this, never blocks in send(): the pipe holds
-        #: at most the unread one and the new one. (Were the parent blocked in send() while the
+        #: The smallest task pipe's capacity. A caller that keeps at most k tasks outstanding per
+        #: child, each pickled in under 1/k of this, never blocks in send(): the pipe holds at
+        #: most the k - 1 unread ones and the new one. (Were the parent blocked in send() while the
         #: child blocked writing a reply the parent is not reading, both would wait forever.)
         self.pipe_bytes = PIPE_BYTES
         try:

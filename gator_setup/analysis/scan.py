@@ -268,7 +268,7 @@ class _Analyzer:
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
         fast = speedups.native()
         self._utf8: Callable[[bytes], bool] = fast.utf8_valid if fast is not None else _decodes
-        self.read_file = _native_read()
+        self.read_file: ReadFile | None = getattr(fast, "read_file", None)
         self.walk_files: WalkFiles | None = getattr(fast, "walk_files", None)
 
     def _gated_hit(self, data: bytes, named: Callable[[str], bool]) -> bool:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_DEVNULL = getattr(os, "devnull", "/dev/null")
-
 
 class SpawnTimeout(Exception):
     """The process did not end (and close its output) in time."""
@@ -51,7 +49,7 @@ class Spawned:
                 list(argv),
                 dict(env),
                 file_actions=[
-                    (os.POSIX_SPAWN_OPEN, 0, _DEVNULL, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, out_w, 1),
                     (os.POSIX_SPAWN_DUP2, err_w, 2),
                 ],
