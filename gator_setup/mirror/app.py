@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from gator_setup.mirror import routes_read, routes_write
+from gator_setup.mirror import routes_hubapi, routes_read, routes_write
 from gator_setup.mirror.auth import Auth, User, load_tokens
 from gator_setup.mirror.config import MirrorConfig
 from gator_setup.mirror.http import error_response, json_response
@@ -99,6 +99,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     method = request.method
     if segs == ["healthz"]:
         return json_response({"status": "ok", "uptime_s": round(time.time() - state.started, 1)})
+    if (web_resp := await routes_hubapi.dispatch_web(request, segs, method)) is not None:
+        return web_resp
     if segs and segs[0] == "api":
         return await _dispatch_api(request, segs[1:], method)
     # File routes: [datasets|spaces/]ns/name/resolve/rev/path...
@@ -117,6 +119,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def _dispatch_api(request: web.Request, segs: list[str], method: str) -> web.StreamResponse:
+    if (resp := await routes_hubapi.dispatch_api(request, segs, method)) is not None:
+        return resp
     if segs == ["whoami-v2"] and method == "GET":
         return await routes_read.whoami(request)
     if segs == ["repos", "create"] and method == "POST":

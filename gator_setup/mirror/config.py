@@ -20,5 +20,6 @@ class MirrorConfig:
     branch_ttl: float = 60.0  # seconds before a branch name is re-resolved upstream
     upstream_timeout: float = 30.0  # connect/read timeout towards the upstream
     tree_page_size: int = 1000  # entries per tree page (the Hub caps pages at 1000)
+    list_page_size: int = 1000  # repos per listing page; commit-history pages hold at most 50 (as the Hub)
     public_url: str | None = None  # base URL clients use, for absolute Link headers (default: Host header)
     access_log: bool = True

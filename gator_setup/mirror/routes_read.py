@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from gator_setup.mirror import gitobj
+from gator_setup.mirror import cards, gitobj
 from gator_setup.mirror.http import BlobFileResponse, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
 
@@ -147,7 +147,9 @@ async def repo_info(
                 sib["lfs"] = {"sha256": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
         siblings.append(sib)
     meta = loc.meta
-    extra = dict(meta.get("info") or {})
+    # Local repos: cardData and tags from the README's front matter (upstream copies keep the upstream's).
+    card = cards.card_fields(_state(request).store, loc.commit, ref.type) if loc.local else {}
+    extra = dict(meta.get("info") or card)
     info: dict[str, Any] = {
         **extra,
         "_id": loc.sha[:24],
@@ -261,8 +263,12 @@ async def list_refs(request: web.Request, ref: RepoRef) -> web.Response:
     loc = await locate(request, ref, "main")
     refs = state.store.refs(ref)
     branches = refs["branches"] or {"main": loc.sha}
+    # `pullRequests` only when asked for, as the Hub (huggingface_hub reads it with include_pull_requests).
+    with_prs = request.query.get("include_prs") in ("1", "true")
+    prs: dict[str, list[Any]] = {"pullRequests": []} if with_prs else {}
     return json_response(
         {
+            **prs,
             "branches": [
                 {"name": n, "ref": f"refs/heads/{n}", "targetCommit": s} for n, s in branches.items()
             ],
