@@ -10,9 +10,9 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from gator_setup.mirror import history, listing, repo_admin, tags
-from gator_setup.mirror.hubctx import repo_from
-from gator_setup.mirror.ids import PLURAL_TO_TYPE
+from gator_setup.mirror import gitserve, history, listing, repo_admin, tags, web_pages
+from gator_setup.mirror.hubctx import plain_segment, repo_from
+from gator_setup.mirror.ids import PLURAL_TO_TYPE, HubError, RepoRef
 
 _REPO_VERBS = ("commits", "tag", "auth-check", "super-squash", "duplicate")
 
@@ -42,6 +42,49 @@ async def dispatch_api(request: web.Request, segs: list[str], method: str) -> we
     return None
 
 
+_PREFIXES = {"datasets": "dataset", "spaces": "space", "models": "model"}
+
+
 async def dispatch_web(request: web.Request, segs: list[str], method: str) -> web.StreamResponse | None:
-    """Routes outside /api/: blob/raw/commit pages and git (added as they are built)."""
+    """Routes outside /api/: repo, blob, raw and commit pages; git smart HTTP; git-lfs batch downloads."""
+    if not segs or segs[0] == "api" or method not in ("GET", "HEAD", "POST"):
+        return None
+    rtype = "model"
+    if segs[0] in _PREFIXES and len(segs) >= 3:
+        rtype, segs = _PREFIXES[segs[0]], segs[1:]
+    if len(segs) < 2:
+        return None
+    name = unquote(segs[1])
+    dot_git = name.endswith(".git")
+    ref = repo_from(rtype, segs[0], name[:-4] if dot_git else name)
+    rest = segs[2:]
+    if rest == ["info", "refs"] and method == "GET":
+        return await gitserve.info_refs(request, ref)
+    if rest == ["git-upload-pack"] and method == "POST":
+        return await gitserve.upload_pack(request, ref)
+    if rest[:3] == ["info", "lfs", "objects"]:
+        return await _lfs(request, ref, rest[3:], method)
+    if dot_git or method == "POST":
+        return None
+    if not rest:
+        return await web_pages.repo_page(request, ref)
+    if rest[0] in ("blob", "raw") and len(rest) >= 3:
+        path = "/".join(plain_segment(s) for s in rest[2:])
+        return await web_pages.blob_or_raw(request, ref, rest[0], unquote(rest[1]), path)
+    if rest[0] == "commit" and len(rest) == 2:
+        return await web_pages.commit_page(request, ref, unquote(rest[1]))
+    return None
+
+
+async def _lfs(request: web.Request, ref: RepoRef, rest: list[str], method: str) -> web.StreamResponse | None:
+    if rest == ["batch"] and method == "POST":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HubError(400, "BadRequest", "Body must be JSON.") from None
+        if not isinstance(body, dict) or body.get("operation") != "download":
+            return None  # uploads: the LFS upload side (elsewhere) or the app's answer
+        return await gitserve.lfs_batch(request, ref, body)
+    if len(rest) == 1 and method in ("GET", "HEAD"):
+        return await gitserve.lfs_object(request, ref, rest[0])
     return None

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from gator_setup.mirror import cards, gitobj
+from gator_setup.mirror import cards, gitobj, history
 from gator_setup.mirror.http import BlobFileResponse, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
 
@@ -230,6 +230,8 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
         raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
     limit = max(1, min(limit, state.config.tree_page_size))
     page = entries[start : start + limit]
+    if request.query.get("expand", "").lower() in ("1", "true") and loc.local:
+        history.add_last_commits(state.store, ref, loc.sha, page)  # expand=true: lastCommit per entry
     headers = dict(loc.extra_headers)
     if start + limit < len(entries):
         query = {k: v for k, v in request.query.items() if k != "cursor"}
@@ -254,6 +256,8 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
         e = every.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
+    if str(form.get("expand", "")).lower() in ("1", "true") and loc.local:
+        history.add_last_commits(_state(request).store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
 

@@ -244,3 +244,55 @@ def test_auth_check_move_duplicate(hub: str) -> None:
     assert out["dup_files"] == ["README.md", "config.json", "model.safetensors", "sub/notes.txt"]
     assert out["dup_card"] == "apache-2.0"
     assert out["dup_private_src"] == 404 and out["dup_foreign_ns"] == 403
+
+
+WEB = """
+import json, os, urllib.request, urllib.error
+from huggingface_hub import HfApi
+api = HfApi()
+out = {}
+api.create_repo("alice/web")
+c1 = api.upload_file(path_or_fileobj=b"one", path_in_repo="a/one.txt", repo_id="alice/web",
+                     commit_message="add one")
+c2 = api.upload_file(path_or_fileobj=b"\\0" * 100, path_in_repo="w.safetensors", repo_id="alice/web",
+                     commit_message="add weights")
+class R:
+    def __init__(self, url, token=True):
+        req = urllib.request.Request(url)
+        if token:
+            req.add_header("Authorization", "Bearer " + os.environ["HF_TOKEN"])
+        try:
+            with urllib.request.urlopen(req) as r:
+                self.status_code, self.text, self.headers = r.status, r.read().decode(), r.headers
+        except urllib.error.HTTPError as e:
+            self.status_code, self.text, self.headers = e.code, "", e.headers
+get = R
+page = get(str(c2))
+out["commit_page"] = [page.status_code, "w.safetensors" in page.text, c1.oid in page.text]
+out["commit_url"] = str(c2)
+raw = get(f"{api.endpoint}/alice/web/raw/main/a/one.txt")
+out["raw"] = [raw.status_code, raw.text, raw.headers.get("X-Repo-Commit")]
+out["raw_lfs"] = get(f"{api.endpoint}/alice/web/raw/{c2.oid}/w.safetensors").text
+blob = get(f"{api.endpoint}/alice/web/blob/main/a/one.txt")
+out["blob"] = [blob.status_code, "a/one.txt" in blob.text]
+out["anon_raw"] = R(f"{api.endpoint}/alice/zz-priv/raw/main/config.json", token=False).status_code
+entries = api.list_repo_tree("alice/web", recursive=True, expand=True)
+out["tree"] = {e.path: e.last_commit.oid for e in entries}
+out["info"] = {e.path: e.last_commit.title for e in api.get_paths_info("alice/web", ["a", "w.safetensors"],
+                                                                       expand=True)}
+out["c"] = [c1.oid, c2.oid]
+print(json.dumps(out))
+"""
+
+
+def test_web_urls_and_last_commit(hub: str) -> None:
+    out = _json(run_client(WEB, hub, token=ALICE))
+    c1, c2 = out["c"]
+    assert out["commit_url"] == f"{hub}/alice/web/commit/{c2}"
+    assert out["commit_page"] == [200, True, True]  # the changed file, and the parent linked
+    assert out["raw"] == [200, "one", c2]
+    assert out["raw_lfs"].startswith("version https://git-lfs.github.com/spec/v1\noid sha256:")
+    assert out["blob"] == [200, True]
+    assert out["anon_raw"] == 401
+    assert out["tree"] == {"a": c1, "a/one.txt": c1, "w.safetensors": c2}
+    assert out["info"] == {"a": "add one", "w.safetensors": "add weights"}
