@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from aiohttp import web
+from dulwich.errors import GitProtocolError
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.protocol import ReceivableProtocol
 from dulwich.repo import MemoryRepo
@@ -201,7 +202,10 @@ def _run_upload_pack(repo: MemoryRepo, body: bytes, advertise: bool) -> bytes:
     if advertise:
         proto.write_pkt_line(b"# service=git-upload-pack\n")
         proto.write_pkt_line(None)
-    handler.handle()
+    try:
+        handler.handle()
+    except GitProtocolError as exc:  # malformed or unsupported requests (hang-ups included)
+        raise HubError(400, "BadRequest", f"Bad git request: {exc}") from None
     return out.getvalue()
 
 

@@ -206,8 +206,12 @@ def test_lfs_batch_serves_only_this_repos_objects_with_signed_urls(served: dict[
     assert _post(f"{url}/alice/priv.git/info/lfs/objects/batch", batch, ALICE)[0] == 200
 
 
-def test_push_is_refused(served: dict[str, Any]) -> None:
+def test_push_and_malformed_requests_are_refused(served: dict[str, Any]) -> None:
     req = urllib.request.Request(f"{served['url']}/alice/pub/info/refs?service=git-receive-pack")
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req)
     assert err.value.code == 403
+    junk = urllib.request.Request(f"{served['url']}/alice/pub/git-upload-pack", data=b"junk", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(junk)
+    assert err.value.code == 400 and "Bad git request" in err.value.headers["X-Error-Message"]
