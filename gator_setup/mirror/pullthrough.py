@@ -27,20 +27,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import aiohttp
 from aiohttp import web
 
+from gator_setup.mirror.config import MirrorConfig
+from gator_setup.mirror.entries import Located, etag_of
 from gator_setup.mirror.http import BlobFileResponse
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
-from gator_setup.mirror.routes_read import Located, etag_of
-from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, read_json
+from gator_setup.mirror.ranges import parse_range
+from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, atomic_write_json, read_json
 from gator_setup.mirror.transfer import ConnectionPool, UpstreamBody, open_body
 from gator_setup.mirror.upstream import Upstream, UpstreamDown
-
-if TYPE_CHECKING:
-    from gator_setup.mirror.app import MirrorState
 
 log = logging.getLogger("gator.mirror.pull")
 INFO_FIELDS = ("downloads", "likes", "tags", "lastModified", "library_name", "pipeline_tag", "cardData")
@@ -83,11 +82,11 @@ class Fetch:
 class PullThrough:
     """The upstream side of a mirror started with --upstream."""
 
-    def __init__(self, state: MirrorState) -> None:
-        cfg = state.config
+    def __init__(self, config: MirrorConfig, store: Store) -> None:
+        cfg = config
         assert cfg.upstream
-        self.state = state
-        self.store = state.store
+        self.config = config
+        self.store = store
         self.up = Upstream(cfg.upstream, token=cfg.upstream_token, timeout=cfg.upstream_timeout)
         self.fetches: dict[str, Fetch] = {}
         self.file_fetches = 0  # upstream file downloads started (single-flight metric)
@@ -114,7 +113,7 @@ class PullThrough:
     async def locate(
         self, request: web.Request, ref: RepoRef, rev: str, meta: dict[str, Any] | None
     ) -> Located:
-        cfg = self.state.config
+        cfg = self.config
         auth = request.headers.get("Authorization")
         known = self.store.upstream_refs(ref).get(rev)
         extra: dict[str, str] = {}
@@ -171,15 +170,13 @@ class PullThrough:
         with self.store.repo_lock(ref):
             data = read_json(path, {})
             data.setdefault(kind, {})[_token_key(auth)] = time.time()
-            from gator_setup.mirror.store import atomic_write_json
-
             atomic_write_json(path, data)
 
     async def _check_token(
         self, ref: RepoRef, meta: dict[str, Any], auth: str | None, kind: str, probe: Any
     ) -> None:
         """Allow only callers whose own token the upstream accepted (recently, or ever when offline)."""
-        cfg = self.state.config
+        cfg = self.config
         if not auth:
             if kind == "gated":
                 raise HubError(
@@ -222,7 +219,7 @@ class PullThrough:
         if sha256 and self.store.has_blob(sha256):
             self.store.touch_blob(sha256)
             return BlobFileResponse(self.store.blob_path(sha256), etag_of(entry), headers)
-        if self.state.config.offline:
+        if self.config.offline:
             raise HubError(504, "UpstreamUnavailable", f"{path} is not stored and the mirror is offline.")
         size = int(entry["size"])
         if request.method == "HEAD":
@@ -231,7 +228,7 @@ class PullThrough:
             resp.content_type = "application/octet-stream"
             await resp.prepare(request)
             return resp
-        start, count = _parse_range(request.headers.get("Range"), size)
+        start, count = parse_range(request.headers.get("Range"), size)
         key = str(entry.get("sha256") or entry["oid"])
         fetch = self.fetches.get(key)
         if fetch is None:
@@ -528,32 +525,3 @@ async def _open_growing(fetch: Fetch) -> BinaryIO | None:
         if fetch.error:
             return None
         await fetch.wait()
-
-
-def _parse_range(value: str | None, size: int) -> tuple[int, int]:
-    """(start, count) of a single `bytes=` range; HubError 416 for anything unsatisfiable or malformed."""
-    if not value:
-        return 0, size
-    unit, _, spec = value.partition("=")
-    first, dash, last = spec.strip().partition("-")
-    try:
-        if unit.strip() != "bytes" or not dash or "," in spec:
-            raise ValueError
-        if first == "":
-            n = int(last)
-            if n <= 0:
-                raise ValueError
-            start = max(size - n, 0)
-            stop = size - 1
-        else:
-            start = int(first)
-            stop = int(last) if last else size - 1
-            if stop < start:
-                raise ValueError
-        if start >= size:
-            raise ValueError
-    except ValueError:
-        raise HubError(
-            416, "RangeNotSatisfiable", f"Invalid range {value[:100]!r} for {size} bytes."
-        ) from None
-    return start, min(stop, size - 1) - start + 1
