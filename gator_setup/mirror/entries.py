@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gator_setup.mirror.auth import Caller
+
 
 @dataclass
 class Located:
@@ -15,6 +17,7 @@ class Located:
     commit: dict[str, Any]
     extra_headers: dict[str, str] = field(default_factory=dict)
     local: bool = True
+    caller: Caller | None = None  # pull-through: who asks, as the upstream sees it
 
 
 def etag_of(entry: dict[str, Any]) -> str:

@@ -24,9 +24,9 @@ async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
     check_revision(rev)
     meta = state.store.repo_meta(ref)
     if state.pull is not None and (meta is None or meta.get("upstream")):
-        # Upstream repos: the Authorization header is the caller's upstream token, judged upstream.
-        loc: Located = await state.pull.locate(request, ref, rev, meta)
-        return loc
+        # Upstream repos are judged upstream, with the caller's upstream credential (never a local token).
+        caller = state.auth.upstream_caller(request.headers.get("Authorization"))
+        return await state.pull.locate(caller, ref, rev, meta)
     state.auth.check_read(ref, meta, user_of(request))
     assert meta is not None
     sha = state.store.resolve(ref, rev)
@@ -36,14 +36,29 @@ async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
     return Located(meta, sha, commit)
 
 
-async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> web.StreamResponse:
-    """HEAD/GET /{repo}/resolve/{rev}/{path}."""
+async def locate_file(
+    request: web.Request, ref: RepoRef, rev: str, path: str
+) -> tuple[Located, dict[str, Any]]:
+    """A file entry the caller may read, decided before any byte of it is sent, whatever is stored.
+
+    Every route that sends file content goes through here: the repo and revision must be readable
+    by the caller (local rules or the upstream's verdict) and, for gated upstream repos, the content.
+    """
     state = state_of(request)
     check_path(path)
     loc = await locate(request, ref, rev)
     entry = loc.commit["files"].get(path)
     if entry is None:
         raise HubError(404, "EntryNotFound", f"Entry not found: {path}", commit=loc.sha)
+    if not loc.local and state.pull is not None:
+        await state.pull.authorize_file(ref, loc, path)
+    return loc, entry
+
+
+async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> web.StreamResponse:
+    """HEAD/GET /{repo}/resolve/{rev}/{path}."""
+    state = state_of(request)
+    loc, entry = await locate_file(request, ref, rev, path)
     headers = {**file_headers(loc.sha, entry), **loc.extra_headers}
     if rev != loc.sha:
         # Pin branch requests to the commit on this same host (relative Location, full headers on both
