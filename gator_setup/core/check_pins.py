@@ -262,7 +262,7 @@ def _pinned(d: Declaration) -> Version:
 
 def profile_constraints(name: str, project_dir: Path) -> tuple[list[Declaration], str | None]:
     """The profile's constraints file, or a note saying why there is none."""
-    from gator_setup.core.profiles import profile_dirs
+    from gator_setup.knowledge.profiles import profile_dirs
     from gator_setup.pins.requirements_txt import parse_requirements_file
 
     dirs = [project_dir / "constraints", *profile_dirs()]

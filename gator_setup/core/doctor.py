@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from gator_setup.checks.base import Check, Finding, Severity
 from gator_setup.checks.registry import PluginFailure, all_checks
-from gator_setup.checks.runner import CRASH_CODE, CheckResult, run_checks
+from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
+from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
 from gator_setup.errors import UnknownNameError, UsageError
+from gator_setup.findings import CRASH_CODE, CheckResult
 from gator_setup.probes.python_env import (
     current_interpreter,
     query_interpreter,
@@ -20,24 +21,6 @@ from gator_setup.probes.python_env import (
 )
 from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot
-
-
-@dataclass(frozen=True)
-class DoctorOptions:
-    """What `gator doctor` was asked to do."""
-
-    python: str | None = None
-    project_dir: str | None = "."
-    profile: str | None = None
-    only: tuple[str, ...] = ()
-    skip: tuple[str, ...] = ()
-    include_plugins: bool = True
-    #: Import torch in a subprocess of the target interpreter (arch list, devices, tensor op).
-    deep: bool = False
-    #: Replay a support bundle or hand-made tree instead of probing this machine.
-    sysroot: str | None = None
-    #: Write the raw probe inputs to this tar.gz.
-    save_bundle: str | None = None
 
 
 def select_checks(
@@ -77,7 +60,7 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     )
     profile_name = opts.profile or settings.profile
     if profile_name:
-        from gator_setup.core.profiles import load_profile
+        from gator_setup.knowledge.profiles import load_profile
 
         snapshot.profile = load_profile(profile_name)
     if "platform" in needs or snapshot.profile is not None or opts.sysroot or opts.save_bundle:

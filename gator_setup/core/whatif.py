@@ -87,10 +87,10 @@ class _Side:
     wheels: Mapping[str, Path]  # canonical name -> wheel of the new version (after side only)
 
     def sources(self, name: str) -> tuple[dict[str, tuple[str, bytes, bool]], str] | None:
-        from gator_setup.knowledge.builder import _wheel_sources, tree_sources
+        from gator_setup.knowledge.builder import tree_sources, wheel_sources
 
         if name in self.wheels:
-            src = _wheel_sources(self.wheels[name])
+            src = wheel_sources(self.wheels[name])
         else:
             d = self.dists.get(name)
             if d is None or not d.path:
