@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gator_setup.checks.base import Finding, Severity
+from gator_setup.checks.registry import command_result
 from gator_setup.checks.runner import CheckResult
 from gator_setup.errors import UsageError
 from gator_setup.probes.resolver import Change
@@ -255,9 +256,7 @@ def run_what_if(
             _broken_imports(before_side, name, cache, memo) if name in snapshot.distributions else {}
         )
         import_findings += [f for key, f in broken_after.items() if key not in broken_before]
-    results.append(
-        CheckResult(IMPORTS_CODE, "Imports still resolve after the change", "imports", import_findings)
-    )
+    results.append(command_result(IMPORTS_CODE, import_findings))
     downgrades = []
     for c in changes:
         if c.old and c.new:
@@ -274,7 +273,7 @@ def run_what_if(
                     )
             except InvalidVersion:
                 continue
-    results.append(CheckResult(DOWNGRADE_CODE, "Nothing is downgraded", "packages", downgrades))
+    results.append(command_result(DOWNGRADE_CODE, downgrades))
     summary = (
         ", ".join(f"{c.name} {c.old or '(new)'} -> {c.new or '(removed)'}" for c in changes) or "nothing"
     )
