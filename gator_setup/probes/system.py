@@ -184,14 +184,19 @@ class LiveSystem(SystemView):
     def realpath(self, path: str) -> str:
         return os.path.realpath(path)
 
+    def __init__(self) -> None:
+        self._found: dict[str, str | None] = {}
+
     def _exe(self, key: str) -> str | None:
         if key in REPLAY_ONLY:
             return None
         name = COMMANDS[key][0]
-        dirs = [f"{root}/bin" for root in (os.environ.get("ROCM_PATH"),) if root] + list(TOOL_DIRS)
-        return shutil.which(name) or next(
-            (c for c in (f"{d}/{name}" for d in dirs) if os.access(c, os.X_OK)), None
-        )
+        if name not in self._found:  # four nvidia-smi keys, one search of PATH
+            dirs = [f"{root}/bin" for root in (os.environ.get("ROCM_PATH"),) if root] + list(TOOL_DIRS)
+            self._found[name] = shutil.which(name) or next(
+                (c for c in (f"{d}/{name}" for d in dirs) if os.access(c, os.X_OK)), None
+            )
+        return self._found[name]
 
     def has_command(self, key: str) -> bool:
         return self._exe(key) is not None
