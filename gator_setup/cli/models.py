@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -135,6 +136,15 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _activity(message: str) -> AbstractContextManager[object]:
+    """A spinner on stderr while a slow step runs, on a terminal only (quiet when piped)."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(f"{message}...")
+
+
 @guarded
 def install_models_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="Catalog names or org/name repo ids.")] = None,
@@ -163,6 +173,13 @@ def install_models_cmd(
     python: Annotated[
         str | None, typer.Option("--python", help="Interpreter for --verify load (default: this one).")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for the server's next bytes (default: $GATOR_READ_TIMEOUT or 20).",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -184,9 +201,10 @@ def install_models_cmd(
         cache_dir=str(cache_dir) if cache_dir else None,
         python=python,
         catalog_path=str(catalog) if catalog else None,
+        timeout=timeout,
     )
     try:
-        result = install_models(opts, log=_log)
+        result = install_models(opts, log=_log, activity=_activity)
     except KeyboardInterrupt:
         # Download threads may be blocked in a socket read; leave at once. Partial files stay as
         # .incomplete and the next run resumes them.
