@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gator_setup.installers import net, remote
-from gator_setup.installers.catalog import ModelEntry, load_catalog
+from gator_setup.installers.catalog import ModelEntry, fits, load_catalog
 from gator_setup.installers.download import Downloaded, Target, download_files, place, storage_dir
 from gator_setup.installers.errors import (
     DiskSpaceError,
@@ -289,24 +289,10 @@ def preflight(
         have = free(root)
         if need and need + DISK_HEADROOM > have:
             raise DiskSpaceError(str(root), need + DISK_HEADROOM, have)
-    gib = 1024**3
     for plan in plans:
-        e = plan.entry
-        if e.min_vram_gb:
-            if memory.vram_total is None:
-                warnings.append(
-                    f"{e.name}: needs ~{e.min_vram_gb:g} GB VRAM; no GPU found, it will run on CPU."
-                )
-            elif memory.vram_total < e.min_vram_gb * 1e9:
-                warnings.append(
-                    f"{e.name}: needs ~{e.min_vram_gb:g} GB VRAM, the largest GPU has "
-                    f"{memory.vram_total / gib:.1f} GiB; expect CPU offload or quantisation."
-                )
-        if e.min_ram_gb and memory.ram_total is not None and memory.ram_total < e.min_ram_gb * 1e9:
-            warnings.append(
-                f"{e.name}: needs ~{e.min_ram_gb:g} GB RAM to load, "
-                f"this machine has {memory.ram_total / gib:.1f} GiB."
-            )
+        fit = fits(plan.entry, memory)
+        if fit.verdict != "yes":
+            warnings.append(f"{plan.entry.name}: {fit}")
     python = opts.python or sys.executable
     for kind in sorted({p.kind for p in plans} & set(RUNTIME_IMPORTS)):
         problem = _import_problem(python, RUNTIME_IMPORTS[kind], full=False)
