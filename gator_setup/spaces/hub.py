@@ -35,6 +35,7 @@ class Identity:
     orgs: tuple[str, ...]
     writable_orgs: tuple[str, ...]
     role: str | None  # "read", "write", "fineGrained" or None when the server does not say
+    anywhere: bool = False  # the server says any token may write to every namespace (gator mirror, open mode)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,12 @@ def mapped_errors(
         raise
 
 
+def _open_mode(whoami: dict[str, Any]) -> bool:
+    """True when whoami carries a `gator mirror`'s open-mode mark (never on huggingface.co)."""
+    mark = whoami.get("gator")
+    return isinstance(mark, dict) and mark.get("openMode") is True
+
+
 class Hub:
     """A thin wrapper over HfApi bound to one endpoint and token."""
 
@@ -164,13 +171,20 @@ class Hub:
             orgs=tuple(str(o["name"]) for o in orgs),
             writable_orgs=tuple(str(o["name"]) for o in orgs if o.get("roleInOrg") not in ("read",)),
             role=role if isinstance(role, str) else None,
+            anywhere=_open_mode(info),
         )
 
     def check_can_write(self, space: SpaceId) -> Identity:
-        """Refuse early (before any write) when the token cannot write to the Space's namespace."""
+        """Refuse early (before any write) when the server would refuse the namespace: the same rules.
+
+        A user writes to its own namespace and to orgs where its role is not read; a `gator mirror`
+        in open development mode says so in whoami and lets any token write anywhere.
+        """
         who = self.identity()
         if who.role == "read":
             raise TokenReadOnlyError(self.endpoint, who.user)
+        if who.anywhere:
+            return who
         if space.owner != who.user and space.owner not in who.writable_orgs:
             raise NamespaceForbiddenError(space.owner, who.user, who.orgs)
         return who
