@@ -239,10 +239,28 @@ class Hub:
                 ignore_patterns=ignore,
             )
 
+    def current_variables(self, space: SpaceId, who: Identity) -> dict[str, str]:
+        """The Space's public variables (key -> value); empty for a Space without any."""
+        with mapped_errors("Reading the Space's variables", self.endpoint, self.token, space.owner, who.user):
+            try:
+                found = self.api.get_space_variables(space.repo_id)
+            except Exception as exc:
+                if _status(exc) == 404:
+                    return {}
+                raise
+        return {str(k): str(getattr(v, "value", "")) for k, v in dict(found).items()}
+
     def set_settings(
         self, space: SpaceId, variables: dict[str, str], secrets: dict[str, str], who: Identity
-    ) -> None:
-        """add_space_variable / add_space_secret; values are never logged."""
+    ) -> list[str]:
+        """add_space_variable / add_space_secret; returns the variables that changed. Values never logged.
+
+        A variable that already has its value is not sent again: on the Hub a settings change
+        restarts the Space, and a re-deploy that changes nothing must not. Secrets are always sent:
+        the Hub never gives their values back, so there is nothing to compare with.
+        """
+        current = self.current_variables(space, who) if variables else {}
+        variables = {k: v for k, v in variables.items() if current.get(k) != v}
         for key, value in variables.items():
             with mapped_errors(
                 f"Setting variable {key}", self.endpoint, self.token, space.owner, who.user, hidden=(value,)
@@ -253,3 +271,4 @@ class Hub:
                 f"Setting secret {key}", self.endpoint, self.token, space.owner, who.user, hidden=(value,)
             ):
                 self.api.add_space_secret(space.repo_id, key, value)
+        return sorted(variables)

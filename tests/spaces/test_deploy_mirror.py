@@ -148,6 +148,7 @@ def test_deploy_roundtrip_settings_and_incremental(
     # Same folder again: no commit.
     code, out, err = deploy(args, capsys)
     assert code == 0 and "Nothing to change" in out, err
+    assert "Variables already set: MODE" in out and "Variables set:" not in out
     assert head(hub, "me/roundtrip") == first
 
     # One file changed: one file uploaded, the rest left as is.
@@ -167,6 +168,13 @@ def test_deploy_roundtrip_settings_and_incremental(
     assert code == 0 and "Left on the Space (not in the folder): static/notes.txt" in out, err
     assert "Nothing to change" in out
     assert_no_token(out, err, caplog.text)
+
+    # A new value for a variable, same files: the variable is set, no commit is made.
+    before_var = head(hub, "me/roundtrip")
+    code, out, err = deploy([*args[:5], "--var", "MODE=prod", *args[7:]], capsys)
+    assert code == 0 and "Variables set: MODE" in out and "no commit" in out, err
+    assert "Nothing to change" not in out and head(hub, "me/roundtrip") == before_var
+    assert api.get_space_variables("me/roundtrip")["MODE"].value == "prod"
 
 
 @pytest.mark.parametrize(
@@ -371,3 +379,42 @@ def test_precheck_gives_the_servers_answer(hub: str, no_stored_token, token: str
 def test_precheck_agrees_in_open_mode(open_hub: str, no_stored_token, owner: str) -> None:
     repo = f"{owner}/agree-open"
     assert _precheck(open_hub, UNKNOWN, repo) == _server(open_hub, UNKNOWN, repo) == "ok"
+
+
+def test_trackio_template_deploys_then_changes_nothing(
+    hub: str, tmp_path: Path, capsys, caplog, monkeypatch, no_stored_token
+) -> None:
+    """Issue 21's acceptance run on the mirror: template, deploy, deploy again; trackio's settings survive."""
+    caplog.set_level(logging.DEBUG)
+    folder = tmp_path / "tracks"
+    assert main(["space", "template", "trackio", str(folder)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("HF_TOKEN", WRITE)  # also the Space's HF_TOKEN secret, as trackio's deploy sets it
+    args = [str(folder), "--repo", "me/tracks", "--endpoint", hub, "--secret", "HF_TOKEN"]
+    args += ["--var", "GRADIO_MCP_SERVER=True"]
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Uploaded 3 of 3 files" in out and "Secrets set: HF_TOKEN" in out, err
+    first = head(hub, "me/tracks")
+    got = space_files(hub, "me/tracks", tmp_path / "dl")
+    assert sorted(got) == ["README.md", "app.py", "requirements.txt"]
+    assert got["requirements.txt"] == (folder / "requirements.txt").read_bytes()
+    assert b'space_id="me/tracks"' in got["README.md"] and b"trackio.show(" in got["app.py"]
+
+    from huggingface_hub import HfApi
+
+    # What trackio.init(space_id="me/tracks") does to an existing Space (trackio's
+    # deploy._ensure_bucket_mounted_at_data): mount a bucket at /data (the mirror has no volumes API)
+    # and point TRACKIO_DIR there. gator leaves both alone.
+    api = HfApi(endpoint=hub, token=WRITE)
+    api.add_space_variable("me/tracks", "TRACKIO_DIR", "/data/trackio")
+    api.add_space_variable("me/tracks", "TRACKIO_BUCKET_ID", "me/tracks-bucket")
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Nothing to change: all 3 files" in out, err
+    assert head(hub, "me/tracks") == first
+    found = {k: v.value for k, v in api.get_space_variables("me/tracks").items()}
+    assert found == {
+        "GRADIO_MCP_SERVER": "True",
+        "TRACKIO_DIR": "/data/trackio",
+        "TRACKIO_BUCKET_ID": "me/tracks-bucket",
+    }
+    assert_no_token(out, err, caplog.text)
