@@ -167,9 +167,12 @@ def template(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Write a starter Space folder to edit, then `gator space deploy`."""
-    from gator_setup.spaces.templates import write
+    from gator_setup.spaces.templates import load, write_template
 
-    written = write(name, folder, force=force)
+    chosen = load(name)
+    written = write_template(chosen, folder, force=force)
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
     sys.stdout.write(f"Next: gator space deploy {folder} --repo OWNER/NAME\n")
+    if chosen.after_deploy:
+        sys.stdout.write(chosen.after_deploy + "\n")
