@@ -250,6 +250,9 @@ async def whoami(request: web.Request) -> web.Response:
     if user is None:
         raise HubError(401, None, "Invalid credentials in Authorization header")
     role = "write" if user.write else "read"
+    # Not a Hub field: in open development mode any token may write to every namespace, and clients
+    # that decide from whoami alone (gator space deploy's pre-check) must know it to agree with us.
+    open_mode = {"gator": {"openMode": True}} if user.anywhere else {}
     return json_response(
         {
             "type": "user",
@@ -262,6 +265,7 @@ async def whoami(request: web.Request) -> web.Response:
             "isPro": False,
             "orgs": [_org_entry(org, role) for org, role in user.orgs],
             "auth": {"type": "access_token", "accessToken": {"displayName": "gator", "role": role}},
+            **open_mode,
         }
     )
 
