@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from gator_setup.mirror.auth import User
 from gator_setup.mirror.ids import HubError, RepoRef, parse_repo
+from gator_setup.mirror.state import MirrorState, public_base, state_of, user_of
 
-if TYPE_CHECKING:
-    from gator_setup.mirror.app import MirrorState
-
-
-def state_of(request: web.Request) -> MirrorState:
-    """The mirror state of the app serving `request`."""
-    from gator_setup.mirror.app import STATE
-
-    return request.app[STATE]
+__all__ = [
+    "caller",
+    "git_caller",
+    "local_meta",
+    "may_list",
+    "plain_segment",
+    "public_base",
+    "repo_from",
+    "state_of",
+]
 
 
 def caller(request: web.Request) -> User | None:
     """The authenticated caller (Bearer token), None when anonymous; 401 for an unknown token."""
-    return state_of(request).auth.identify(request.headers.get("Authorization"))
+    return user_of(request)
 
 
 def git_caller(request: web.Request) -> User | None:
@@ -76,11 +78,3 @@ def may_list(state: MirrorState, ref: RepoRef, meta: dict[str, Any], user: User 
     except HubError:
         return False
     return True
-
-
-def public_base(request: web.Request) -> str:
-    """Base URL clients reach this mirror at (for absolute Link headers and printed URLs)."""
-    state = state_of(request)
-    if state.config.public_url:
-        return state.config.public_url.rstrip("/")
-    return f"{request.scheme}://{request.host}"

@@ -10,12 +10,11 @@ from aiohttp import web
 from gator_setup.mirror import hubctx
 from gator_setup.mirror.http import json_response
 from gator_setup.mirror.ids import REPO_TYPES, HubError, RepoRef, parse_repo_id
+from gator_setup.mirror.routes_read import locate
 
 
 async def auth_check(request: web.Request, ref: RepoRef, write: bool) -> web.Response:
     """GET /api/{type}s/{repo}/auth-check[/write]: 200 when the caller may read (or write) the repo."""
-    from gator_setup.mirror.routes_read import locate
-
     state = hubctx.state_of(request)
     if write:
         state.auth.check_write(ref, hubctx.caller(request))
@@ -68,8 +67,6 @@ async def move_repo(request: web.Request) -> web.Response:
 async def duplicate_repo(request: web.Request, src: RepoRef) -> web.Response:
     """POST /api/{type}s/{repo}/duplicate {repository, visibility?}: a new repo whose first commit after
     the initial one holds the source's current files (the same blobs; history is not copied)."""
-    from gator_setup.mirror.routes_read import locate
-
     state = hubctx.state_of(request)
     body = await _body(request)
     loc = await locate(request, src, "main")

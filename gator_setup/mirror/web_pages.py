@@ -11,6 +11,7 @@ from aiohttp import web
 
 from gator_setup.mirror import gitobj, history, hubctx
 from gator_setup.mirror.ids import HubError, RepoRef, check_path
+from gator_setup.mirror.routes_read import locate
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title></head>
@@ -37,8 +38,6 @@ def _file_list(ref: RepoRef, rev: str, files: dict[str, Any]) -> str:
 
 async def repo_page(request: web.Request, ref: RepoRef) -> web.Response:
     """GET /{repo}: the files of main (the URL create_repo and upload calls print)."""
-    from gator_setup.mirror.routes_read import locate
-
     loc = await locate(request, ref, "main")
     body = f"<p>{ref.type} · main · commit {_link(f'/{ref.url_path}/commit/{loc.sha}', loc.sha)}</p>"
     return _page(ref.id, body + _file_list(ref, "main", loc.commit["files"]), loc.extra_headers)
@@ -48,8 +47,6 @@ async def blob_or_raw(
     request: web.Request, ref: RepoRef, kind: str, rev: str, path: str
 ) -> web.StreamResponse:
     """GET /{repo}/blob/{rev}/{path} (a page) or /{repo}/raw/{rev}/{path} (the git blob's bytes)."""
-    from gator_setup.mirror.routes_read import locate
-
     state = hubctx.state_of(request)
     check_path(path)
     loc = await locate(request, ref, rev)
@@ -87,8 +84,6 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, s
 
 async def commit_page(request: web.Request, ref: RepoRef, sha: str) -> web.Response:
     """GET /{repo}/commit/{sha}: title, author, date, parents and the files the commit changed."""
-    from gator_setup.mirror.routes_read import locate
-
     state = hubctx.state_of(request)
     loc = await locate(request, ref, sha)
     commit = loc.commit
