@@ -35,7 +35,7 @@ from gator_setup.mirror.http import BlobFileResponse, error_response, json_respo
 from gator_setup.mirror.ids import HubError, RepoRef
 from gator_setup.mirror.store import Store
 
-MAX_GIT_BYTES = 512 * 1024 * 1024  # non-LFS content one clone may hold in memory; above: use hf download
+MAX_GIT_BYTES = 256 * 1024 * 1024  # non-LFS content held in memory for clones; above: use hf download
 LFS_URL_TTL = 3600  # seconds a signed LFS download URL stays valid
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NO_CACHE = {
@@ -52,9 +52,10 @@ class _Dir(dict[str, Any]):
 class GitView:
     """The git objects of one repo at one state of its refs, plus the LFS objects they point to."""
 
-    def __init__(self, repo: MemoryRepo, lfs: dict[str, int]) -> None:
+    def __init__(self, repo: MemoryRepo, lfs: dict[str, int], size: int) -> None:
         self.repo = repo
         self.lfs = lfs  # sha256 -> size of every LFS file in the served history
+        self.size = size  # bytes of (non-LFS) file content held in memory
 
 
 def _timestamp(iso: str) -> int:
@@ -139,20 +140,21 @@ def build_view(store: Store, ref: RepoRef) -> GitView:
         git_refs[b"refs/tags/" + name.encode()] = sha.encode()
     if "main" in refs["branches"]:
         git_refs.set_symbolic_ref(b"HEAD", b"refs/heads/main")
-    return GitView(repo, lfs)
+    return GitView(repo, lfs, MAX_GIT_BYTES - budget[0])
 
 
 class _ViewCache:
-    """The last few views, keyed by repo and the state of its refs (a push or tag makes a new key)."""
+    """Recent views, keyed by repo and the commit ids of its refs. Those ids fix every object of the
+    view, so a view is never stale; at most MAX_GIT_BYTES of content is held in all."""
 
-    def __init__(self, size: int = 4) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int = MAX_GIT_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._items: collections.OrderedDict[tuple[Any, ...], GitView] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, store: Store, ref: RepoRef) -> GitView:
         refs = store.refs(ref)
-        key = (id(store), ref, tuple(sorted(refs["branches"].items())), tuple(sorted(refs["tags"].items())))
+        key = (ref, tuple(sorted(refs["branches"].items())), tuple(sorted(refs["tags"].items())))
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -160,7 +162,7 @@ class _ViewCache:
         view = build_view(store, ref)
         with self._lock:
             self._items[key] = view
-            while len(self._items) > self.size:
+            while len(self._items) > 1 and sum(v.size for v in self._items.values()) > self.max_bytes:
                 self._items.popitem(last=False)
         return view
 

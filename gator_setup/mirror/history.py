@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +17,9 @@ MAX_WALK = 10_000  # commits walked to date tree entries (older ones are dated b
 def walk(store: Store, ref: RepoRef, sha: str, limit: int = MAX_WALK) -> Iterator[dict[str, Any]]:
     """Commits reachable from `sha`, newest first (the mirror's history is linear, so first parents)."""
     seen: set[str] = set()
-    todo = [sha]
+    todo = collections.deque([sha])
     while todo and len(seen) < limit:
-        cur = todo.pop(0)
+        cur = todo.popleft()
         if cur in seen:
             continue
         seen.add(cur)

@@ -58,7 +58,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 
 def _requests(row: dict[str, str], m: dict[str, str]) -> Iterator[tuple[str, str, bytes, str]]:
     path = row["path"].split("`")[1]
-    plurals = ["models", "datasets"] if "{type}s" in path else [""]
+    # Repo-type variants: /api/{type}s/... and, outside /api/, the datasets/ prefix of {repo}.
+    plurals = ["models", "datasets"] if "{type}s" in path or path.startswith("/{repo}") else [""]
     for method in (x.strip() for x in row["method"].split(",")):
         for plural in plurals:
             repo = "acme/tiny" if plural != "datasets" or path.startswith("/api/") else "datasets/acme/tiny"

@@ -215,3 +215,28 @@ def test_push_and_malformed_requests_are_refused(served: dict[str, Any]) -> None
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(junk)
     assert err.value.code == 400 and "Bad git request" in err.value.headers["X-Error-Message"]
+
+
+def test_too_large_for_git_is_a_clear_refusal(
+    served: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gator_setup.mirror import gitserve
+
+    big = make_tiny_repo(served["d"] / "big", big=100)
+    (big / "data.csv").write_text("a,b\n" * 1000)
+    import_repo(served["store"], big, "alice/big")
+    monkeypatch.setattr(gitserve, "MAX_GIT_BYTES", 1000)
+    proc = _git(served, "clone", _url(served, "alice/big"), str(served["d"] / "clone-big"))
+    assert proc.returncode != 0
+    req = urllib.request.Request(f"{served['url']}/alice/big/info/refs?service=git-upload-pack")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req)
+    assert err.value.code == 413 and "use hf download" in err.value.headers["X-Error-Message"]
+
+
+def test_dataset_repos_clone_too(served: dict[str, Any]) -> None:
+    import_repo(served["store"], served["src"], "alice/ds", repo_type="dataset")
+    dest = served["d"] / "clone-ds"
+    proc = _git(served, "clone", _url(served, "datasets/alice/ds"), str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert (dest / "sub" / "weights.bin").read_bytes() == (served["src"] / "sub" / "weights.bin").read_bytes()
