@@ -9,10 +9,14 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mirror_server import import_repo, make_tiny_repo, run_client, start_mirror
+
+from gator_setup.mirror.ids import parse_repo_id
+from gator_setup.mirror.store import Store
 
 TOKENS = """
 hf_alice_write_0001  alice  write
@@ -150,6 +154,13 @@ out["by_tag"] = open(hf_hub_download("alice/hist", "f.txt", revision="v1")).read
 out["info_tag"] = api.model_info("alice/hist", revision="v1").sha
 out["tree_tag"] = [e.path for e in api.list_repo_tree("alice/hist", revision="v1")]
 out["commits_tag"] = [x.commit_id for x in api.list_repo_commits("alice/hist", revision="v1")]
+out["short"] = [api.model_info("alice/hist", revision=c[1][:7]).sha,
+                open(hf_hub_download("alice/hist", "f.txt", revision=c[1][:10])).read()]
+try:
+    api.model_info("alice/hist", revision=c[1][:6])
+    out["too_short"] = "accepted"
+except RevisionNotFoundError:
+    out["too_short"] = "404"
 try:
     api.create_tag("alice/hist", tag="v1", revision=c[1])
     out["dup_tag"] = "accepted"
@@ -185,6 +196,7 @@ def test_history_tags_refs_and_squash(hub: str) -> None:
     assert out["commits"][0][1:] == ["edit 2", "body 2", ["alice"]]
     assert out["by_tag"] == "v0" and out["info_tag"] == c[0] and out["tree_tag"] == ["f.txt"]
     assert out["commits_tag"][0] == c[0] and len(out["commits_tag"]) == 2
+    assert out["short"] == [c[1], "v1"] and out["too_short"] == "404"  # unique prefixes of 7+ characters
     assert out["dup_tag"] == 409
     assert out["refs"]["tags"] == [["v1", c[0]]]
     assert out["refs"]["branches"] == [["main", c[2]]] and out["refs"]["prs"] == []
@@ -296,3 +308,15 @@ def test_web_urls_and_last_commit(hub: str) -> None:
     assert out["anon_raw"] == 401
     assert out["tree"] == {"a": c1, "a/one.txt": c1, "w.safetensors": c2}
     assert out["info"] == {"a": "add one", "w.safetensors": "add weights"}
+
+
+def test_short_commit_ids_resolve_only_when_unique(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    ref = parse_repo_id("acme/short")
+    store.create_repo(ref)
+    for sha in ("abcdef1" + "0" * 33, "abcdef1" + "9" * 33):
+        store.put_commit(ref, {"id": sha, "parents": [], "files": {}, "message": "m", "time": ""})
+    assert store.resolve(ref, "abcdef1") is None  # two commits share it
+    assert store.resolve(ref, "abcdef10") == "abcdef1" + "0" * 33
+    assert store.resolve(ref, "abcdef") is None  # shorter than 7
+    assert store.resolve(ref, "abcdef2") is None
