@@ -739,6 +739,37 @@ def scan_tree(
     return result
 
 
+class FileResult(NamedTuple):
+    """What the engine made of one file: its analysis when it matters (imports to check, calls,
+    or a problem), its unresolved imports, or why it could not be read."""
+
+    analysis: FileAnalysis | None
+    issues: list[ScanIssue]
+    error: str | None
+
+
+@gc_paused()
+def analyze_files(
+    files: Sequence[tuple[str, str]],
+    providers: Providers,
+    *,
+    watched: Iterable[str] | None = None,
+    deep_needles: Iterable[DeepNeedle] | None = None,
+    deep_exempt: Iterable[str] = (),
+    workers: int | None = None,
+) -> dict[str, FileResult]:
+    """Each listed file's result by relative path: `files` are (path, path relative to its
+    packages folder) pairs, such as an installed distribution's RECORD lists them.
+
+    The same triage, parse, verdicts and executor as `scan_tree`, without its walk and its
+    per-tree index (the caller keeps its own cache). `deep_needles=()`: imports only, no
+    deprecated-API analysis.
+    """
+    analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
+    fresh, _cold = _analyze_misses([(path, rel, []) for path, rel in files], analyze, workers)
+    return {rel: FileResult(*got) for rel, got in fresh.items()}
+
+
 #: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
 #: they save; a warm scan or a small project stays in one process.
 PARALLEL_MIN_FILES = 400
