@@ -37,6 +37,8 @@ DOCTOR_EPILOG = """Examples:
   gator doctor --save-bundle gpu.tar.gz   store the raw GPU probe inputs (secrets redacted)
 
   gator doctor --sysroot gpu.tar.gz    replay a bundle (or a hand-made tree) instead of this machine
+
+  gator doctor --from-output rocminfo.txt   diagnose pasted tool output (rocminfo, nvidia-smi...)
 """
 
 
@@ -64,6 +66,14 @@ def doctor(
     ] = None,
     save_bundle: Annotated[
         str | None, typer.Option("--save-bundle", help="Write the raw GPU probe inputs to FILE.tar.gz.")
+    ] = None,
+    from_output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-output",
+            help="Diagnose pasted output of rocminfo, rocm-smi, amd-smi, nvidia-smi or collect_env "
+            "(a file, or - for stdin; repeatable) instead of this machine.",
+        ),
     ] = None,
     fmt: FormatOpt = OutputFormat.text,
     json_: JsonOpt = False,
@@ -103,6 +113,7 @@ def doctor(
         deep=deep,
         sysroot=sysroot,
         save_bundle=save_bundle,
+        from_output=tuple(from_output or ()),
     )
     report = run_doctor(opts)
     strict = strict or load_settings(project).strict

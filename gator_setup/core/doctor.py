@@ -109,8 +109,14 @@ def run_doctor(opts: DoctorOptions) -> Report:
     needs = frozenset().union(*(c.needs for c in selected)) if selected else frozenset()
     if opts.sysroot and opts.save_bundle:
         raise UsageError("--sysroot replays a bundle; it cannot also --save-bundle.")
+    if opts.from_output and (opts.sysroot or opts.save_bundle):
+        raise UsageError("--from-output replays pasted outputs; use it without --sysroot/--save-bundle.")
     with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
-        if opts.sysroot:
+        if opts.from_output:
+            from gator_setup.core.bundle import sysroot_from_outputs
+
+            opts = _replace_sysroot(opts, str(sysroot_from_outputs(opts.from_output, Path(work))))
+        elif opts.sysroot:
             from gator_setup.core.bundle import open_sysroot
 
             opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))

@@ -22,3 +22,5 @@ class DoctorOptions:
     sysroot: str | None = None
     #: Write the raw probe inputs to this tar.gz.
     save_bundle: str | None = None
+    #: Pasted tool outputs (rocminfo, nvidia-smi...) to replay instead of this machine ("-": stdin).
+    from_output: tuple[str, ...] = ()

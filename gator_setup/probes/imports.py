@@ -32,7 +32,7 @@ from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.shorthash import short_hash
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
-ANALYSIS_VERSION = "6"
+ANALYSIS_VERSION = "7"
 #: A project bigger than this is probably a home folder, not a project: stop and say so.
 MAX_PROJECT_FILES = 20000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -77,6 +77,9 @@ class ImportIssue:
     role: str  # "runtime" | "auxiliary"
     importer: str | None  # module name of the importing file
     import_time: bool = False  # `import <top package>` executes this file
+    #: whether anything users import reaches the importing module, and how (analysis/reachability.py)
+    reachable: bool = True
+    reach: str = ""
 
 
 @dataclass
@@ -255,7 +258,7 @@ def _record(dist: Distribution, root: Path, rels: list[str], got: Mapping[str, F
         issues += [
             import_issue(i.unresolved, dist.name, dist.version, path, rel, fa.module) for i in res.issues
         ]
-    return DistRecord(_mark_import_time(issues, root), unreadable + unparsed)
+    return DistRecord(mark_reach(_mark_import_time(issues, root), dist, root), unreadable + unparsed)
 
 
 def _source_reader(root: Path, top: str):  # type: ignore[no-untyped-def]
@@ -342,6 +345,7 @@ def probe_imports(
             )
     if project_dir:
         _scan_project(facts, providers, Path(project_dir), paths, exclude, mods)
+        facts.issues = _reached_by_project(facts)
     facts.stats = {
         "seconds": round(time.perf_counter() - start, 4),
         "distributions": len(facts.scanned),
@@ -354,6 +358,43 @@ def probe_imports(
 def providers_tag(providers: Providers) -> str:
     spec = ",".join(f"{p.module}={p.dist}:{p.version}" for p in sorted(providers, key=lambda p: p.module))
     return short_hash(spec, 12)
+
+
+def mark_reach(issues: list[ImportIssue], dist: Distribution, root: Path) -> list[ImportIssue]:
+    """Set reachable/reach on issues in modules that `import <package>` does not run."""
+    from dataclasses import replace
+
+    from gator_setup.analysis.reachability import PackageIndex, reach_for
+
+    todo = {i.importer for i in issues if i.importer and i.role == "runtime" and not i.import_time}
+    if not todo or not dist.path:
+        return issues
+    _root, rels = dist_python_files(dist)
+    reach = reach_for(PackageIndex(root, rels), sorted(todo), Path(dist.path))
+    out = []
+    for i in issues:
+        r = reach.get(i.importer or "")
+        out.append(replace(i, reachable=r.reachable, reach=r.how) if r is not None else i)
+    return out
+
+
+def _reached_by_project(facts: ImportFacts) -> list[ImportIssue]:
+    """Issues in modules no library import reaches, made reachable where the project imports them."""
+    from dataclasses import replace
+
+    if all(i.reachable for i in facts.issues):
+        return facts.issues
+    imported: dict[str, str] = {}
+    for fa in facts.project_files:
+        for ref in fa.imports:
+            for mod in (ref.module, f"{ref.module}.{ref.name}" if ref.name else ref.module):
+                imported.setdefault(mod, f"{fa.path}:{ref.line}")
+    return [
+        replace(i, reachable=True, reach=f"reached: the project imports it ({imported[i.importer]})")
+        if not i.reachable and i.importer in imported
+        else i
+        for i in facts.issues
+    ]
 
 
 def _mark_import_time(issues: list[ImportIssue], root: Path) -> list[ImportIssue]:
