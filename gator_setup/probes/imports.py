@@ -199,7 +199,7 @@ def _load_record(dist: Distribution, watched: Iterable[str], tag: str) -> DistRe
 
 
 def analyze_distributions(
-    dists: Iterable[Distribution], providers: Providers, watched: frozenset[str]
+    dists: Iterable[Distribution], providers: Providers, watched: frozenset[str], workers: int | None = None
 ) -> dict[str, DistRecord | str]:
     """Each distribution's record (or why it could not be analysed) by key.
 
@@ -226,7 +226,11 @@ def analyze_distributions(
     for root, files in folders.items():
         try:
             results[root] = analyze_files(
-                [(path, rel) for rel, path in files.items()], providers, watched=watched, deep_needles=()
+                [(path, rel) for rel, path in files.items()],
+                providers,
+                watched=watched,
+                deep_needles=(),
+                workers=workers,
             )
         except Exception as exc:  # one broken folder must not sink the probe
             results[root] = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -308,8 +312,10 @@ def probe_imports(
     exclude: Iterable[str] = (),
     watched: Mapping[str, str] | None = None,
     use_cache: bool = True,
+    workers: int | None = None,
 ) -> ImportFacts:
-    """Scan dependents of watched providers and the project; resolve against installed providers."""
+    """Scan dependents of watched providers and the project; resolve against installed providers.
+    `workers`: processes of the analysis, this one included (None: one per CPU; 1: serial)."""
     start = time.perf_counter()
     watched = dict(watched if watched is not None else watched_providers())
     providers = providers_from_env(watched, dists, sys_path)
@@ -325,7 +331,7 @@ def probe_imports(
         d.key: _load_record(d, mods, tag) if use_cache else None for d in todo
     }
     hits = sum(1 for r in records.values() if r is not None)
-    fresh = analyze_distributions([d for d in todo if records[d.key] is None], providers, mods)
+    fresh = analyze_distributions([d for d in todo if records[d.key] is None], providers, mods, workers)
     for dist in todo:
         record = records[dist.key] or fresh[dist.key]
         if isinstance(record, str):
@@ -344,7 +350,7 @@ def probe_imports(
                 )
             )
     if project_dir:
-        _scan_project(facts, providers, Path(project_dir), paths, exclude, mods)
+        _scan_project(facts, providers, Path(project_dir), paths, exclude, mods, workers)
         facts.issues = _reached_by_project(facts)
     facts.stats = {
         "seconds": round(time.perf_counter() - start, 4),
@@ -436,6 +442,7 @@ def _scan_project(
     paths: Iterable[str],
     exclude: Iterable[str],
     mods: frozenset[str],
+    workers: int | None = None,
 ) -> None:
     roots = [project / p for p in paths] or [project]
     for root in roots:
@@ -447,7 +454,13 @@ def _scan_project(
         # A project's files change between runs, so the per-file cache is keyed by size and mtime.
         cache = tree_cache_file(root, providers, exclude, purpose="doctor-project")
         res = scan_tree(
-            root, providers, exclude=exclude, watched=mods, max_files=MAX_PROJECT_FILES, cache_file=cache
+            root,
+            providers,
+            exclude=exclude,
+            watched=mods,
+            max_files=MAX_PROJECT_FILES,
+            cache_file=cache,
+            workers=workers,
         )
         if res.truncated:
             facts.problems.append(
