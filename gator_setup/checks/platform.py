@@ -85,6 +85,11 @@ class GpuInventory(_PlatformCheck):
             yield self.finding(
                 Severity.INFO,
                 f"No GPU found{where}: torch will run on the CPU. The other checks still ran.",
+                # WSL2 gets its GPU from the Windows driver, which also installs /usr/lib/wsl/lib.
+                fix="If this PC has an NVIDIA GPU, install the current NVIDIA driver on Windows; it "
+                "provides nvidia-smi and libcuda in /usr/lib/wsl/lib."
+                if facts.wsl
+                else None,
                 evidence=evidence,
             )
         else:

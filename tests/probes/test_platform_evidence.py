@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 from gpu_sysroot import Sysroot, fixture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gator_setup.probes import collect_env
 from gator_setup.probes.platform import detect_platform, nvidia_arch_for, probe_platform
 from gator_setup.probes.system import LiveSystem, ReplaySystem
 
@@ -250,3 +253,34 @@ def test_live_tools_found_in_wsl_and_rocm_folders(tmp_path: Path, monkeypatch) -
 )
 def test_nvidia_name_table(name: str, family: str | None, arch: str | None) -> None:
     assert nvidia_arch_for(name, family) == arch
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            "torch_collect_env_cuda12.1_rtx4070_wsl2_head.txt",
+            "torch_collect_env_rocm6.3_gfx1010_head.txt",
+            "torch_collect_env_cpu_only_macos_torch2.2.2_email_wrapped.txt",
+        ]
+    ),
+    st.integers(0, 2000),
+    st.text(max_size=60),
+)
+def test_collect_env_survives_truncation_and_noise(name: str, cut: int, noise: str) -> None:
+    text = fixture(name)[:cut] + noise
+    collect_env.parse_collect_env(text)
+    collect_env.torch_build(text)
+
+
+def test_wsl_without_any_gpu_says_where_the_driver_comes_from(tmp_path: Path) -> None:
+    from factories import snapshot
+
+    from gator_setup.checks.platform import GpuInventory
+
+    Sysroot(tmp_path).write("/proc/version", "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@x)\n")
+    facts = probe(tmp_path)
+    assert facts.platform == "WSL2" and facts.gpus == ()
+    (f,) = GpuInventory().run(snapshot(platform=facts))
+    assert f.severity.label == "info" and "Windows" in (f.fix or "")
+    assert f.evidence["source of platform"] == "/proc/version"
