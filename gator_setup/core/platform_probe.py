@@ -12,7 +12,7 @@ from gator_setup.probes.system import LiveSystem, Recorder, ReplaySystem, System
 from gator_setup.snapshot import EnvSnapshot
 
 if TYPE_CHECKING:
-    from gator_setup.core.doctor import DoctorOptions
+    from gator_setup.core.options import DoctorOptions
 
 REPLAY_SITE = "/.gator/site-packages"
 
