@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from gator_setup.probes import amd_parse, collect_env, nvidia_parse
-from gator_setup.probes.system import NodeAccess, SystemView, UserInfo
+from gator_setup.probes.system import COMMANDS, NodeAccess, SystemView, UserInfo
 from gator_setup.probes.torch_build import DeepTorch, TorchBuild, probe_torch_build
 
 if sys.version_info >= (3, 11):
@@ -241,8 +241,8 @@ def _meminfo(system: SystemView) -> int | None:
     return int(m.group(1)) * 1024 if m else None
 
 
-AMD_TOOLS = ("rocminfo", "amd-smi", "rocm-smi")
-NVIDIA_TOOLS = ("nvidia-smi-query", "nvidia-smi-query-nocap", "nvidia-smi", "nvidia-smi-q")
+AMD_TOOLS = ("rocminfo", "amd-smi", "rocm-smi", "rocm-agent-enumerator")
+NVIDIA_TOOLS = ("nvidia-smi-query", "nvidia-smi-query-nocap", "nvidia-smi", "nvidia-smi-q", "nvidia-smi-L")
 _AMD_PARSERS = {"amd-smi": amd_parse.parse_amd_smi_static, "rocm-smi": amd_parse.parse_rocm_smi_product}
 _AMD_DRIVER = {"amd-smi": amd_parse.parse_amd_smi_driver, "rocm-smi": amd_parse.parse_rocm_smi_driver}
 
@@ -328,6 +328,14 @@ def _amd_tools(
         facts.learn("amdgpu_driver", _AMD_DRIVER[key](res.stdout), key)
         found = [_amd_from(g, i, key) for i, g in enumerate(_AMD_PARSERS[key](res.stdout))]
         gpus = _merge(gpus, found) if gpus else found
+    if (not gpus or any(g.arch is None for g in gpus)) and system.has_command("rocm-agent-enumerator"):
+        res = system.run("rocm-agent-enumerator")
+        if res.unavailable is None:
+            found = [
+                _amd_from(g, i, "rocm_agent_enumerator")
+                for i, g in enumerate(amd_parse.parse_agent_enumerator(res.stdout))
+            ]
+            gpus = _merge(gpus, found) if gpus else found
     return gpus
 
 
@@ -383,15 +391,18 @@ def _nvidia_tools(
     for key, parse in (
         ("nvidia-smi", nvidia_parse.parse_nvidia_smi),
         ("nvidia-smi-q", nvidia_parse.parse_nvidia_smi_q),
+        ("nvidia-smi-L", nvidia_parse.parse_nvidia_smi_list),
     ):
-        if not system.has_command(key) or (key == "nvidia-smi-q" and gpus and facts.cuda_driver_api):
+        # -q only while something is unknown; -L (names only) only while no GPU is known.
+        enough = gpus and (key == "nvidia-smi-L" or facts.cuda_driver_api)
+        if not system.has_command(key) or (key != "nvidia-smi" and enough):
             continue
         res = system.run(key)
         if res.unavailable:
             notes.append(f"{key}: not available: {res.unavailable}")
             continue
         parsed = parse(res.stdout)
-        label = "nvidia-smi -q" if key == "nvidia-smi-q" else "nvidia-smi"
+        label = " ".join(COMMANDS[key][:2])
         facts.learn("cuda_driver_api", parsed.cuda, label)
         facts.learn("nvidia_driver", parsed.driver, label)
         if parsed.windows_driver and not facts.wsl:

@@ -75,6 +75,7 @@ def test_parsers_never_raise(text: str) -> None:
     npz.parse_query_csv(text)
     npz.parse_nvidia_smi(text)
     npz.parse_nvidia_smi_q(text)
+    npz.parse_nvidia_smi_list(text)
 
 
 _CAPTURES = [
@@ -83,6 +84,8 @@ _CAPTURES = [
     "nvidia_smi_q_wsl2_gtx1650ti_wddm_TRUNCATED.txt",
     "nvidia_smi_wsl2_rtx3060_cuda_err_garbled.txt",
     "nvidia_smi_b200_r610_kmd_umd_header.txt",
+    "nvidia_smi_q_xml_gtx1660ti_TRUNCATED.txt",
+    "nvidia_smi_L_a100_mig_telegraf.txt",
 ]
 
 
@@ -92,6 +95,7 @@ def test_parsers_survive_truncated_and_corrupted_captures(name: str, cut: int, n
     text = fixture(name)[:cut] + noise.decode("utf-8", "replace")
     npz.parse_nvidia_smi(text)
     npz.parse_nvidia_smi_q(text)
+    npz.parse_nvidia_smi_list(text)
     npz.parse_query_csv(text)
 
 

@@ -284,3 +284,23 @@ def test_wsl_without_any_gpu_says_where_the_driver_comes_from(tmp_path: Path) ->
     (f,) = GpuInventory().run(snapshot(platform=facts))
     assert f.severity.label == "info" and "Windows" in (f.fix or "")
     assert f.evidence["source of platform"] == "/proc/version"
+
+
+def test_short_listings_name_what_they_can(tmp_path: Path) -> None:
+    facts = only_command(tmp_path, "nvidia-smi-L", "nvidia_smi_L_a100_mig_telegraf.txt")
+    assert [(g.index, g.arch) for g in facts.gpus] == [(0, "sm_80"), (1, "sm_80"), (2, "sm_80"), (3, "sm_80")]
+    xml = only_command(tmp_path / "x", "nvidia-smi-q", "nvidia_smi_q_xml_gtx1660ti_TRUNCATED.txt")
+    assert [(g.name, g.arch) for g in xml.gpus] == [("GeForce GTX 1660 Ti", "sm_75")]
+    assert (xml.nvidia_driver, xml.cuda_driver_api) == ("430.64", "10.1")
+    amd = only_command(
+        tmp_path / "a", "rocm-agent-enumerator", "rocm_agent_enumerator_gfx803_gfx902_llamacpp.txt"
+    )
+    assert [g.arch for g in amd.gpus] == ["gfx803", "gfx902"]  # gfx000 is the CPU agent
+
+
+def test_agent_enumerator_fills_the_arch_rocm_smi_cannot_give(tmp_path: Path) -> None:
+    text = fixture("transcript_rocminfo_permission_denied_rocm_smi_concise_groups.txt")
+    s = Sysroot(tmp_path).command("rocm-smi", text.split("# rocm-smi\n")[1].split("# groups\n")[0])
+    s.command("rocm-agent-enumerator", "gfx000\ngfx908\ngfx908\ngfx908\ngfx908\n")
+    facts = probe(tmp_path)
+    assert [(g.arch, g.source) for g in facts.gpus] == [("gfx908", "rocm-smi + rocm_agent_enumerator")] * 4
