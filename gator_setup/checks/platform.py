@@ -109,6 +109,8 @@ class GpuInventory(_PlatformCheck):
                 extra.append(f"CUDA {facts.cuda_driver_api} (driver API)")
             if facts.wsl:
                 extra.append(facts.platform)
+            if facts.container:
+                extra.append(f"in a {facts.container} container")
             suffix = f" · {', '.join(extra)}" if extra else ""
             yield self.finding(
                 Severity.INFO, f"{len(facts.gpus)} GPU(s): {listing}{suffix}", evidence=evidence
@@ -368,7 +370,7 @@ class DeviceAccess(_PlatformCheck):
             yield self.finding(
                 Severity.ERROR,
                 "/dev/kfd does not exist: the amdgpu kernel driver has no compute (KFD) support loaded"
-                + (", or the container was started without the device." if facts.nameless_user else "."),
+                + (", or the container was started without the device." if facts.in_container else "."),
                 fix="Load amdgpu (sudo modprobe amdgpu) or install the ROCm kernel driver" + container + ".",
                 evidence={"told by": kfd.source},
             )
@@ -394,7 +396,7 @@ class DeviceAccess(_PlatformCheck):
             cmd = USERMOD if need == ["render", "video"] else f'sudo usermod -aG {",".join(need)} "$USER"'
             # A shell comment keeps the line copy-pasteable.
             fix = f"{cmd}  # then log out and back in (or run `newgrp render` in one shell)"
-            if facts.nameless_user or facts.kfd_group == "nogroup":
+            if facts.in_container or facts.kfd_group == "nogroup":
                 fix += container
         evidence = {"groups": ", ".join(user.groups) if user and user.groups else "?"}
         if facts.kfd_group:

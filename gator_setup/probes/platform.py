@@ -82,6 +82,12 @@ class PlatformFacts:
     kfd_group: str | None = None
     #: The uid had no user name: typical of a container started with `-u UID`.
     nameless_user: bool = False
+    #: "docker" or "podman" when gator (or the replayed machine) runs in a container.
+    container: str | None = None
+
+    @property
+    def in_container(self) -> bool:
+        return self.container is not None or self.nameless_user
 
     @property
     def wsl(self) -> bool:
@@ -258,6 +264,14 @@ def detect_platform(system: SystemView) -> tuple[str, str | None]:
         if system.exists(path):
             return "WSL2", path
     return "Linux", None
+
+
+def detect_container(system: SystemView) -> tuple[str | None, str | None]:
+    """("docker"|"podman", marker path) when the marker file of a container runtime exists."""
+    for path, kind in (("/.dockerenv", "docker"), ("/run/.containerenv", "podman")):
+        if system.exists(path):
+            return kind, path
+    return None, None
 
 
 def _merge(first: list[GpuDevice], more: list[GpuDevice]) -> list[GpuDevice]:
@@ -507,6 +521,9 @@ def probe_platform(
     facts.platform, where = detect_platform(system)
     if where:
         facts.sources["platform"] = where
+    facts.container, marker = detect_container(system)
+    if marker:
+        facts.sources["container"] = marker
     _probe_amd(system, facts, notes, errors)
     _probe_nvidia(system, facts, notes, errors)
     _probe_collect_env(system, facts)

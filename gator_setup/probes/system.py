@@ -434,8 +434,11 @@ class Recorder(SystemView):
         found = self.inner.exists(path)
         if found and path.startswith("/dev/"):
             self.nodes.setdefault(path, self.inner.node_access(path))
-        elif found and path.startswith("/usr/lib/wsl"):
+        elif found and self.inner.listdir(path):
+            # A folder (WSL's /usr/lib/wsl/lib): a marker inside makes it exist in the bundle.
             self.files.setdefault(f"{path.rstrip('/')}/.gator-exists", "")
+        elif found:
+            self.files.setdefault(path, "")  # a marker file such as /.dockerenv: its existence is the fact
         return found
 
     def node_access(self, path: str) -> NodeAccess:

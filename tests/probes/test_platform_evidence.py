@@ -304,3 +304,20 @@ def test_agent_enumerator_fills_the_arch_rocm_smi_cannot_give(tmp_path: Path) ->
     s.command("rocm-agent-enumerator", "gfx000\ngfx908\ngfx908\ngfx908\ngfx908\n")
     facts = probe(tmp_path)
     assert [(g.arch, g.source) for g in facts.gpus] == [("gfx908", "rocm-smi + rocm_agent_enumerator")] * 4
+
+
+def test_container_marker_adds_the_device_flags_and_survives_a_bundle(tmp_path: Path) -> None:
+    from gator_setup.core.bundle import bundle_entries, open_sysroot, write_bundle
+    from gator_setup.probes.system import Recorder
+
+    src = Sysroot(tmp_path / "src").write("/.dockerenv", "")
+    src.write("/proc/version", "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@x)\n")
+    src.write("/dev/dxg", "").write("/usr/lib/wsl/lib/libcuda.so.1", "")
+    src.command("nvidia-smi", fixture("nvidia_smi_wsl2_rtx3060_cuda_err_garbled.txt"))
+    rec = Recorder(ReplaySystem(src.root))
+    first = probe_platform(rec, SITE, use_nvml=False)
+    assert (first.container, first.platform, first.sources["container"]) == ("docker", "WSL2", "/.dockerenv")
+    bundle = write_bundle(tmp_path / "b.tar.gz", bundle_entries(rec, SITE, {}, {}))
+    again = probe(open_sysroot(bundle, tmp_path / "unpacked"))
+    assert (again.container, again.platform) == ("docker", "WSL2")
+    assert [(g.name, g.arch) for g in again.gpus] == [(g.name, g.arch) for g in first.gpus]
