@@ -93,11 +93,14 @@ class GpuInventory(_PlatformCheck):
                 evidence=evidence,
             )
         else:
-            listing = "; ".join(
+            # Eight identical cards read as "8 x ...", not eight times the same text.
+            labels = [
                 f"{'' if g.label.upper().startswith(g.vendor.upper()) else g.vendor.upper() + ' '}"
                 f"{g.label} [{g.source}]"
                 for g in facts.gpus
-            )
+            ]
+            counts = {label: labels.count(label) for label in labels}
+            listing = "; ".join(f"{n} x {label}" if n > 1 else label for label, n in counts.items())
             extra = []
             if facts.rocm_version:
                 extra.append(f"ROCm {facts.rocm_version}")
@@ -384,6 +387,8 @@ class DeviceAccess(_PlatformCheck):
         name = facts.kfd_user or (user.name if user and user.name != "user" else None) or "this user"
         told = [n.source for n in denied if n.source.startswith("rocminfo")]
         why = f" ({told[0].removeprefix('rocminfo: ')}, said rocminfo)" if told else ""
+        if told and not groups and user and user.groups and "render" not in user.groups:
+            why += f"; the user's groups ({', '.join(user.groups)}) lack render"
         if user and groups and all(g in user.login_groups for g in groups) and not told:
             fix = (
                 f"{name} is in {', '.join(groups)} in /etc/group but not in this session: log out and "

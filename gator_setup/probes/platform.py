@@ -333,7 +333,8 @@ def _amd_tools(
             break
         if not system.has_command(key):
             if not gpus:
-                notes.append(f"{key}: not available: not installed")
+                where = "not installed" if system.root == "/" else "not recorded in the replay"
+                notes.append(f"{key}: not available: {where}")
             continue
         res = system.run(key)
         if res.unavailable:
