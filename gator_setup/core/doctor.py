@@ -75,6 +75,10 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
+    if "numpy_abi" in needs:
+        from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
+
+        snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.core.profiles import load_profile
