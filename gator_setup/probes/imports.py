@@ -30,8 +30,8 @@ from gator_setup.analysis.providers import Providers, Unresolved, providers_from
 from gator_setup.analysis.runtime import file_role, import_time_modules
 from gator_setup.analysis.scan import needles_for, scan_tree
 from gator_setup.cachedir import cache_root
+from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.shorthash import short_hash
-from gator_setup.snapshot import Distribution, ProbeProblem
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
 ANALYSIS_VERSION = "6"
@@ -43,7 +43,7 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 @lru_cache(maxsize=1)
 def watched_providers() -> dict[str, str]:
     """module -> distribution name of every watched provider (knowledge/watched_providers.toml)."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     data = load_toml(Path(__file__).resolve().parent.parent / "knowledge" / "watched_providers.toml")
     return {str(p["module"]): str(p["dist"]) for p in data.get("provider", [])}
@@ -284,9 +284,10 @@ def _source_reader(root: Path, top: str):  # type: ignore[no-untyped-def]
     return read
 
 
-def _issue(
+def import_issue(
     u: Unresolved, origin: str, origin_version: str | None, path: str, rel: str, importer: str | None
 ) -> ImportIssue:
+    """The ImportIssue of one unresolved import of a file of `origin` (a distribution or "project")."""
     return ImportIssue(
         origin=origin,
         origin_version=origin_version,
@@ -410,7 +411,9 @@ def _dist_issues(
         for ref in precise.imports:
             u = providers.resolve(ref)
             if u is not None:
-                issues.append(_issue(u, dist.name, dist.version, str(root / fa.path), fa.path, fa.module))
+                issues.append(
+                    import_issue(u, dist.name, dist.version, str(root / fa.path), fa.path, fa.module)
+                )
     scan.problems.extend(problems)
     issues = _mark_import_time(issues, root)
     issues = mark_reach(issues, dist, root)
@@ -543,4 +546,6 @@ def _scan_project(
             )
         for si in res.issues:
             rel = os.path.relpath(si.file.path, root) if root.is_dir() else Path(si.file.path).name
-            facts.issues.append(_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module))
+            facts.issues.append(
+                import_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module)
+            )

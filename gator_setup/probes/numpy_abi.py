@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gator_setup.analysis.numpy_abi import extension_module_name, is_binary, numpy_build_of
-from gator_setup.snapshot import Distribution, ProbeProblem
+from gator_setup.envfacts import Distribution, ProbeProblem
 
 #: Bump when what is recorded changes, so old cache entries are ignored.
 CACHE_VERSION = "1"
