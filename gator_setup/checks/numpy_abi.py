@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
+from gator_setup.names import canonicalize_name
 from gator_setup.snapshot import EnvSnapshot
 
 _MAX = 5
@@ -64,6 +65,7 @@ class NumpyAbiMatches(Check):
                 f"pip install -U {dist})",
                 packages=(dist, "numpy"),
                 evidence={
+                    "cause": f"numpy-abi:{canonicalize_name(dist)}",
                     "built_against": "numpy 1.x (imports numpy.core._multiarray_umath, not numpy._core)",
                     "installed_numpy": str(facts.numpy_version),
                     "files": files,

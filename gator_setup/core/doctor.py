@@ -126,6 +126,9 @@ def run_doctor(opts: DoctorOptions) -> Report:
             opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
         snapshot = build_snapshot(opts, settings, needs)
     results = run_checks(selected, snapshot)
+    from gator_setup.core.causes import group_by_cause
+
+    group_by_cause(results)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:
