@@ -219,12 +219,14 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
     loc = await locate(request, ref, rev)
     timeout = state_of(request).config.body_timeout
     if request.content_type == "application/json":
-        listed = (await json_body(request, timeout)).get("paths", [])
+        body = await json_body(request, timeout)
+        listed, expand = body.get("paths", []), body.get("expand", "")
         if not isinstance(listed, list):
             raise HubError(400, "BadRequest", "'paths' must be a list.")
     else:
         try:
-            listed = (await asyncio.wait_for(request.post(), timeout)).getall("paths", [])
+            form = await asyncio.wait_for(request.post(), timeout)
+            listed, expand = form.getall("paths", []), form.get("expand", "")
         except asyncio.TimeoutError:
             raise HubError(408, "RequestTimeout", "The request body stalled.") from None
         except ValueError:
@@ -236,7 +238,7 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
         e = every.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
-    if str(form.get("expand", "")).lower() in ("1", "true") and loc.local:
+    if str(expand).lower() in ("1", "true") and loc.local:
         history.add_last_commits(state_of(request).store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
