@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from pathlib import Path
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from gator_setup.mirror import cards, gitobj, history
 from gator_setup.mirror.entries import Located, etag_of, file_headers
-from gator_setup.mirror.http import BlobFileResponse, json_response
+from gator_setup.mirror.http import BlobFileResponse, json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
 from gator_setup.mirror.ranges import parse_range
 from gator_setup.mirror.state import public_base, state_of, user_of
@@ -216,17 +217,28 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
 async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     """POST /api/{type}s/{repo}/paths-info/{rev}: entries for the listed paths (missing ones omitted)."""
     loc = await locate(request, ref, rev)
-    form = await request.post()
-    paths = [str(p) for p in form.getall("paths", [])]
-    if not paths and request.content_type == "application/json":
-        paths = list((await request.json()).get("paths", []))
+    timeout = state_of(request).config.body_timeout
+    if request.content_type == "application/json":
+        body = await json_body(request, timeout)
+        listed, expand = body.get("paths", []), body.get("expand", "")
+        if not isinstance(listed, list):
+            raise HubError(400, "BadRequest", "'paths' must be a list.")
+    else:
+        try:
+            form = await asyncio.wait_for(request.post(), timeout)
+            listed, expand = form.getall("paths", []), form.get("expand", "")
+        except asyncio.TimeoutError:
+            raise HubError(408, "RequestTimeout", "The request body stalled.") from None
+        except ValueError:
+            raise HubError(400, "BadRequest", "Malformed form body.") from None
+    paths = [p for p in listed if isinstance(p, str)]
     every = {e["path"]: e for e in tree_entries(loc.commit, "", True)}
     result: list[dict[str, Any]] = []
     for p in paths[:1000]:
         e = every.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
-    if str(form.get("expand", "")).lower() in ("1", "true") and loc.local:
+    if str(expand).lower() in ("1", "true") and loc.local:
         history.add_last_commits(state_of(request).store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
