@@ -22,7 +22,7 @@ TOKENS = """
 hf_alice_write_0001  alice  write
 hf_bob_write_000003  bob    write
 hf_carol_read_00004  carol  read
-org lab alice:admin
+org lab alice:admin bob:write
 """
 ALICE, BOB, CAROL = "hf_alice_write_0001", "hf_bob_write_000003", "hf_carol_read_00004"
 CARD = """---
@@ -91,7 +91,7 @@ print(json.dumps(out))
     [
         (None, ["alice/pub-a", "bob/other-a", "bob/thing"]),
         (ALICE, ["alice/pub-a", "alice/zz-priv", "bob/other-a", "bob/thing", "lab/secret"]),
-        (BOB, ["alice/pub-a", "bob/other-a", "bob/thing"]),
+        (BOB, ["alice/pub-a", "bob/other-a", "bob/thing", "lab/secret"]),
         (CAROL, ["alice/pub-a", "bob/other-a", "bob/thing"]),
     ],
 )
@@ -226,6 +226,7 @@ for who in ("ALICE", "BOB", "CAROL"):
 out["anon"] = status(lambda: HfApi(token=False).auth_check("alice/zz-priv"))
 alice, bob = HfApi(token=tok["ALICE"]), HfApi(token=tok["BOB"])
 out["move_foreign"] = status(lambda: bob.move_repo("alice/pub-a", "bob/pub-a"))
+out["move_org_writer"] = status(lambda: bob.move_repo("lab/secret", "bob/secret"))
 alice.create_repo("alice/mv")
 alice.upload_file(path_or_fileobj=b"moved", path_in_repo="m.txt", repo_id="alice/mv")
 out["move_exists"] = status(lambda: alice.move_repo("alice/mv", "alice/pub-a"))
@@ -247,10 +248,11 @@ def test_auth_check_move_duplicate(hub: str) -> None:
     env = {"ALICE": ALICE, "BOB": BOB, "CAROL": CAROL}
     out = _json(run_client(ADMIN, hub, env=env))
     assert out["ALICE"] == [200, 200, 200, 200]
-    assert out["BOB"] == [404, 200, 403, 403]
+    assert out["BOB"] == [404, 200, 403, 200]  # bob writes to org lab
     assert out["CAROL"] == [404, 200, 403, 403]
     assert out["anon"] == 401
     assert out["move_foreign"] == 403 and out["move_exists"] == 409
+    assert out["move_org_writer"] == 403  # moving takes the admin role, write is not enough
     assert out["moved"] == "moved" and out["old_gone"] == 404
     assert out["dup_url"] == f"{hub}/bob/copy" and out["dup_again"] == f"{hub}/bob/copy"
     assert out["dup_files"] == ["README.md", "config.json", "model.safetensors", "sub/notes.txt"]
