@@ -59,6 +59,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import_repo(store, src, "bob/other-a")
     import_repo(store, src, "alice/data1", repo_type="dataset")
     import_repo(store, src, "bob/space1", repo_type="space")
+    dcard = make_tiny_repo(d / "dcard", big=10)
+    (dcard / "README.md").write_text(
+        "---\nlicense: mit\ntask_categories:\n- text-classification\n---\nrows\n"
+    )
+    import_repo(store, dcard, "bob/carded-set", repo_type="dataset")
     (d / "tokens").write_text(TOKENS)
     server = start_mirror(store, tokens_file=d / "tokens", list_page_size=2)
     try:
@@ -102,7 +107,7 @@ def test_listings_follow_pages_and_hide_private(hub: str, token: str | None, vis
     assert out["alice"] == [v for v in visible if v.startswith("alice/")]
     assert out["search"] == [v for v in visible if "-a" in v]
     assert out["limit"] == visible[:3]
-    assert out["datasets"] == ["alice/data1"]
+    assert out["datasets"] == ["alice/data1", "bob/carded-set"]
     assert out["spaces"] == ["bob/space1"]
     assert out["filter"] == ["alice/pub-a"]
     assert out["card"][0] == "apache-2.0"
@@ -126,8 +131,9 @@ def test_model_info_card_data_and_tags(hub: str) -> None:
 import json
 from huggingface_hub import HfApi
 info = HfApi().model_info("alice/pub-a")
+ds = HfApi().dataset_info("bob/carded-set")
 print(json.dumps({"card": info.card_data.to_dict(), "tags": info.tags, "lib": info.library_name,
-                  "pipe": info.pipeline_tag}))
+                  "pipe": info.pipeline_tag, "ds": [ds.card_data.to_dict().get("license"), ds.tags]}))
 """
     out = _json(run_client(code, hub))
     assert out["card"]["license"] == "apache-2.0" and out["card"]["date"] == "2024-01-02"
@@ -135,6 +141,7 @@ print(json.dumps({"card": info.card_data.to_dict(), "tags": info.tags, "lib": in
     derived = {"diffusers", "text-to-image", "dataset:acme/pixels", "en", "license:apache-2.0"}
     assert derived <= set(out["tags"])
     assert out["lib"] == "diffusers" and out["pipe"] == "text-to-image"
+    assert out["ds"] == ["mit", ["task_categories:text-classification", "license:mit"]]
 
 
 HISTORY = """
