@@ -329,3 +329,37 @@ def test_short_commit_ids_resolve_only_when_unique(tmp_path: Path) -> None:
     assert store.resolve(ref, "abcdef10") == "abcdef1" + "0" * 33
     assert store.resolve(ref, "abcdef") is None  # shorter than 7
     assert store.resolve(ref, "abcdef2") is None
+
+
+def test_hf_repos_ls_lists_own_and_org_repos_with_storage(hub: str) -> None:
+    def hf(*args: str, token: str) -> subprocess.CompletedProcess[str]:
+        home = tempfile.mkdtemp(prefix="hf-home-")
+        env = {**os.environ, "HF_ENDPOINT": hub, "HF_HOME": home, "HF_TOKEN": token, "NO_COLOR": "1"}
+        return subprocess.run(
+            ["hf", "repos", "ls", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    code = """
+import json
+from huggingface_hub import HfApi
+api = HfApi()
+print(json.dumps([[r.id, r.type, r.visibility, r.storage] for r in api.list_user_repos()]
+                 + [[r.id, r.type, r.visibility, r.storage] for r in api.list_user_repos(namespace="lab")]))
+"""
+    rows = _json(run_client(code, hub, token=BOB))
+    # bob's own repos (pages of two were followed), then org lab's (other tests may have added some).
+    expected = [
+        ["bob/other-a", "model", "public"],
+        ["bob/thing", "model", "public"],
+        ["bob/carded-set", "dataset", "public"],
+        ["bob/space1", "space", "public"],
+        ["lab/secret", "model", "private"],
+    ]
+    assert all(e in [r[:3] for r in rows] for e in expected)
+    owners = [r[0].split("/")[0] for r in rows]
+    assert owners == sorted(owners) and set(owners) == {"bob", "lab"}
+    assert all(r[3] > 0 for r in rows)  # stored bytes of each repo's blobs
+    cli = hf(token=BOB)
+    assert cli.returncode == 0 and "bob/thing" in cli.stdout, cli.stderr
+    outsider = hf("--namespace", "lab", token=CAROL)
+    assert outsider.returncode != 0 and "403" in outsider.stderr + outsider.stdout
