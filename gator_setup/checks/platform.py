@@ -468,6 +468,7 @@ class NumpyAbi(_PlatformCheck):
                     "'_ARRAY_API not found' at import, then 'RuntimeError: Numpy is not available'.",
                     fix=fix,
                     packages=("numpy", "torch"),
+                    evidence={"cause": "numpy-abi:torch"},  # grouped with GTR103/GTR110 (core/causes.py)
                 )
             ]
         return []
