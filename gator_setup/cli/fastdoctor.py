@@ -1,7 +1,7 @@
 """`gator doctor` without Typer: the plain option forms parsed by hand, for a fast start, and the
 command's body that the Typer command runs too.
 
-Importing Typer and Click was about a sixth of a warm doctor run (docs/imports.md). Only the plain
+Importing Typer and Click is a good part of a warm doctor run (docs/imports.md). Only the plain
 forms are handled here (`--opt value`, `--opt=value`, flags); `--help`, `--what-if`, an unknown or
 malformed option, a bad --format value or any positional argument returns None and the Typer
 command runs, so help, usage errors and what-if read exactly as before. The options, their

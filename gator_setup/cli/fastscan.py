@@ -1,7 +1,7 @@
 """`gator scan` without Typer: the plain option forms parsed by hand, for a fast start, and the
 command's body that the Typer command runs too.
 
-Importing Typer and Click was about a quarter of a warm scan of a whole site-packages
+Importing Typer and Click is a good part of a warm scan of a whole site-packages
 (docs/imports.md). This path handles the plain forms (`--opt value`, `--opt=value`, flags, paths);
 anything else (`--help`, an unknown or malformed option, a bad --format value, no path, `--`)
 returns None and the Typer app handles the command, so usage errors and help read exactly as
