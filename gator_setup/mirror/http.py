@@ -10,11 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from gator_setup.mirror.ids import HubError
+from gator_setup.mirror.logs import scrub
 
 
 def error_response(exc: HubError) -> web.Response:
     """The Hub's error shape: JSON body, X-Error-Code / X-Error-Message, commit header when known."""
-    headers = {"X-Error-Message": _header_safe(exc.message)}
+    # Messages may quote the request (a repo id, a path): never let a credential come back in them.
+    message = scrub(exc.message)
+    headers = {"X-Error-Message": _header_safe(message)}
     if exc.code:
         headers["X-Error-Code"] = exc.code
     if exc.commit:
@@ -22,7 +25,7 @@ def error_response(exc: HubError) -> web.Response:
     return web.Response(
         status=exc.status,
         headers=headers,
-        body=json.dumps({"error": exc.message}).encode(),
+        body=json.dumps({"error": message}).encode(),
         content_type="application/json",
     )
 
