@@ -21,6 +21,7 @@ class MirrorConfig:
     access_ttl: float = 60.0  # seconds an upstream verdict on a caller's private/gated access is reused
     upstream_timeout: float = 30.0  # connect/read timeout towards the upstream
     tree_page_size: int = 1000  # entries per tree page (the Hub caps pages at 1000)
+    list_page_size: int = 1000  # repos per listing page; commit-history pages hold at most 50 (as the Hub)
     public_url: str | None = None  # base URL clients use, for absolute Link headers (default: Host header)
     access_log: bool = True
     # Hardening against hostile clients (docs/mirror.md, SECURITY); None: derived from the open-file limit.

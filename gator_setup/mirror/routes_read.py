@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from gator_setup.mirror import gitobj
+from gator_setup.mirror import cards, gitobj, history
 from gator_setup.mirror.entries import Located, file_headers
 from gator_setup.mirror.http import blob_response, json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
@@ -99,7 +99,9 @@ async def repo_info(
                 sib["lfs"] = {"sha256": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
         siblings.append(sib)
     meta = loc.meta
-    extra = dict(meta.get("info") or {})
+    # Local repos: cardData and tags from the README's front matter (upstream copies keep the upstream's).
+    card = cards.card_fields(state_of(request).store, loc.commit, ref.type) if loc.local else {}
+    extra = dict(meta.get("info") or card)
     info: dict[str, Any] = {
         **extra,
         "_id": loc.sha[:24],
@@ -173,6 +175,8 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
         raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
     limit = max(1, min(limit, state.config.tree_page_size))
     page = entries[start : start + limit]
+    if request.query.get("expand", "").lower() in ("1", "true") and loc.local:
+        history.add_last_commits(state.store, ref, loc.sha, page)  # expand=true: lastCommit per entry
     headers = dict(loc.extra_headers)
     if start + limit < len(entries):
         query = {k: v for k, v in request.query.items() if k != "cursor"}
@@ -187,12 +191,14 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
     loc = await locate(request, ref, rev)
     timeout = state_of(request).config.body_timeout
     if request.content_type == "application/json":
-        listed = (await json_body(request, timeout)).get("paths", [])
+        body = await json_body(request, timeout)
+        listed, expand = body.get("paths", []), body.get("expand", "")
         if not isinstance(listed, list):
             raise HubError(400, "BadRequest", "'paths' must be a list.")
     else:
         try:
-            listed = (await asyncio.wait_for(request.post(), timeout)).getall("paths", [])
+            form = await asyncio.wait_for(request.post(), timeout)
+            listed, expand = form.getall("paths", []), form.get("expand", "")
         except asyncio.TimeoutError:
             raise HubError(408, "RequestTimeout", "The request body stalled.") from None
         except ValueError:
@@ -204,6 +210,8 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
         e = every.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
+    if str(expand).lower() in ("1", "true") and loc.local:
+        history.add_last_commits(state_of(request).store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
 
@@ -213,8 +221,12 @@ async def list_refs(request: web.Request, ref: RepoRef) -> web.Response:
     loc = await locate(request, ref, "main")
     refs = state.store.refs(ref)
     branches = refs["branches"] or {"main": loc.sha}
+    # `pullRequests` only when asked for, as the Hub (huggingface_hub reads it with include_pull_requests).
+    with_prs = request.query.get("include_prs") in ("1", "true")
+    prs: dict[str, list[Any]] = {"pullRequests": []} if with_prs else {}
     return json_response(
         {
+            **prs,
             "branches": [
                 {"name": n, "ref": f"refs/heads/{n}", "targetCommit": s} for n, s in branches.items()
             ],
@@ -232,6 +244,9 @@ async def whoami(request: web.Request) -> web.Response:
     if user is None:
         raise HubError(401, None, "Invalid credentials in Authorization header")
     role = "write" if user.write else "read"
+    # Not a Hub field: in open development mode any token may write to every namespace, and clients
+    # that decide from whoami alone (gator space deploy's pre-check) must know it to agree with us.
+    open_mode = {"gator": {"openMode": True}} if user.anywhere else {}
     return json_response(
         {
             "type": "user",
@@ -244,6 +259,7 @@ async def whoami(request: web.Request) -> web.Response:
             "isPro": False,
             "orgs": [_org_entry(org, role) for org, role in user.orgs],
             "auth": {"type": "access_token", "accessToken": {"displayName": "gator", "role": role}},
+            **open_mode,
         }
     )
 
