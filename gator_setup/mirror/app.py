@@ -139,7 +139,9 @@ async def _dispatch_api(request: web.Request, segs: list[str], method: str) -> w
         if verb == "revision" and len(rest) >= 2 and method == "GET":
             return await routes_read.repo_info(request, ref, unquote("/".join(rest[1:])))
         if verb == "tree" and len(rest) >= 2 and method == "GET":
-            sub = "/".join(_plain(s) for s in rest[2:])
+            # The folder may come with its slashes encoded (huggingface_hub quotes it with safe=""), as
+            # the Hub accepts; the decoded path is validated whole (check_path) by the route.
+            sub = "/".join(unquote(s) for s in rest[2:]).rstrip("/")
             return await routes_read.tree(request, ref, rev, sub)
         if verb == "paths-info" and len(rest) == 2 and method == "POST":
             return await routes_read.paths_info(request, ref, rev)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +12,7 @@ from aiohttp import web
 from gator_setup.mirror import gitobj
 from gator_setup.mirror.http import BlobFileResponse, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
+from gator_setup.mirror.treeindex import BadCursor, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from gator_setup.mirror.app import MirrorState
@@ -176,28 +175,6 @@ def _pointer_size(entry: dict[str, Any]) -> int:
     return len(gitobj.lfs_pointer(str(entry["sha256"]), int(entry["size"])))
 
 
-def tree_entries(commit: dict[str, Any], prefix: str, recursive: bool) -> list[dict[str, Any]]:
-    """Tree entries under `prefix` (files and directories), sorted by path, in the Hub's JSON shape."""
-    files: dict[str, Any] = commit["files"]
-    _, dir_oids = gitobj.tree_oid(files)
-    base = prefix + "/" if prefix else ""
-    out: dict[str, dict[str, Any]] = {}
-    for path, e in files.items():
-        if not path.startswith(base):
-            continue
-        rest = path[len(base) :].split("/")
-        depth = len(rest) if recursive else 1
-        for i in range(1, min(depth, len(rest) - 1) + 1):
-            d = base + "/".join(rest[:i])
-            out[d] = {"type": "directory", "oid": dir_oids.get(d, ""), "size": 0, "path": d}
-        if recursive or len(rest) == 1:
-            fe: dict[str, Any] = {"type": "file", "oid": e["oid"], "size": e["size"], "path": path}
-            if e.get("lfs"):
-                fe["lfs"] = {"oid": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
-            out[path] = fe
-    return [out[k] for k in sorted(out)]
-
-
 def _public_base(request: web.Request) -> str:
     state = _state(request)
     if state.config.public_url:
@@ -212,26 +189,22 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
         check_path(sub)
     loc = await locate(request, ref, rev)
     recursive = request.query.get("recursive", "").lower() in ("1", "true")
-    entries = tree_entries(loc.commit, sub, recursive)
-    if sub and not entries:
+    index = state.store.tree_index(ref, loc.commit)
+    if sub and not index.is_dir(sub):
         if sub in loc.commit["files"]:
             raise HubError(400, "BadRequest", f"{sub} is a file, not a directory.")
         raise HubError(404, "EntryNotFound", f"{sub} does not exist on {rev}", commit=loc.sha)
     try:
         limit = int(request.query.get("limit", state.config.tree_page_size))
-        start = (
-            int(base64.urlsafe_b64decode(request.query["cursor"]).decode())
-            if "cursor" in request.query
-            else 0
-        )
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        after = decode_cursor(request.query["cursor"]) if "cursor" in request.query else None
+    except (ValueError, BadCursor):
         raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
     limit = max(1, min(limit, state.config.tree_page_size))
-    page = entries[start : start + limit]
+    page, more = index.page(sub, recursive, after, limit)
     headers = dict(loc.extra_headers)
-    if start + limit < len(entries):
+    if more and page:
         query = {k: v for k, v in request.query.items() if k != "cursor"}
-        query["cursor"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        query["cursor"] = encode_cursor(page[-1]["path"])
         # Absolute, pointing at this mirror: clients follow the Link verbatim.
         headers["Link"] = (
             f'<{_public_base(request)}{request.rel_url.raw_path}?{urlencode(query)}>; rel="next"'
@@ -241,15 +214,16 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
 
 async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     """POST /api/{type}s/{repo}/paths-info/{rev}: entries for the listed paths (missing ones omitted)."""
+    state = _state(request)
     loc = await locate(request, ref, rev)
     form = await request.post()
     paths = [str(p) for p in form.getall("paths", [])]
     if not paths and request.content_type == "application/json":
         paths = list((await request.json()).get("paths", []))
-    every = {e["path"]: e for e in tree_entries(loc.commit, "", True)}
+    index = state.store.tree_index(ref, loc.commit)
     result: list[dict[str, Any]] = []
     for p in paths[:1000]:
-        e = every.get(str(p).strip("/"))
+        e = index.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
     return json_response(result, headers=loc.extra_headers)

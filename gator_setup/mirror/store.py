@@ -33,6 +33,7 @@ from filelock import FileLock
 
 from gator_setup.mirror import gitobj
 from gator_setup.mirror.ids import API_PLURAL, REPO_TYPES, HubError, RepoRef, is_sha, valid_name
+from gator_setup.mirror.treeindex import IndexCache, TreeIndex
 
 FileEntry = dict[str, Any]  # {"sha256": str|None, "size": int, "oid": str, "lfs": bool}
 CHUNK = 1024 * 1024
@@ -267,6 +268,7 @@ class Store:
         self.root = Path(root).resolve()
         self._cache = _JsonCache()
         self._touched: dict[str, float] = {}
+        self.trees = IndexCache()
         for sub in ("blobs", "tmp", "repos", "index/sha1"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -423,6 +425,10 @@ class Store:
         # Commits are immutable: the cached object is shared; callers must not modify it.
         data: dict[str, Any] | None = self._cache.get(self.repo_dir(ref) / "commits" / f"{sha}.json")
         return data
+
+    def tree_index(self, ref: RepoRef, commit: dict[str, Any]) -> TreeIndex:
+        """The sorted tree index of a stored commit (built on first use, then cached)."""
+        return self.trees.get(ref.url_path, commit)
 
     def put_commit(self, ref: RepoRef, commit: dict[str, Any]) -> None:
         """Store a commit as given (pull-through: id and files come from the upstream)."""
