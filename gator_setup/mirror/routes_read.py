@@ -85,7 +85,12 @@ async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> we
         headers["Location"] = f"/{ref.url_path}/resolve/{loc.sha}/{quote(path)}"
         headers["X-Linked-Size"] = str(entry["size"])
         return web.Response(status=307, headers=headers)
-    sha256 = entry.get("sha256")
+    if state.pull is not None and not loc.local:
+        # Upstream repos: the pull-through side checks gated access before it serves stored bytes too.
+        resp: web.StreamResponse = await state.pull.serve_file(request, ref, loc, path, entry, headers)
+        return resp
+    # Small files of upstream copies served on their own (pinned) are found by their git blob id.
+    sha256 = entry.get("sha256") or state.store.sha256_for_oid(str(entry["oid"]))
     if sha256 and state.store.has_blob(sha256):
         state.store.touch_blob(sha256)
         if request.method == "GET":
@@ -93,9 +98,6 @@ async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> we
         if int(entry["size"]) <= SMALL_FILE:
             return small_file_response(request, state.store.blob_path(sha256), int(entry["size"]), headers)
         return BlobFileResponse(state.store.blob_path(sha256), etag_of(entry), headers)
-    if state.pull is not None and not loc.local:
-        resp: web.StreamResponse = await state.pull.serve_file(request, ref, loc, path, entry, headers)
-        return resp
     raise HubError(503, "BlobMissing", f"Content of {path} is missing from the store; re-import the repo.")
 
 

@@ -70,6 +70,11 @@ def serve(config: MirrorConfig) -> None:
     """Serve until interrupted (the CLI)."""
     check_config(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    from gator_setup.mirror.tmpfiles import clean_tmp
+
+    cleaned = clean_tmp(config.storage)  # partial files of transfers killed in an earlier run
+    if cleaned.files:
+        log.info("removed %d abandoned temp files (%d bytes)", cleaned.files, cleaned.bytes)
 
     async def main() -> None:
         runner, port = await _start(config)

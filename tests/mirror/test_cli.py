@@ -35,9 +35,9 @@ def test_import_ls_prune(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     rows = {r["id"]: r for r in json.loads(out)["repos"]}
     assert code == 0 and rows["acme/tiny"]["type"] == "model" and rows["acme/ds"]["type"] == "dataset"
     assert rows["acme/tiny"]["bytes"] > 300_000 and "main" in rows["acme/tiny"]["branches"]
-    # Local uploads are never evicted, whatever the limit.
-    code, out, _ = run(["mirror", "prune", "--storage", str(store), "--max-size", "1K"], capsys)
-    assert code == 0 and out.startswith("removed 0 blobs")
+    # Local uploads are never evicted, whatever the limit: prune says so and fails (still over).
+    code, out, err = run(["mirror", "prune", "--storage", str(store), "--max-size", "1K"], capsys)
+    assert code == 1 and out.startswith("removed 0 blobs") and "never evicted" in out and "over" in err
 
 
 def test_prune_evicts_lru_upstream_blobs_only(tmp_path: Path) -> None:
@@ -50,12 +50,12 @@ def test_prune_evicts_lru_upstream_blobs_only(tmp_path: Path) -> None:
     past = time.time() - 3600
     os.utime(store.blob_path(old), (past - 10, past - 10))
     os.utime(store.blob_path(new), (past, past))
-    removed, freed, kept = prune_store(tmp_path, 1500)
-    assert (removed, freed, kept) == (1, 1000, 1000)
+    r = prune_store(tmp_path, 1500)
+    assert (r.removed, r.freed, r.kept) == (1, 1000, 1000)
     assert not store.has_blob(old) and store.has_blob(new)
     # A blob used within the last minute (being served) is kept even over the limit.
     store.touch_blob(new)
-    assert prune_store(tmp_path, 0)[0] == 0
+    assert prune_store(tmp_path, 0).removed == 0
 
 
 def test_bad_input_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
