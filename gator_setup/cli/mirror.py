@@ -23,7 +23,7 @@ SERVE_EPILOG = """Examples:
   gator mirror serve --storage /srv/hub                                  # local hub on 127.0.0.1:8090
   gator mirror serve --storage /srv/hub --upstream https://huggingface.co  # pull-through cache
   gator mirror serve --storage /srv/hub --upstream https://huggingface.co --offline
-  gator mirror serve --storage /srv/hub --host 0.0.0.0 --tokens /etc/gator/tokens
+  gator mirror serve --storage /srv/hub --host 0.0.0.0 --tokens /etc/gator/tokens --workers 8
 Then: export HF_ENDPOINT=http://127.0.0.1:8090
 """
 
@@ -50,12 +50,17 @@ def serve(
     public_url: Annotated[
         str | None, typer.Option("--public-url", help="Base URL clients use (for absolute Link headers).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Processes serving the port (default: one per core)."),
+    ] = None,
 ) -> None:
     """Serve the mirror until interrupted."""
     import os
 
     from gator_setup.mirror.config import MirrorConfig
     from gator_setup.mirror.server import serve as run
+    from gator_setup.mirror.workers import default_workers
 
     run(
         MirrorConfig(
@@ -68,7 +73,8 @@ def serve(
             upstream_token=os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or None,
             branch_ttl=branch_ttl,
             public_url=public_url,
-        )
+        ),
+        workers=workers or default_workers(),
     )
 
 

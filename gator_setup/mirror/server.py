@@ -41,7 +41,9 @@ def _startup_lines(config: MirrorConfig, port: int) -> list[str]:
     return lines
 
 
-async def _start(config: MirrorConfig, sock: socket.socket | None = None) -> tuple[Any, int]:
+async def _start(
+    config: MirrorConfig, sock: socket.socket | None = None, *, reuse_port: bool = False
+) -> tuple[Any, int]:
     from aiohttp import web
 
     from gator_setup.mirror.app import ACCESS_LOG_FORMAT, make_app
@@ -58,7 +60,9 @@ async def _start(config: MirrorConfig, sock: socket.socket | None = None) -> tup
         site: Any = web.SockSite(runner, sock)
         port = sock.getsockname()[1]
     else:
-        site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+        site = web.TCPSite(
+            runner, config.host, config.port, reuse_address=True, reuse_port=reuse_port or None
+        )
         port = config.port
     await site.start()
     if sock is None and config.port == 0:
@@ -66,8 +70,8 @@ async def _start(config: MirrorConfig, sock: socket.socket | None = None) -> tup
     return runner, port
 
 
-def serve(config: MirrorConfig) -> None:
-    """Serve until interrupted (the CLI)."""
+def serve(config: MirrorConfig, workers: int = 1) -> None:
+    """Serve until interrupted (the CLI); `workers` > 1 runs that many processes (workers.py)."""
     check_config(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     from gator_setup.mirror.tmpfiles import clean_tmp
@@ -75,6 +79,20 @@ def serve(config: MirrorConfig) -> None:
     cleaned = clean_tmp(config.storage)  # partial files of transfers killed in an earlier run
     if cleaned.files:
         log.info("removed %d abandoned temp files (%d bytes)", cleaned.files, cleaned.bytes)
+
+    if workers > 1:
+        from gator_setup.mirror.workers import run_workers
+
+        def announce(port: int) -> None:
+            for line in _startup_lines(config, port):
+                print(line, file=sys.stderr, flush=True)
+            print(f"gator mirror: {workers} worker processes on port {port}", file=sys.stderr, flush=True)
+
+        try:
+            run_workers(config, workers, announce)
+        except KeyboardInterrupt:
+            print("gator mirror: stopped", file=sys.stderr)
+        return
 
     async def main() -> None:
         runner, port = await _start(config)

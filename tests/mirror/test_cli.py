@@ -80,10 +80,11 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[
 def test_serve_announces_open_mode_and_logs_one_line_per_request(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "gator_setup", "mirror", "serve", "--storage", str(tmp_path), "--port", "0"]
+    cmd += ["--workers", "2"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stderr is not None
-        lines = [proc.stderr.readline() for _ in range(3)]
+        lines = [proc.stderr.readline() for _ in range(4)]  # the last: "2 worker processes on port N"
         assert "open development mode" in "".join(lines)
         url = next(w for ln in lines for w in ln.split() if w.startswith("HF_ENDPOINT=")).split("=", 1)[1]
         req = urllib.request.Request(url + "/healthz", headers={"Authorization": "Bearer hf_supersecret"})
