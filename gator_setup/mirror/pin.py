@@ -81,7 +81,7 @@ async def _fetch(
     except BlobMismatch as exc:
         raise GatorError(f"{path}: upstream bytes do not match ({exc}).") from None
     except (UpstreamDown, OSError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        w.flush()
+        w.detach()  # keep the partial file for the next run, and let go of its lock
         raise GatorError(
             f"{path}: download interrupted ({exc}); run the same command again to resume."
         ) from None

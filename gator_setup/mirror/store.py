@@ -124,13 +124,18 @@ class BlobWriter:
         self.done = False
         self.digest: str | None = None
         # Read-write: hash_through reads the bytes back with pread.
-        self._fh = open(self.path, "a+b" if resume else "w+b")  # noqa: SIM115 - closed in finish/abort
+        # Resumed files are not opened in append mode: splice(2) refuses O_APPEND targets.
+        self._fh = (
+            os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+            if resume
+            else open(self.path, "w+b")  # noqa: SIM115 - closed in finish/abort
+        )
         try:
             # Held while this writer lives: start-up and prune remove only temp files nobody holds.
             tmpfiles.hold(self._fh.fileno(), self.path.name)
             if resume:
                 # Resume a download interrupted earlier (maybe by another, dead, process): re-hash it.
-                self.size = os.fstat(self._fh.fileno()).st_size
+                self.size = self._fh.seek(0, os.SEEK_END)
                 self.hash_through(self.size)
         except BaseException:
             self._fh.close()
@@ -192,6 +197,13 @@ class BlobWriter:
             if n <= 0:
                 raise OSError(f"{self.path.name} shrank while hashing")
             self._hash(buf[:n])
+
+    def detach(self) -> None:
+        """Stop writing but leave the partial file for another writer to resume (shared fetches)."""
+        if not self.done:
+            self.done = True
+            with contextlib.suppress(OSError):
+                self._fh.close()
 
     def abort(self) -> None:
         """Drop the partial blob."""

@@ -27,17 +27,23 @@ class Busy(Exception):
     """Another process holds the lock."""
 
 
-def try_lock(fd: int) -> bool:
-    """Take an exclusive flock on `fd` without waiting: True if taken (or locks are unsupported)."""
+def lock_state(fd: int) -> str:
+    """Take an exclusive flock on `fd` without waiting: "locked", "busy" (another holder) or
+    "unsupported" (the file system cannot lock)."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return False
+            return "busy"
         if exc.errno in NO_LOCKS:
-            return True
+            return "unsupported"
         raise
-    return True
+    return "locked"
+
+
+def try_lock(fd: int) -> bool:
+    """True if this process now holds the lock on `fd`, or the file system has no locks."""
+    return lock_state(fd) != "busy"
 
 
 def hold(fd: int, name: str) -> None:
