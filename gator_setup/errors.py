@@ -53,3 +53,12 @@ class UnknownNameError(GatorError):
         super().__init__(msg, hint=hint)
         self.name = name
         self.close_matches = close
+
+
+class NetworkError(GatorError):
+    """A network resource (Hub, mirror, upstream) could not be reached or did not answer in time.
+
+    Its own exit code (3) lets a script tell "try again later" from a usage mistake (2).
+    """
+
+    exit_code = 3

@@ -84,6 +84,7 @@ class ProviderImportsExist(Check):
             raise NotApplicable("import facts were not collected")
         errors: dict[tuple[str, str, str, str], list[ImportIssue]] = defaultdict(list)
         minor: dict[str, list[ImportIssue]] = defaultdict(list)
+        unreached: dict[tuple[str, str, str, str], list[ImportIssue]] = defaultdict(list)
         for i in facts.issues:
             if i.guard is not None:
                 continue  # the code handles the absence itself
@@ -92,10 +93,14 @@ class ProviderImportsExist(Check):
                 continue
             if i.role == "auxiliary" or i.scope == "function":
                 minor[i.origin].append(i)
+            elif not i.reachable:
+                unreached[(i.origin, i.provider, i.module, i.missing)].append(i)
             else:
                 errors[(i.origin, i.provider, i.module, i.missing)].append(i)
         for group in errors.values():
             yield self._error(sorted(group, key=lambda x: (not x.import_time, x.path, x.line)))
+        for group in unreached.values():
+            yield self._unreached(sorted(group, key=lambda x: (x.path, x.line)))
         for origin, group in sorted(minor.items()):
             yield self._minor(origin, group)
         for p in facts.problems:
@@ -133,6 +138,8 @@ class ProviderImportsExist(Check):
             + (f" (+{len(group) - _MAX_EXAMPLES} more)" if len(group) > _MAX_EXAMPLES else ""),
             "import_time": str(i.import_time).lower(),
         }
+        if i.reach:
+            evidence["reach"] = i.reach
         return self.finding(
             Severity.ERROR,
             msg,
@@ -140,6 +147,26 @@ class ProviderImportsExist(Check):
             packages=tuple(dict.fromkeys(p for p in (i.origin, i.provider) if p != "project")),
             location=Location(i.path, i.line),
             evidence=evidence,
+        )
+
+    def _unreached(self, group: list[ImportIssue]) -> Finding:
+        """A broken import in modules nothing users import reaches: a warning, not a broken env."""
+        i = group[0]
+        mods = sorted({x.importer or x.rel_path for x in group})
+        return self.finding(
+            Severity.WARNING,
+            f"{i.origin} {i.origin_version}: {len(mods)} module(s) that nothing users import reaches "
+            f"import {_what(i)}, which {i.provider} {i.provider_version} does not export "
+            f"(e.g. `{mods[0]}`); they fail only if run directly",
+            fix=_fix(i),
+            packages=(i.origin, i.provider),
+            location=Location(i.path, i.line),
+            evidence={
+                "missing": i.missing,
+                "modules": ", ".join(mods[:_MAX_EXAMPLES])
+                + (f" (+{len(mods) - _MAX_EXAMPLES} more)" if len(mods) > _MAX_EXAMPLES else ""),
+                "reach": i.reach,
+            },
         )
 
     def _minor(self, origin: str, group: list[ImportIssue]) -> Finding:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,13 +51,18 @@ CatalogOpt = Annotated[
 ]
 
 
-def _fits(entry: Any, facts: Any) -> str:
-    need = entry.min_vram_gb
-    if not need:
-        return "yes"
-    if facts.vram_total is None:
-        return "cpu only"
-    return "yes" if facts.vram_total >= need * 1e9 else "no"
+#: Colour of each fits() verdict in `models list` on a terminal.
+_FIT_STYLE = {
+    "yes": "\033[32m",
+    "cpu": "\033[33m",
+    "offload": "\033[33m",
+    "no": "\033[31m",
+    "unknown": "\033[2m",
+}
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _installed(entry: Any, cache: Path) -> str:
@@ -71,7 +77,7 @@ def list_models(
     json_: JsonOpt = False,
 ) -> None:
     """Table of catalog entries: name, kind, size, fits this machine?, installed?, gated?"""
-    from gator_setup.installers.catalog import load_catalog
+    from gator_setup.installers.catalog import fits, load_catalog
     from gator_setup.installers.install import hf_cache_dir
     from gator_setup.probes.memory import memory_facts
 
@@ -80,13 +86,15 @@ def list_models(
     cache = hf_cache_dir(None)
     rows = []
     for e in cat.entries.values():
+        fit = fits(e, facts)
         rows.append(
             {
                 "name": e.name,
                 "repo": e.repo,
                 "kind": e.kind,
                 "size_gb": e.size_gb,
-                "fits": _fits(e, facts),
+                "fits": fit.verdict,
+                "fits_reason": fit.reason,
                 "installed": _installed(e, cache),
                 "gated": bool(e.gated),
                 "license": e.license,
@@ -95,14 +103,22 @@ def list_models(
     if json_:
         sys.stdout.write(json.dumps({"schema_version": 1, "models": rows}, indent=2) + "\n")
         return
+    colour = _colour()
     header = f"{'NAME':<22} {'KIND':<13} {'SIZE':>9}  {'FITS':<8} {'INSTALLED':<9} {'GATED':<5} REPO"
-    sys.stdout.write(header + "\n")
+    sys.stdout.write((f"\033[1m{header}\033[0m" if colour else header) + "\n")
     for r in rows:
         size = f"~{r['size_gb']:g} GB" if r["size_gb"] is not None else "?"
+        cell = f"{r['fits']:<8}"
+        if colour:
+            cell = f"{_FIT_STYLE[str(r['fits'])]}{cell}\033[0m"
         sys.stdout.write(
-            f"{r['name']:<22} {r['kind']:<13} {size:>9}  {r['fits']:<8} {r['installed']:<9} "
+            f"{r['name']:<22} {r['kind']:<13} {size:>9}  {cell} {r['installed']:<9} "
             f"{'yes' if r['gated'] else 'no':<5} {r['repo']}\n"
         )
+    ram = f"{facts.ram_total / 1e9:.0f} GB RAM" if facts.ram_total else "RAM unknown"
+    gpu = f"GPU {facts.vram_total / 1e9:.0f} GB VRAM" if facts.vram_total else "no GPU"
+    # (a hint, so on stderr: the table on stdout stays one row per model for scripts)
+    print(f"this machine: {ram}, {gpu}; `gator models show NAME` says why it fits or not", file=sys.stderr)
 
 
 @models_app.command("show")
@@ -112,14 +128,16 @@ def show_model(
     catalog: CatalogOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Every field of one catalog entry."""
+    """Every field of one catalog entry, and whether it fits this machine (and why)."""
     from dataclasses import asdict
 
-    from gator_setup.installers.catalog import load_catalog
+    from gator_setup.installers.catalog import fits, load_catalog
+    from gator_setup.probes.memory import memory_facts
 
     entry = load_catalog(catalog).resolve(name)
     data = {k: v for k, v in asdict(entry).items() if k != "extra"}
     data["hub_url"] = entry.hub_url
+    data["fits"] = str(fits(entry, memory_facts()))
     if json_:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
@@ -133,6 +151,15 @@ def show_model(
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _activity(message: str) -> AbstractContextManager[object]:
+    """A spinner on stderr while a slow step runs, on a terminal only (quiet when piped)."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(f"{message}...")
 
 
 @guarded
@@ -163,6 +190,13 @@ def install_models_cmd(
     python: Annotated[
         str | None, typer.Option("--python", help="Interpreter for --verify load (default: this one).")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for the server's next bytes (default: $GATOR_READ_TIMEOUT or 20).",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -184,9 +218,10 @@ def install_models_cmd(
         cache_dir=str(cache_dir) if cache_dir else None,
         python=python,
         catalog_path=str(catalog) if catalog else None,
+        timeout=timeout,
     )
     try:
-        result = install_models(opts, log=_log)
+        result = install_models(opts, log=_log, activity=_activity)
     except KeyboardInterrupt:
         # Download threads may be blocked in a socket read; leave at once. Partial files stay as
         # .incomplete and the next run resumes them.

@@ -24,7 +24,7 @@ def emit_report(
 ) -> int:
     """Write the report to stdout in `fmt` (JSON when `json_`, the --json shorthand) and return the
     exit code (same for every format)."""
-    from gator_setup.checks.base import Severity
+    from gator_setup.findings import Severity
 
     if json_:
         fmt = OutputFormat.json

@@ -228,7 +228,7 @@ def run_scan(opts: ScanOptions) -> Report:
     """Scan paths against the installed providers (or a named hub version); GTR101 + GTR102."""
     from gator_setup.checks.deprecations import DeprecatedHubApis
     from gator_setup.checks.imports import ProviderImportsExist
-    from gator_setup.probes.imports import ImportFacts, ProviderInfo, _issue
+    from gator_setup.probes.imports import ImportFacts, ProviderInfo, import_issue
 
     if not opts.paths:
         raise UsageError("Nothing to scan.", hint="Pass one or more folders, .py or .whl files.")
@@ -250,7 +250,9 @@ def run_scan(opts: ScanOptions) -> Report:
             facts.problems.append(ProbeProblem("scan", where, p.message))
         for si in res.issues:
             rel = os.path.relpath(si.file.path, path) if path.is_dir() else si.file.path
-            facts.issues.append(_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module))
+            facts.issues.append(
+                import_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module)
+            )
     snap.imports = facts
     snap.project_dir = None
     results = run_checks([ProviderImportsExist(), DeprecatedHubApis()], snap)

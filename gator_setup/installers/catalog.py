@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gator_setup.core.tomlread import load_toml
 from gator_setup.errors import InputError, UnknownNameError
 from gator_setup.installers.errors import CatalogError
+from gator_setup.probes.memory import MemoryFacts
+from gator_setup.tomlread import load_toml
 
 KINDS = ("diffusers", "transformers", "single-file", "voice")
 REPO_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -195,3 +196,51 @@ def markdown_table(catalog: Catalog) -> str:
         gated = "yes" if e.gated else "no"
         rows.append(f"| {e.name} | `{e.repo}` | {e.kind} | {size} | {vram} | {e.license or '?'} | {gated} |")
     return "\n".join(rows) + "\n"
+
+
+#: fits() verdicts, best first: runs on the GPU / on the CPU only / on the GPU with CPU offload /
+#: does not fit / not known (RAM could not be read).
+FIT_VERDICTS = ("yes", "cpu", "offload", "no", "unknown")
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether a model runs on this machine, and why, with the numbers."""
+
+    verdict: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.verdict}: {self.reason}"
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.0f} GB"
+
+
+def fits(entry: ModelEntry, memory: MemoryFacts) -> Fit:
+    """Compare what `entry` needs (VRAM on the largest GPU, which would run it; RAM to load it, and
+    for the CPU or offload) with this machine. The catalog's figures are GB (10^9 bytes)."""
+    ram, vram = memory.ram_total, memory.vram_total
+    need_vram = (entry.min_vram_gb or 0) * 1e9
+    # Without a RAM figure, the weights themselves must at least fit in memory.
+    need_ram = (entry.min_ram_gb or entry.size_gb or 0) * 1e9
+    if ram is not None and need_ram > ram:
+        return Fit("no", f"needs {_gb(need_ram)} RAM, this machine has {_gb(ram)}")
+    if vram is not None and need_vram <= vram:
+        if not need_vram:
+            return Fit("yes", "small enough for the CPU or any GPU")
+        return Fit("yes", f"needs {_gb(need_vram)} VRAM, the GPU has {_gb(vram)}")
+    if ram is None:
+        return Fit("unknown", "this machine's RAM could not be read")
+    ram_note = f"needs {_gb(need_ram)} RAM, this machine has {_gb(ram)}"
+    if vram is None and memory.gpu_names:
+        return Fit("unknown", f"the GPU's memory could not be read ({ram_note})")
+    if vram is None:
+        if not need_vram:
+            return Fit("yes", f"runs on the CPU ({ram_note})")
+        return Fit("cpu", f"no GPU found: runs on the CPU, slowly ({ram_note})")
+    return Fit(
+        "offload",
+        f"needs {_gb(need_vram)} VRAM, the GPU has {_gb(vram)}: runs with CPU offload ({ram_note})",
+    )

@@ -12,12 +12,12 @@ finds them offline.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gator_setup import __version__
+from gator_setup.errors import NetworkError
+from gator_setup.installers import net
 from gator_setup.installers.errors import AccessError, InstallError
+from gator_setup.installers.net import NetSettings
 from gator_setup.installers.remote import RemoteFile
 
 #: Parallel file downloads (hf download uses 8 as well).
@@ -105,14 +107,12 @@ def _link(link: Path, blob: Path) -> None:
         shutil.copyfile(blob, link)
 
 
-def _open(url: str, headers: dict[str, str], token: str | None, start: int) -> Any:
-    req = urllib.request.Request(url, headers=headers)
-    if token:
-        # Unredirected: the token is never forwarded to a CDN the Hub redirects to.
-        req.add_unredirected_header("Authorization", f"Bearer {token}")
+def _open(url: str, headers: dict[str, str], token: str | None, start: int, settings: NetSettings) -> Any:
+    # (net.request: the token is never forwarded to a CDN the Hub redirects to.)
+    req = net.request(url, token=token, headers=headers)
     if start:
         req.add_header("Range", f"bytes={start}-")
-    return urllib.request.urlopen(req, timeout=60)
+    return net.opener(settings).open(req, timeout=settings.connect_timeout)
 
 
 def fetch_file(
@@ -123,13 +123,23 @@ def fetch_file(
     token: str | None,
     hash_it: bool,
     on_bytes: Callable[[int], None],
+    settings: NetSettings | None = None,
 ) -> str | None:
-    """Download one file to fp.final, resuming fp.partial; return its hex digest when hash_it."""
+    """Download one file to fp.final, resuming fp.partial; return its hex digest when hash_it.
+
+    Network trouble is retried (resuming with a Range request) up to _RETRIES times, but a server
+    that sends nothing at all for `settings.deadline` seconds across tries is given up on.
+    """
+    settings = settings or NetSettings.from_env()
     fp.partial.parent.mkdir(parents=True, exist_ok=True)
-    headers = {"User-Agent": f"gator/{__version__}", "Accept-Encoding": "identity"}
+    headers = {"Accept-Encoding": "identity"}
     attempt = 0
+    progress_at = time.monotonic()
+    last_size = -1
     while True:
         start = fp.partial.stat().st_size if fp.partial.exists() else 0
+        if start != last_size:
+            progress_at, last_size = time.monotonic(), start
         if start > f.size:
             fp.partial.unlink()
             start = 0
@@ -138,7 +148,7 @@ def fetch_file(
             if start == f.size and f.size > 0:
                 pass  # a previous run got every byte but stopped before the rename
             else:
-                with _open(url, headers, token, start) as resp:
+                with _open(url, headers, token, start, settings) as resp:
                     if start and resp.status == 200:
                         start = 0  # the server ignored Range: start over rather than append
                     mode = "ab" if start else "wb"
@@ -163,11 +173,17 @@ def fetch_file(
                 raise AccessError(f"{f.path}: not found on the server (HTTP 404).") from None
             if exc.code < 500 or attempt >= _RETRIES:
                 raise InstallError(f"{f.path}: HTTP {exc.code} from the server.") from None
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            if attempt >= _RETRIES:
-                raise InstallError(
-                    f"{f.path}: download failed after {attempt + 1} attempts: {exc}",
-                    hint="Run the same command again: it resumes where it stopped.",
+        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
+            size = fp.partial.stat().st_size if fp.partial.exists() else 0
+            if size != last_size:
+                progress_at, last_size = time.monotonic(), size
+            stalled = time.monotonic() - progress_at + settings.read_timeout > settings.deadline
+            if attempt >= _RETRIES or stalled:
+                raise NetworkError(
+                    f"Cannot download {f.path} from {net.endpoint_of(url)}: {net.describe(exc, settings)} "
+                    f"(after {attempt + 1} attempts).",
+                    hint=f"Run the same command again: it resumes where it stopped ({net.READ_ENV} sets "
+                    "the read timeout in seconds).",
                 ) from None
         attempt += 1
         time.sleep(min(8.0, 0.5 * 2**attempt))
@@ -215,6 +231,7 @@ def download_files(
     progress: bool = True,
     hash_files: bool = True,
     on_file: Callable[[RemoteFile, Downloaded], None] | None = None,
+    settings: NetSettings | None = None,
 ) -> dict[str, Downloaded]:
     """Download `files` at `commit`; returns path -> Downloaded. Partial files are kept for resume.
 
@@ -223,6 +240,7 @@ def download_files(
     """
     from filelock import FileLock
 
+    settings = settings or NetSettings.from_env()
     bar = _Progress(sum(f.size for f in files), enabled=progress and bool(files))
     counter = _Counter(bar.advance)
     results: dict[str, Downloaded] = {}
@@ -242,7 +260,9 @@ def download_files(
                 bar.advance(f.size)
             else:
                 url = f"{endpoint}/{repo}/resolve/{commit}/{quote(f.path)}"
-                digest = fetch_file(url, f, fp, token=token, hash_it=hash_files, on_bytes=counter.add)
+                digest = fetch_file(
+                    url, f, fp, token=token, hash_it=hash_files, on_bytes=counter.add, settings=settings
+                )
                 item = Downloaded(fp.final, digest, True)
             if on_file is not None:
                 on_file(f, item)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gator_setup.installers import remote
-from gator_setup.installers.catalog import ModelEntry, load_catalog
+from gator_setup.installers import net, remote
+from gator_setup.installers.catalog import ModelEntry, fits, load_catalog
 from gator_setup.installers.download import Downloaded, Target, download_files, place, storage_dir
 from gator_setup.installers.errors import (
     DiskSpaceError,
@@ -60,6 +60,7 @@ class InstallOptions:
     workers: int = 8
     progress: bool = True
     catalog_path: str | None = None
+    timeout: float | None = None  # read timeout in seconds (default: $GATOR_READ_TIMEOUT or 20)
 
 
 @dataclass
@@ -115,6 +116,14 @@ def _noop(_: str) -> None:
     pass
 
 
+#: Shows that something is going on while a slow step runs (a spinner on a terminal; nothing in tests).
+Activity = Callable[[str], AbstractContextManager[object]]
+
+
+def _no_activity(_: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
 def hf_cache_dir(cache_dir: str | None) -> Path:
     """The HF hub cache in use (honours HF_HUB_CACHE / HF_HOME as huggingface_hub read them)."""
     if cache_dir:
@@ -152,7 +161,7 @@ def _select(
     *,
     endpoint: str,
     token: str | None,
-    target: Target,
+    settings: net.NetSettings,
 ) -> list[str]:
     paths = list(listing.files)
     if entry.include:
@@ -160,10 +169,9 @@ def _select(
     if kind == "diffusers":
         if "model_index.json" not in listing.files:
             raise InstallError(f"{entry.repo} has no model_index.json: it is not a diffusers pipeline.")
-        with tempfile.TemporaryDirectory(prefix="gator-") as tmp:
-            index = remote.fetch_json(
-                entry.repo, "model_index.json", listing.commit, endpoint=endpoint, token=token, cache_dir=tmp
-            )
+        index = remote.fetch_json(
+            entry.repo, "model_index.json", listing.commit, endpoint=endpoint, token=token, settings=settings
+        )
         return select_diffusers(paths, index, variant, entry.exclude)
     if kind == "transformers":
         return select_transformers(paths, entry.exclude)
@@ -177,10 +185,12 @@ def plan_model(
     endpoint: str,
     token: str | None,
     locked: LockedModel | None,
+    settings: net.NetSettings | None = None,
 ) -> PlannedModel:
     """Resolve the revision to a commit, list the repo and pick the files (nothing large downloaded)."""
     revision = locked.commit if locked else (opts.revision or entry.revision or "main")
-    listing = remote.list_repo(entry.repo, revision, endpoint=endpoint, token=token)
+    settings = settings or net.NetSettings.from_env(read_timeout=opts.timeout)
+    listing = remote.list_repo(entry.repo, revision, endpoint=endpoint, token=token, settings=settings)
     kind = detect_kind(listing.files) if entry.kind == "auto" else entry.kind
     variant = (opts.variant or entry.variant) if kind == "diffusers" else None
     target = _target_for(entry, kind, opts)
@@ -202,7 +212,7 @@ def plan_model(
             selected.append(lf.path)
         variant = locked.variant
     else:
-        selected = _select(entry, kind, listing, variant, endpoint=endpoint, token=token, target=target)
+        selected = _select(entry, kind, listing, variant, endpoint=endpoint, token=token, settings=settings)
     if not selected:
         raise InstallError(f"{entry.name}: no files selected from {entry.repo}@{listing.commit[:12]}.")
     files = [listing.files[p] for p in selected]
@@ -246,8 +256,8 @@ def _doctor_import_problem(python: str | None, modules: tuple[str, ...]) -> str 
     """
     from packaging.utils import canonicalize_name
 
-    from gator_setup.checks.base import Severity
     from gator_setup.core.doctor import DoctorOptions, run_doctor
+    from gator_setup.findings import Severity
 
     wanted = {canonicalize_name(m) for m in modules}
     report = run_doctor(
@@ -279,24 +289,10 @@ def preflight(
         have = free(root)
         if need and need + DISK_HEADROOM > have:
             raise DiskSpaceError(str(root), need + DISK_HEADROOM, have)
-    gib = 1024**3
     for plan in plans:
-        e = plan.entry
-        if e.min_vram_gb:
-            if memory.vram_total is None:
-                warnings.append(
-                    f"{e.name}: needs ~{e.min_vram_gb:g} GB VRAM; no GPU found, it will run on CPU."
-                )
-            elif memory.vram_total < e.min_vram_gb * 1e9:
-                warnings.append(
-                    f"{e.name}: needs ~{e.min_vram_gb:g} GB VRAM, the largest GPU has "
-                    f"{memory.vram_total / gib:.1f} GiB; expect CPU offload or quantisation."
-                )
-        if e.min_ram_gb and memory.ram_total is not None and memory.ram_total < e.min_ram_gb * 1e9:
-            warnings.append(
-                f"{e.name}: needs ~{e.min_ram_gb:g} GB RAM to load, "
-                f"this machine has {memory.ram_total / gib:.1f} GiB."
-            )
+        fit = fits(plan.entry, memory)
+        if fit.verdict != "yes":
+            warnings.append(f"{plan.entry.name}: {fit}")
     python = opts.python or sys.executable
     for kind in sorted({p.kind for p in plans} & set(RUNTIME_IMPORTS)):
         problem = _import_problem(python, RUNTIME_IMPORTS[kind], full=False)
@@ -332,7 +328,13 @@ def _lock_path_for(plan: PlannedModel) -> Path:
 
 
 def install_plan(
-    plan: PlannedModel, opts: InstallOptions, *, endpoint: str, token: str | None, log: Log
+    plan: PlannedModel,
+    opts: InstallOptions,
+    *,
+    endpoint: str,
+    token: str | None,
+    log: Log,
+    settings: net.NetSettings | None = None,
 ) -> ModelResult:
     """Download, verify and (optionally) load one planned model, holding a per-repo file lock."""
     from filelock import FileLock, Timeout
@@ -361,6 +363,7 @@ def install_plan(
             progress=opts.progress,
             hash_files=opts.verify != "none",
             on_file=on_file,
+            settings=settings or net.NetSettings.from_env(read_timeout=opts.timeout),
         )
         _write_ref(plan)
     finally:
@@ -399,6 +402,7 @@ def install_models(
     free: Callable[[Path], int] = free_space,
     memory: Callable[[], MemoryFacts] = memory_facts,
     log: Log = _noop,
+    activity: Activity = _no_activity,
 ) -> InstallResult:
     """Install the named models (catalog names or org/name ids); see InstallOptions."""
     if opts.verify not in VERIFY_MODES:
@@ -420,6 +424,7 @@ def install_models(
     if not names:
         raise InstallError("Name at least one model.", hint="`gator models list` shows the catalog.")
     endpoint = remote.endpoint_or_default(opts.endpoint)
+    settings = net.NetSettings.from_env(read_timeout=opts.timeout)
     token = remote.find_token()
     plans: list[PlannedModel] = []
     for name in dict.fromkeys(names):
@@ -430,15 +435,24 @@ def install_models(
             if locked is None:
                 raise LockMismatchError(f"--locked: {entry.name} is not in {lock_file}.")
             entry = replace(entry, repo=locked.repo, kind=locked.kind, include=(), exclude=())
-        plan = plan_model(entry, opts, endpoint=endpoint, token=token, locked=locked)
+        with activity(f"Asking {endpoint} about {entry.repo}"):
+            plan = plan_model(entry, opts, endpoint=endpoint, token=token, locked=locked, settings=settings)
         log(
             f"{entry.name}: {entry.repo} @ {plan.commit[:12]}: {len(plan.files)} files, "
             f"{fmt_bytes(plan.total_bytes)} ({plan.skipped} other files in the repo skipped)"
         )
         # Gated or private repos fail here, on a HEAD, not after gigabytes of other files.
         big = max(plan.files, key=lambda f: f.size)
-        with remote.hub_errors(entry.repo, plan.commit, endpoint, gated=entry.gated):
-            remote.check_access(entry.repo, big.path, plan.commit, endpoint=endpoint, token=token)
+        with activity(f"Checking access to {entry.repo}"):
+            remote.check_access(
+                entry.repo,
+                big.path,
+                plan.commit,
+                endpoint=endpoint,
+                token=token,
+                gated=entry.gated,
+                settings=settings,
+            )
         plans.append(plan)
     warnings = preflight(plans, opts, free=free, memory=memory())
     for w in warnings:
@@ -457,7 +471,9 @@ def install_models(
             for p in plans
         ]
         return InstallResult(results, warnings, None, True)
-    results = [install_plan(p, opts, endpoint=endpoint, token=token, log=log) for p in plans]
+    results = [
+        install_plan(p, opts, endpoint=endpoint, token=token, log=log, settings=settings) for p in plans
+    ]
     if not opts.locked:
         write_lock(
             lock_file,

@@ -15,8 +15,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gator_setup.checks.base import Severity
 from gator_setup.errors import InputError
+from gator_setup.findings import Severity
 
 KNOWLEDGE_DIR = Path(__file__).parent
 #: Hand-verified rules first, then the builder's output (tools/build_kb.py).
@@ -315,7 +315,7 @@ def parse_rule(path: Path, data: Any) -> Rule:
 
 def load_rule_file(path: str | Path) -> list[Rule]:
     """Load and validate one rules file."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     p = Path(path)
     data = load_toml(p)

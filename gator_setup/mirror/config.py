@@ -18,6 +18,7 @@ class MirrorConfig:
     tokens_file: Path | None = None  # None: open development mode (loopback only)
     upstream_token: str | None = None  # the mirror's own token for the upstream (never sent to clients)
     branch_ttl: float = 60.0  # seconds before a branch name is re-resolved upstream
+    access_ttl: float = 60.0  # seconds an upstream verdict on a caller's private/gated access is reused
     upstream_timeout: float = 30.0  # connect/read timeout towards the upstream
     tree_page_size: int = 1000  # entries per tree page (the Hub caps pages at 1000)
     public_url: str | None = None  # base URL clients use, for absolute Link headers (default: Host header)

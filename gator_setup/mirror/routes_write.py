@@ -8,7 +8,7 @@ import binascii
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -22,31 +22,15 @@ from gator_setup.mirror.ids import (
     check_revision,
     parse_repo,
 )
-from gator_setup.mirror.store import BlobMismatch, FileEntry, make_entry
-
-if TYPE_CHECKING:
-    from gator_setup.mirror.app import MirrorState
+from gator_setup.mirror.state import public_base, state_of, user_of
+from gator_setup.mirror.store import BlobMismatch, FileEntry, atomic_write_json, make_entry
 
 MAX_LINE = 8 * 1024 * 1024 * 1024  # one NDJSON line (a base64 file) may be large, but not unbounded
 
 
-def _state(request: web.Request) -> MirrorState:
-    from gator_setup.mirror.app import STATE
-
-    return request.app[STATE]
-
-
 def _writer(request: web.Request, ref: RepoRef) -> str:
-    from gator_setup.mirror.app import user_of
-
-    user = _state(request).auth.check_write(ref, user_of(request))
+    user = state_of(request).auth.check_write(ref, user_of(request))
     return user.name
-
-
-def _base(request: web.Request) -> str:
-    from gator_setup.mirror.routes_read import _public_base
-
-    return _public_base(request)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -60,7 +44,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 def _writable_repo(request: web.Request, ref: RepoRef) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     meta = state.store.repo_meta(ref)
     if meta is None or meta.get("upstream"):
         raise HubError(404, "RepoNotFound", f"Repository {ref.id} not found (or is an upstream mirror copy).")
@@ -69,9 +53,7 @@ def _writable_repo(request: web.Request, ref: RepoRef) -> dict[str, Any]:
 
 async def create_repo(request: web.Request) -> web.Response:
     """POST /api/repos/create."""
-    from gator_setup.mirror.app import user_of
-
-    state = _state(request)
+    state = state_of(request)
     body = await _json_body(request)
     rtype = body.get("type") or "model"
     if rtype not in REPO_TYPES:
@@ -87,7 +69,7 @@ async def create_repo(request: web.Request) -> web.Response:
     sdk = body.get("sdk")
     if rtype == "space" and sdk not in (None, "gradio", "streamlit", "docker", "static"):
         raise HubError(400, "BadRequest", f"Invalid Space SDK {sdk!r}.")
-    url = f"{_base(request)}/{ref.url_path}"
+    url = f"{public_base(request)}/{ref.url_path}"
     created = state.store.create_repo(ref, private=private, sdk=sdk, author=user.name, exist_ok=True)
     payload = {"url": url, "name": ref.id, "id": ref.id}
     if not created:
@@ -100,7 +82,7 @@ async def create_repo(request: web.Request) -> web.Response:
 
 async def delete_repo(request: web.Request) -> web.Response:
     """DELETE /api/repos/delete."""
-    state = _state(request)
+    state = state_of(request)
     body = await _json_body(request)
     ref = parse_repo(
         body.get("type") or "model", str(body.get("organization") or ""), str(body.get("name") or "")
@@ -113,7 +95,7 @@ async def delete_repo(request: web.Request) -> web.Response:
 
 async def update_settings(request: web.Request, ref: RepoRef) -> web.Response:
     """PUT /api/{type}s/{repo}/settings: private / gated."""
-    state = _state(request)
+    state = state_of(request)
     _writer(request, ref)
     meta = _writable_repo(request, ref)
     body = await _json_body(request)
@@ -129,7 +111,7 @@ async def update_settings(request: web.Request, ref: RepoRef) -> web.Response:
 
 async def preupload(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     """POST /api/{type}s/{repo}/preupload/{rev}: every file is `regular` (no LFS or Xet round trip)."""
-    state = _state(request)
+    state = state_of(request)
     _writer(request, ref)
     _writable_repo(request, ref)
     body = await _json_body(request)
@@ -167,7 +149,7 @@ async def _ndjson_lines(request: web.Request) -> Any:
 
 async def commit(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     """POST /api/{type}s/{repo}/commit/{rev} (NDJSON: header, file, lfsFile, deletedFile/Folder)."""
-    state = _state(request)
+    state = state_of(request)
     author = _writer(request, ref)
     _writable_repo(request, ref)
     branch = check_branch_name(rev)
@@ -241,7 +223,7 @@ async def commit(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     )
     return json_response(
         {
-            "commitUrl": f"{_base(request)}/{ref.url_path}/commit/{sha}",
+            "commitUrl": f"{public_base(request)}/{ref.url_path}/commit/{sha}",
             "commitOid": sha,
             "commitMessage": summary,
             "hookOutput": "",
@@ -252,7 +234,7 @@ async def commit(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
 
 async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:
     """POST/DELETE /api/{type}s/{repo}/branch/{name}: create (from `startingPoint`) or delete a branch."""
-    state = _state(request)
+    state = state_of(request)
     _writer(request, ref)
     _writable_repo(request, ref)
     check_branch_name(name)
@@ -265,8 +247,6 @@ async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:
         with state.store.repo_lock(ref):
             refs = state.store.refs(ref)
             del refs["branches"][name]
-            from gator_setup.mirror.store import atomic_write_json
-
             atomic_write_json(state.store.repo_dir(ref) / "refs.json", refs)
         return json_response({})
     body = await _json_body(request) if request.can_read_body else {}
@@ -281,11 +261,9 @@ async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:
 
 async def space_settings(request: web.Request, ref: RepoRef, kind: str) -> web.Response:
     """Space secrets / variables: POST adds, DELETE removes, GET lists (secret values never returned)."""
-    state = _state(request)
+    state = state_of(request)
     meta = _writable_repo(request, ref)
     if request.method == "GET":
-        from gator_setup.mirror.app import user_of
-
         state.auth.check_read(ref, meta, user_of(request))
         data = state.store.read_settings(ref, kind)
         if kind == "secrets":

@@ -89,7 +89,7 @@ def serve(config: MirrorConfig, workers: int = 1) -> None:
             print(f"gator mirror: {workers} worker processes on port {port}", file=sys.stderr, flush=True)
 
         try:
-            run_workers(config, workers, announce)
+            run_workers(config, workers, announce, _start)
         except KeyboardInterrupt:
             print("gator mirror: stopped", file=sys.stderr)
         return
@@ -127,7 +127,7 @@ class BackgroundServer:
         asyncio.set_event_loop(self._loop)
 
         async def boot() -> None:
-            from gator_setup.mirror.app import STATE
+            from gator_setup.mirror.state import STATE
 
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

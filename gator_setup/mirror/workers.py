@@ -24,7 +24,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -65,8 +65,15 @@ def _reserve_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_workers(config: MirrorConfig, workers: int, announce: Callable[[int], None]) -> None:
-    """Start `workers` processes on config.host:config.port and wait until they stop."""
+StartFn = Callable[..., Awaitable[tuple[Any, int]]]
+
+
+def run_workers(config: MirrorConfig, workers: int, announce: Callable[[int], None], start: StartFn) -> None:
+    """Start `workers` processes on config.host:config.port and wait until they stop.
+
+    `start(config, reuse_port=True)` starts one server in a worker's event loop (server._start, passed
+    in by reference so that this module does not import the server module that imports it).
+    """
     if not hasattr(socket, "SO_REUSEPORT"):
         raise UsageError("--workers needs SO_REUSEPORT (Linux, BSD); use --workers 1 here.")
     if config.tokens_file is not None:
@@ -92,7 +99,7 @@ def run_workers(config: MirrorConfig, workers: int, announce: Callable[[int], No
     try:
         for i in range(workers):
             parent_end, child_end = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=worker_main, args=(config, i, child_end), name=f"gator-mirror-{i}")
+            p = ctx.Process(target=worker_main, args=(config, child_end, start), name=f"gator-mirror-{i}")
             p.start()
             child_end.close()
             procs.append(p)
@@ -134,7 +141,7 @@ def run_workers(config: MirrorConfig, workers: int, announce: Callable[[int], No
         signal.signal(signal.SIGTERM, old_term)
 
 
-def worker_main(config: MirrorConfig, index: int, ready: Connection) -> None:
+def worker_main(config: MirrorConfig, ready: Connection, start: StartFn) -> None:
     """One worker: the single-process server on a SO_REUSEPORT socket, until SIGTERM/SIGINT."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s[%(process)d] %(message)s", stream=sys.stderr
@@ -142,14 +149,12 @@ def worker_main(config: MirrorConfig, index: int, ready: Connection) -> None:
     parent = os.getppid()
 
     async def main() -> None:
-        from gator_setup.mirror.server import _start
-
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
-            runner, _ = await _start(config, reuse_port=True)
+            runner, _ = await start(config, reuse_port=True)
         except OSError as exc:
             ready.send(f"cannot serve {config.host}:{config.port}: {exc.strerror or exc}")
             return

@@ -30,11 +30,11 @@ from gator_setup.analysis.providers import Providers, Unresolved, providers_from
 from gator_setup.analysis.runtime import file_role, import_time_modules
 from gator_setup.analysis.scan import needles_for, scan_tree
 from gator_setup.cachedir import cache_root
+from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.shorthash import short_hash
-from gator_setup.snapshot import Distribution, ProbeProblem
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
-ANALYSIS_VERSION = "5"
+ANALYSIS_VERSION = "6"
 #: A project bigger than this is probably a home folder, not a project: stop and say so.
 MAX_PROJECT_FILES = 20000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -43,7 +43,7 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 @lru_cache(maxsize=1)
 def watched_providers() -> dict[str, str]:
     """module -> distribution name of every watched provider (knowledge/watched_providers.toml)."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     data = load_toml(Path(__file__).resolve().parent.parent / "knowledge" / "watched_providers.toml")
     return {str(p["module"]): str(p["dist"]) for p in data.get("provider", [])}
@@ -79,6 +79,9 @@ class ImportIssue:
     role: str  # "runtime" | "auxiliary"
     importer: str | None  # module name of the importing file
     import_time: bool = False  # `import <top package>` executes this file
+    #: whether anything users import reaches the importing module, and how (analysis/reachability.py)
+    reachable: bool = True
+    reach: str = ""
 
 
 @dataclass
@@ -281,9 +284,10 @@ def _source_reader(root: Path, top: str):  # type: ignore[no-untyped-def]
     return read
 
 
-def _issue(
+def import_issue(
     u: Unresolved, origin: str, origin_version: str | None, path: str, rel: str, importer: str | None
 ) -> ImportIssue:
+    """The ImportIssue of one unresolved import of a file of `origin` (a distribution or "project")."""
     return ImportIssue(
         origin=origin,
         origin_version=origin_version,
@@ -354,6 +358,7 @@ def probe_imports(
             )
     if project_dir:
         _scan_project(facts, providers, Path(project_dir), paths, exclude, mods)
+        facts.issues = _reached_by_project(facts)
     facts.stats = {
         "seconds": round(time.perf_counter() - start, 4),
         "distributions": len(facts.scanned),
@@ -406,9 +411,12 @@ def _dist_issues(
         for ref in precise.imports:
             u = providers.resolve(ref)
             if u is not None:
-                issues.append(_issue(u, dist.name, dist.version, str(root / fa.path), fa.path, fa.module))
+                issues.append(
+                    import_issue(u, dist.name, dist.version, str(root / fa.path), fa.path, fa.module)
+                )
     scan.problems.extend(problems)
     issues = _mark_import_time(issues, root)
+    issues = mark_reach(issues, dist, root)
     if use_cache:
         from dataclasses import asdict
 
@@ -431,6 +439,43 @@ def _load_resolved(
         return issues, [str(p) for p in data["problems"]]
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def mark_reach(issues: list[ImportIssue], dist: Distribution, root: Path) -> list[ImportIssue]:
+    """Set reachable/reach on issues in modules that `import <package>` does not run."""
+    from dataclasses import replace
+
+    from gator_setup.analysis.reachability import PackageIndex, reach_for
+
+    todo = {i.importer for i in issues if i.importer and i.role == "runtime" and not i.import_time}
+    if not todo or not dist.path:
+        return issues
+    _root, rels = dist_python_files(dist)
+    reach = reach_for(PackageIndex(root, rels), sorted(todo), Path(dist.path))
+    out = []
+    for i in issues:
+        r = reach.get(i.importer or "")
+        out.append(replace(i, reachable=r.reachable, reach=r.how) if r is not None else i)
+    return out
+
+
+def _reached_by_project(facts: ImportFacts) -> list[ImportIssue]:
+    """Issues in modules no library import reaches, made reachable where the project imports them."""
+    from dataclasses import replace
+
+    if all(i.reachable for i in facts.issues):
+        return facts.issues
+    imported: dict[str, str] = {}
+    for fa in facts.project_files:
+        for ref in fa.imports:
+            for mod in (ref.module, f"{ref.module}.{ref.name}" if ref.name else ref.module):
+                imported.setdefault(mod, f"{fa.path}:{ref.line}")
+    return [
+        replace(i, reachable=True, reach=f"reached: the project imports it ({imported[i.importer]})")
+        if not i.reachable and i.importer in imported
+        else i
+        for i in facts.issues
+    ]
 
 
 def _mark_import_time(issues: list[ImportIssue], root: Path) -> list[ImportIssue]:
@@ -501,4 +546,6 @@ def _scan_project(
             )
         for si in res.issues:
             rel = os.path.relpath(si.file.path, root) if root.is_dir() else Path(si.file.path).name
-            facts.issues.append(_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module))
+            facts.issues.append(
+                import_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module)
+            )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gator_setup.checks.base import Finding, Severity
-from gator_setup.checks.runner import CheckResult
+from gator_setup.findings import CheckResult, Finding, Severity
 
 #: Bumped on any incompatible change of the JSON output.
 SCHEMA_VERSION = 1

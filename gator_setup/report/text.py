@@ -7,8 +7,7 @@ import os
 import sys
 from typing import TextIO
 
-from gator_setup.checks.base import CATEGORIES, Finding, Severity
-from gator_setup.checks.runner import CheckResult
+from gator_setup.findings import CATEGORIES, CheckResult, Finding, Severity
 from gator_setup.report.model import Report
 
 _MARK = {

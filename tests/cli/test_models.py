@@ -162,3 +162,64 @@ def test_setup_ai_models_models_dir_alone_is_an_error() -> None:
         check=False,
     )
     assert proc.returncode == 2 and "--install" in proc.stderr
+
+
+def _machine(monkeypatch: pytest.MonkeyPatch, ram: int | None, vram: int | None) -> None:
+    from gator_setup.probes import memory
+
+    facts = memory.MemoryFacts(ram, vram, ("GPU",) if vram else ())
+    monkeypatch.setattr(memory, "memory_facts", lambda: facts)
+
+
+def test_models_show_says_why_it_does_not_fit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _machine(monkeypatch, 23 * 10**9, None)
+    code, out, _ = run(["models", "show", "llama-3.1-70b"], capsys)
+    assert code == 0
+    assert "fits         no: needs 160 GB RAM, this machine has 23 GB" in out
+
+
+def test_models_list_fits_column_on_a_cpu_box(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _machine(monkeypatch, 24 * 2**30, None)
+    code, out, _ = run(["models", "list"], capsys)
+    fit = {line.split()[0]: line.split()[4] for line in out.splitlines()[1:] if line.strip()}
+    assert code == 0
+    assert fit["llama-3.1-70b"] == fit["mixtral-8x7b"] == fit["llama-3.1-8b"] == "no"
+    assert fit["sdxl-1.0"] == "cpu" and fit["piper"] == "yes"
+    assert "\033[" not in out  # not a terminal: no colour
+    code, out, _ = run(["models", "list", "--json"], capsys)
+    row = next(m for m in json.loads(out)["models"] if m["name"] == "qwen2.5-72b")
+    assert row["fits"] == "no" and "160 GB RAM" in row["fits_reason"]
+
+
+def test_models_list_has_colour_in_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(GATOR_MODELS_FILE=str(tmp_path / "none.toml"), TERM="xterm")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gator_setup", "models", "list"], stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    out = b"".join(chunks).decode()
+    assert "\033[1mNAME" in out and ("\033[31m" in out or "\033[33m" in out or "\033[32m" in out)
+    env["NO_COLOR"] = "1"
+    plain = subprocess.run(
+        [sys.executable, "-m", "gator_setup", "models", "list"], capture_output=True, text=True, env=env
+    )
+    assert "\033[" not in plain.stdout

@@ -100,3 +100,34 @@ def test_docs_table_is_in_sync_with_the_catalog(tmp_path: Path) -> None:
     assert m.group(1) == markdown_table(load_catalog(tmp_path / "none.toml")), (
         "regenerate the table in docs/models.md from catalog.toml (markdown_table)"
     )
+
+
+GB = 10**9
+
+
+@pytest.mark.parametrize(
+    ("name", "ram", "vram", "gpus", "verdict", "reason"),
+    [
+        # The machine: 24 GiB, CPU only. The big models and the 7-8B ones (32 GB) do not fit.
+        ("llama-3.1-70b", 24 * 2**30, None, (), "no", "needs 160 GB RAM, this machine has 26 GB"),
+        ("llama-3.1-8b", 24 * 2**30, None, (), "no", "needs 32 GB RAM, this machine has 26 GB"),
+        ("flux.1-dev", 24 * 2**30, None, (), "no", "needs 32 GB RAM"),
+        ("sdxl-1.0", 24 * 2**30, None, (), "cpu", "no GPU found: runs on the CPU, slowly"),
+        ("piper", 24 * 2**30, None, (), "yes", "runs on the CPU"),
+        # A 24 GB GPU with 64 GB RAM.
+        ("flux.1-dev", 64 * GB, 24 * GB, ("RTX 4090",), "yes", "needs 24 GB VRAM, the GPU has 24 GB"),
+        ("mixtral-8x7b", 64 * GB, 24 * GB, ("RTX 4090",), "no", "needs 128 GB RAM"),
+        # An 8 GB GPU: FLUX runs with offload, the RAM it needs is there.
+        ("flux.1-dev", 64 * GB, 8 * GB, ("RTX 3070",), "offload", "needs 24 GB VRAM, the GPU has 8 GB"),
+        ("sdxl-1.0", None, None, (), "unknown", "RAM could not be read"),
+        ("sdxl-1.0", 64 * GB, None, ("MI25",), "unknown", "GPU's memory could not be read"),
+    ],
+)
+def test_fits_compares_needs_with_this_machine(
+    name: str, ram: int | None, vram: int | None, gpus: tuple[str, ...], verdict: str, reason: str
+) -> None:
+    from gator_setup.installers.catalog import fits
+    from gator_setup.probes.memory import MemoryFacts
+
+    fit = fits(load_catalog().resolve(name), MemoryFacts(ram, vram, gpus))
+    assert fit.verdict == verdict and reason in fit.reason, fit
