@@ -75,9 +75,11 @@ class Finding:
     packages: tuple[str, ...] = ()
     location: Location | None = None
     evidence: Mapping[str, str] = field(default_factory=dict)
+    #: Findings of the same root cause grouped under this one (core/causes.py); each keeps its evidence.
+    related: tuple[Finding, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "check": self.code,
             "severity": self.severity.label,
             "message": self.message,
@@ -88,6 +90,9 @@ class Finding:
             else {"path": self.location.path, "line": self.location.line, "column": self.location.column},
             "evidence": dict(self.evidence),
         }
+        if self.related:
+            data["related"] = [r.to_json() for r in self.related]
+        return data
 
 
 @dataclass

@@ -76,18 +76,21 @@ def entry_point_modules(dist_info: Path) -> dict[str, str]:
 class PackageIndex:
     """The modules of one installed distribution and the references between them."""
 
-    def __init__(self, root: Path, rel_paths: Iterable[str]) -> None:
+    def __init__(self, root: Path, rel_paths: Iterable[str], extra_modules: Iterable[str] = ()) -> None:
+        """`extra_modules`: modules with no source to read (binary extension modules)."""
         self.root = root
         self.modules: dict[str, tuple[str, bool]] = {}
         for rel in rel_paths:
             got = module_name(rel)
             if got is not None and rel.endswith(".py"):
                 self.modules.setdefault(got[0], (rel, got[1]))
+        self._binary = {m for m in extra_modules if m not in self.modules}
+        self.modules.update({m: ("", False) for m in self._binary})
         self._refs: dict[str, _Refs] = {}
 
     def read(self, module: str) -> bytes | None:
         rel = self.modules.get(module)
-        if rel is None:
+        if rel is None or module in self._binary:
             return None
         try:
             return (self.root / rel[0]).read_bytes()

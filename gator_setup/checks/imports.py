@@ -27,6 +27,14 @@ def _what(i: ImportIssue) -> str:
     return f"`{i.missing}` from `{i.module}`"
 
 
+def _cause(i: ImportIssue) -> str:
+    """The root-cause key (core/causes.py): the provider lacking this very name or module."""
+    from gator_setup.names import canonicalize_name
+
+    what = f"{i.module}.{i.missing}" if i.kind == "missing-name" else i.missing
+    return f"missing:{canonicalize_name(i.provider)}:{what}"
+
+
 def _fix(i: ImportIssue) -> str:
     removal = removal_of(i.module, i.missing) if i.kind == "missing-name" and i.name else None
     if removal is not None:
@@ -132,6 +140,7 @@ class ProviderImportsExist(Check):
                 f"({i.rel_path}:{i.line}), which {provider} {missing}"
             )
         evidence = {
+            "cause": _cause(i),
             "missing": i.missing,
             "provider": provider,
             "locations": ", ".join(f"{x.rel_path}:{x.line}" for x in group[:_MAX_EXAMPLES])
@@ -162,6 +171,7 @@ class ProviderImportsExist(Check):
             packages=(i.origin, i.provider),
             location=Location(i.path, i.line),
             evidence={
+                "cause": _cause(i),
                 "missing": i.missing,
                 "modules": ", ".join(mods[:_MAX_EXAMPLES])
                 + (f" (+{len(mods) - _MAX_EXAMPLES} more)" if len(mods) > _MAX_EXAMPLES else ""),

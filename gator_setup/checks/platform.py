@@ -85,14 +85,22 @@ class GpuInventory(_PlatformCheck):
             yield self.finding(
                 Severity.INFO,
                 f"No GPU found{where}: torch will run on the CPU. The other checks still ran.",
+                # WSL2 gets its GPU from the Windows driver, which also installs /usr/lib/wsl/lib.
+                fix="If this PC has an NVIDIA GPU, install the current NVIDIA driver on Windows; it "
+                "provides nvidia-smi and libcuda in /usr/lib/wsl/lib."
+                if facts.wsl
+                else None,
                 evidence=evidence,
             )
         else:
-            listing = "; ".join(
+            # Eight identical cards read as "8 x ...", not eight times the same text.
+            labels = [
                 f"{'' if g.label.upper().startswith(g.vendor.upper()) else g.vendor.upper() + ' '}"
                 f"{g.label} [{g.source}]"
                 for g in facts.gpus
-            )
+            ]
+            counts = {label: labels.count(label) for label in labels}
+            listing = "; ".join(f"{n} x {label}" if n > 1 else label for label, n in counts.items())
             extra = []
             if facts.rocm_version:
                 extra.append(f"ROCm {facts.rocm_version}")
@@ -104,6 +112,8 @@ class GpuInventory(_PlatformCheck):
                 extra.append(f"CUDA {facts.cuda_driver_api} (driver API)")
             if facts.wsl:
                 extra.append(facts.platform)
+            if facts.container:
+                extra.append(f"in a {facts.container} container")
             suffix = f" · {', '.join(extra)}" if extra else ""
             yield self.finding(
                 Severity.INFO, f"{len(facts.gpus)} GPU(s): {listing}{suffix}", evidence=evidence
@@ -363,7 +373,7 @@ class DeviceAccess(_PlatformCheck):
             yield self.finding(
                 Severity.ERROR,
                 "/dev/kfd does not exist: the amdgpu kernel driver has no compute (KFD) support loaded"
-                + (", or the container was started without the device." if facts.nameless_user else "."),
+                + (", or the container was started without the device." if facts.in_container else "."),
                 fix="Load amdgpu (sudo modprobe amdgpu) or install the ROCm kernel driver" + container + ".",
                 evidence={"told by": kfd.source},
             )
@@ -377,6 +387,8 @@ class DeviceAccess(_PlatformCheck):
         name = facts.kfd_user or (user.name if user and user.name != "user" else None) or "this user"
         told = [n.source for n in denied if n.source.startswith("rocminfo")]
         why = f" ({told[0].removeprefix('rocminfo: ')}, said rocminfo)" if told else ""
+        if told and not groups and user and user.groups and "render" not in user.groups:
+            why += f"; the user's groups ({', '.join(user.groups)}) lack render"
         if user and groups and all(g in user.login_groups for g in groups) and not told:
             fix = (
                 f"{name} is in {', '.join(groups)} in /etc/group but not in this session: log out and "
@@ -389,7 +401,7 @@ class DeviceAccess(_PlatformCheck):
             cmd = USERMOD if need == ["render", "video"] else f'sudo usermod -aG {",".join(need)} "$USER"'
             # A shell comment keeps the line copy-pasteable.
             fix = f"{cmd}  # then log out and back in (or run `newgrp render` in one shell)"
-            if facts.nameless_user or facts.kfd_group == "nogroup":
+            if facts.in_container or facts.kfd_group == "nogroup":
                 fix += container
         evidence = {"groups": ", ".join(user.groups) if user and user.groups else "?"}
         if facts.kfd_group:
@@ -453,6 +465,7 @@ class NumpyAbi(_PlatformCheck):
                     "'_ARRAY_API not found' at import, then 'RuntimeError: Numpy is not available'.",
                     fix=fix,
                     packages=("numpy", "torch"),
+                    evidence={"cause": "numpy-abi:torch"},  # grouped with GTR103/GTR110 (core/causes.py)
                 )
             ]
         return []

@@ -23,6 +23,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     *("gator_setup.checks.platform", "gator_setup.checks.profile"),
     "gator_setup.checks.imports",
     "gator_setup.checks.deprecations",
+    "gator_setup.checks.numpy_abi",
 )
 
 

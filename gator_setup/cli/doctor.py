@@ -17,6 +17,7 @@ from gator_setup.cli.common import (
     guarded,
     split_codes,
 )
+from gator_setup.cli.output import engine_workers
 
 DOCTOR_EPILOG = """Examples:
 
@@ -114,6 +115,7 @@ def doctor(
         sysroot=sysroot,
         save_bundle=save_bundle,
         from_output=tuple(from_output or ()),
+        workers=engine_workers(),
     )
     report = run_doctor(opts)
     strict = strict or load_settings(project).strict

@@ -69,7 +69,12 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         from gator_setup.probes.imports import probe_imports
 
         imports = probe_imports(
-            interp.sys_path, dists, project, paths=settings.paths, exclude=settings.exclude
+            interp.sys_path,
+            dists,
+            project,
+            paths=settings.paths,
+            exclude=settings.exclude,
+            workers=opts.workers,
         )
     snapshot = EnvSnapshot(
         interpreter=interp,
@@ -79,6 +84,10 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
+    if "numpy_abi" in needs:
+        from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
+
+        snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile
@@ -122,6 +131,9 @@ def run_doctor(opts: DoctorOptions) -> Report:
             opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
         snapshot = build_snapshot(opts, settings, needs)
     results = run_checks(selected, snapshot)
+    from gator_setup.core.causes import group_by_cause
+
+    group_by_cause(results)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:

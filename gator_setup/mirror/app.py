@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from gator_setup.mirror import routes_hubapi as hubapi
 from gator_setup.mirror import routes_read, routes_write
 from gator_setup.mirror.auth import Auth, load_tokens
 from gator_setup.mirror.config import MirrorConfig
@@ -186,6 +187,13 @@ async def _lfs_refused(request: web.Request, ref: RepoRef, args: list[str]) -> w
     raise HubError(501, None, "Git LFS is not served; upload files as regular files (preupload says so).")
 
 
+async def _lfs_batch(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
+    # git lfs pull asks for downloads here (served); uploads are refused like the rest of LFS.
+    if await hubapi.is_lfs_download(request):
+        return await hubapi.lfs_download_batch(request, ref, args)
+    return await _lfs_refused(request, ref, args)
+
+
 ANY = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 API_ROUTES: dict[tuple[str, ...], dict[str, Handler]] = {
@@ -193,6 +201,10 @@ API_ROUTES: dict[tuple[str, ...], dict[str, Handler]] = {
     ("repos", "create"): {"POST": routes_write.create_repo},
     ("repos", "delete"): {"DELETE": routes_write.delete_repo},
     ("validate-yaml",): {"POST": _validate_yaml},
+    ("models",): {"GET": hubapi.list_models},
+    ("datasets",): {"GET": hubapi.list_datasets},
+    ("spaces",): {"GET": hubapi.list_spaces},
+    ("repos", "move"): {"POST": hubapi.move_repo},
 }
 
 # First match wins; a repo URL whose verb matches no entry is a 404.
@@ -207,13 +219,24 @@ REPO_ROUTES: list[RepoRoute] = [
     RepoRoute("secrets", ANY, _secrets, types=("space",)),
     RepoRoute("variables", ANY, _variables, types=("space",)),
     RepoRoute("settings", frozenset({"PUT"}), _settings),
+    RepoRoute("commits", frozenset({"GET"}), hubapi.commits, 1, None),
+    RepoRoute("tag", frozenset({"POST", "DELETE"}), hubapi.tag, 1, None),
+    RepoRoute("auth-check", frozenset({"GET"}), hubapi.auth_check, 0, 1),
+    RepoRoute("super-squash", frozenset({"POST"}), hubapi.super_squash, 1, None),
+    RepoRoute("duplicate", frozenset({"POST"}), hubapi.duplicate),
 ]
 
 FILE_ROUTES: dict[str, tuple[frozenset[str], FileHandler]] = {
     "resolve": (GET_HEAD, routes_read.resolve),
+    "blob": (GET_HEAD, hubapi.blob),
+    "raw": (GET_HEAD, hubapi.raw),
 }
 
 GIT_ROUTES: list[GitRoute] = [
+    GitRoute(("info", "refs"), GET_HEAD, hubapi.git_info_refs),
+    GitRoute(("git-upload-pack",), frozenset({"POST"}), hubapi.git_upload_pack),
+    GitRoute(("info", "lfs", "objects", "batch"), frozenset({"POST"}), _lfs_batch),
+    GitRoute(("info", "lfs", "objects"), GET_HEAD, hubapi.lfs_object),
     GitRoute(("info", "lfs"), ANY, _lfs_refused),
 ]
 
@@ -226,6 +249,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     method = request.method
     if segs == ["healthz"]:
         return json_response({"status": "ok", "uptime_s": round(time.time() - state.started, 1)})
+    if (web_resp := await hubapi.dispatch_web(request, segs, method)) is not None:
+        return web_resp  # /{repo}, /{repo}/commit/{sha}, git URLs without .git
     if segs and segs[0] == "api":
         return await _dispatch_api(request, segs[1:], method)
     rtype = "model"

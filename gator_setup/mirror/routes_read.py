@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from gator_setup.mirror import gitobj
+from gator_setup.mirror import cards, gitobj, history
 from gator_setup.mirror.entries import Located, etag_of, file_headers
-from gator_setup.mirror.http import BlobFileResponse, json_response
+from gator_setup.mirror.http import BlobFileResponse, json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
 from gator_setup.mirror.ranges import parse_range
 from gator_setup.mirror.state import public_base, state_of, user_of
@@ -126,7 +127,9 @@ async def repo_info(
                 sib["lfs"] = {"sha256": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
         siblings.append(sib)
     meta = loc.meta
-    extra = dict(meta.get("info") or {})
+    # Local repos: cardData and tags from the README's front matter (upstream copies keep the upstream's).
+    card = cards.card_fields(state_of(request).store, loc.commit, ref.type) if loc.local else {}
+    extra = dict(meta.get("info") or card)
     info: dict[str, Any] = {
         **extra,
         "_id": loc.sha[:24],
@@ -174,6 +177,9 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
         raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
     limit = max(1, min(limit, state.config.tree_page_size))
     page, more = index.page(sub, recursive, after, limit)
+    if request.query.get("expand", "").lower() in ("1", "true") and loc.local:
+        page = [dict(e) for e in page]  # index entries are shared by every request: add to copies
+        history.add_last_commits(state.store, ref, loc.sha, page)  # expand=true: lastCommit per entry
     headers = dict(loc.extra_headers)
     if more and page:
         query = {k: v for k, v in request.query.items() if k != "cursor"}
@@ -187,16 +193,30 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
     """POST /api/{type}s/{repo}/paths-info/{rev}: entries for the listed paths (missing ones omitted)."""
     state = state_of(request)
     loc = await locate(request, ref, rev)
-    form = await request.post()
-    paths = [str(p) for p in form.getall("paths", [])]
-    if not paths and request.content_type == "application/json":
-        paths = list((await request.json()).get("paths", []))
+    timeout = state.config.body_timeout
+    if request.content_type == "application/json":
+        body = await json_body(request, timeout)
+        listed, expand = body.get("paths", []), body.get("expand", "")
+        if not isinstance(listed, list):
+            raise HubError(400, "BadRequest", "'paths' must be a list.")
+    else:
+        try:
+            form = await asyncio.wait_for(request.post(), timeout)
+            listed, expand = form.getall("paths", []), form.get("expand", "")
+        except asyncio.TimeoutError:
+            raise HubError(408, "RequestTimeout", "The request body stalled.") from None
+        except ValueError:
+            raise HubError(400, "BadRequest", "Malformed form body.") from None
+    paths = [p for p in listed if isinstance(p, str)]
     index = state.store.tree_index(ref, loc.commit)
     result: list[dict[str, Any]] = []
     for p in paths[:1000]:
         e = index.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
+    if str(expand).lower() in ("1", "true") and loc.local:
+        result = [dict(e) for e in result]  # index entries are shared by every request: add to copies
+        history.add_last_commits(state.store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
 
@@ -206,8 +226,12 @@ async def list_refs(request: web.Request, ref: RepoRef) -> web.Response:
     loc = await locate(request, ref, "main")
     refs = state.store.refs(ref)
     branches = refs["branches"] or {"main": loc.sha}
+    # `pullRequests` only when asked for, as the Hub (huggingface_hub reads it with include_pull_requests).
+    with_prs = request.query.get("include_prs") in ("1", "true")
+    prs: dict[str, list[Any]] = {"pullRequests": []} if with_prs else {}
     return json_response(
         {
+            **prs,
             "branches": [
                 {"name": n, "ref": f"refs/heads/{n}", "targetCommit": s} for n, s in branches.items()
             ],

@@ -21,6 +21,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -36,6 +37,7 @@ from gator_setup.mirror.ids import API_PLURAL, REPO_TYPES, HubError, RepoRef, is
 from gator_setup.mirror.treeindex import IndexCache, TreeIndex
 from gator_setup.mirror.usage import UsageLog
 
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")  # a commit-id prefix (git's default short length and up)
 FileEntry = dict[str, Any]  # {"sha256": str|None, "size": int, "oid": str, "lfs": bool}
 CHUNK = 1024 * 1024
 HASH_CHUNK = 4 * 1024 * 1024  # pread size when hashing a file that is being written (see hash_through)
@@ -441,6 +443,11 @@ class Store:
             return refs["tags"][rev]
         if is_sha(rev) and (self.repo_dir(ref) / "commits" / f"{rev}.json").is_file():
             return rev
+        if _SHORT_SHA_RE.match(rev):
+            # The Hub resolves unique commit-id prefixes too (huggingface_hub issue #197, fixed server-side).
+            found = [p.stem for p in (self.repo_dir(ref) / "commits").glob(f"{rev}*.json")]
+            if len(found) == 1:
+                return found[0]
         # An upstream copy (filled by `pin` or pull-through) served on its own: the revisions it was
         # resolved from upstream, as last seen (a mirror with --upstream re-resolves them instead).
         known = self.upstream_refs(ref).get(rev)

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from gator_setup.probes import amd_parse, collect_env, nvidia_parse
-from gator_setup.probes.system import NodeAccess, SystemView, UserInfo
+from gator_setup.probes.system import COMMANDS, NodeAccess, SystemView, UserInfo
 from gator_setup.probes.torch_build import DeepTorch, TorchBuild, probe_torch_build
 
 if sys.version_info >= (3, 11):
@@ -82,6 +82,12 @@ class PlatformFacts:
     kfd_group: str | None = None
     #: The uid had no user name: typical of a container started with `-u UID`.
     nameless_user: bool = False
+    #: "docker" or "podman" when gator (or the replayed machine) runs in a container.
+    container: str | None = None
+
+    @property
+    def in_container(self) -> bool:
+        return self.container is not None or self.nameless_user
 
     @property
     def wsl(self) -> bool:
@@ -241,8 +247,8 @@ def _meminfo(system: SystemView) -> int | None:
     return int(m.group(1)) * 1024 if m else None
 
 
-AMD_TOOLS = ("rocminfo", "amd-smi", "rocm-smi")
-NVIDIA_TOOLS = ("nvidia-smi-query", "nvidia-smi-query-nocap", "nvidia-smi", "nvidia-smi-q")
+AMD_TOOLS = ("rocminfo", "amd-smi", "rocm-smi", "rocm-agent-enumerator")
+NVIDIA_TOOLS = ("nvidia-smi-query", "nvidia-smi-query-nocap", "nvidia-smi", "nvidia-smi-q", "nvidia-smi-L")
 _AMD_PARSERS = {"amd-smi": amd_parse.parse_amd_smi_static, "rocm-smi": amd_parse.parse_rocm_smi_product}
 _AMD_DRIVER = {"amd-smi": amd_parse.parse_amd_smi_driver, "rocm-smi": amd_parse.parse_rocm_smi_driver}
 
@@ -258,6 +264,14 @@ def detect_platform(system: SystemView) -> tuple[str, str | None]:
         if system.exists(path):
             return "WSL2", path
     return "Linux", None
+
+
+def detect_container(system: SystemView) -> tuple[str | None, str | None]:
+    """("docker"|"podman", marker path) when the marker file of a container runtime exists."""
+    for path, kind in (("/.dockerenv", "docker"), ("/run/.containerenv", "podman")):
+        if system.exists(path):
+            return kind, path
+    return None, None
 
 
 def _merge(first: list[GpuDevice], more: list[GpuDevice]) -> list[GpuDevice]:
@@ -319,7 +333,8 @@ def _amd_tools(
             break
         if not system.has_command(key):
             if not gpus:
-                notes.append(f"{key}: not available: not installed")
+                where = "not installed" if system.root == "/" else "not recorded in the replay"
+                notes.append(f"{key}: not available: {where}")
             continue
         res = system.run(key)
         if res.unavailable:
@@ -328,6 +343,14 @@ def _amd_tools(
         facts.learn("amdgpu_driver", _AMD_DRIVER[key](res.stdout), key)
         found = [_amd_from(g, i, key) for i, g in enumerate(_AMD_PARSERS[key](res.stdout))]
         gpus = _merge(gpus, found) if gpus else found
+    if (not gpus or any(g.arch is None for g in gpus)) and system.has_command("rocm-agent-enumerator"):
+        res = system.run("rocm-agent-enumerator")
+        if res.unavailable is None:
+            found = [
+                _amd_from(g, i, "rocm_agent_enumerator")
+                for i, g in enumerate(amd_parse.parse_agent_enumerator(res.stdout))
+            ]
+            gpus = _merge(gpus, found) if gpus else found
     return gpus
 
 
@@ -383,15 +406,18 @@ def _nvidia_tools(
     for key, parse in (
         ("nvidia-smi", nvidia_parse.parse_nvidia_smi),
         ("nvidia-smi-q", nvidia_parse.parse_nvidia_smi_q),
+        ("nvidia-smi-L", nvidia_parse.parse_nvidia_smi_list),
     ):
-        if not system.has_command(key) or (key == "nvidia-smi-q" and gpus and facts.cuda_driver_api):
+        # -q only while something is unknown; -L (names only) only while no GPU is known.
+        enough = gpus and (key == "nvidia-smi-L" or facts.cuda_driver_api)
+        if not system.has_command(key) or (key != "nvidia-smi" and enough):
             continue
         res = system.run(key)
         if res.unavailable:
             notes.append(f"{key}: not available: {res.unavailable}")
             continue
         parsed = parse(res.stdout)
-        label = "nvidia-smi -q" if key == "nvidia-smi-q" else "nvidia-smi"
+        label = " ".join(COMMANDS[key][:2])
         facts.learn("cuda_driver_api", parsed.cuda, label)
         facts.learn("nvidia_driver", parsed.driver, label)
         if parsed.windows_driver and not facts.wsl:
@@ -496,6 +522,9 @@ def probe_platform(
     facts.platform, where = detect_platform(system)
     if where:
         facts.sources["platform"] = where
+    facts.container, marker = detect_container(system)
+    if marker:
+        facts.sources["container"] = marker
     _probe_amd(system, facts, notes, errors)
     _probe_nvidia(system, facts, notes, errors)
     _probe_collect_env(system, facts)

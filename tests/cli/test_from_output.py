@@ -121,6 +121,8 @@ def test_permission_denied_rocminfo_beside_rocm_smi_gives_the_render_group_fix(
     assert f205["fix"].startswith(RENDER_FIX)
     assert "--group-add render" in f205["fix"]  # the uid had no name: a container
     assert f205["evidence"]["groups"] == "rocm-user, sudo, video"
+    assert "lack render" in f205["message"]  # from the pasted `groups`
+    assert "4 x AMD GPU [rocm-smi]" in gtr(rep, "GTR200")[0]["message"]
     assert len(rep["context"]["platform"]["gpus"]) == 4
     assert not [f for f in gtr(rep, "GTR200") if f["severity"] == "error"]  # not a driver failure
     # The same two outputs as a hand-made tree.
