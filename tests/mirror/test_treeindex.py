@@ -176,3 +176,10 @@ print(json.dumps({"flat": flat, "deep": deep, "ls": ls}))
     assert out["flat"] == [e["path"] for e in body] and "data/train/x y" in out["flat"]
     assert all(p.startswith("data/train/") for p in out["deep"]) and len(out["deep"]) > len(out["flat"])
     assert out["ls"] == ["datasets/acme/nested/" + p for p in out["flat"]]
+
+
+def test_expanded_entries_do_not_change_the_shared_index(srv: Srv) -> None:
+    _, _, expanded = srv.get("/api/datasets/acme/nested/tree/main/data%2Ftrain?expand=true")
+    assert expanded and all("lastCommit" in e for e in expanded)
+    _, _, plain = srv.get("/api/datasets/acme/nested/tree/main/data%2Ftrain")
+    assert plain and not any("lastCommit" in e for e in plain)
