@@ -34,9 +34,9 @@ from aiohttp import web
 from gator_setup.mirror import flight
 from gator_setup.mirror.auth import Caller
 from gator_setup.mirror.config import MirrorConfig
-from gator_setup.mirror.entries import Located, etag_of
-from gator_setup.mirror.http import BlobFileResponse
-from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
+from gator_setup.mirror.entries import Located
+from gator_setup.mirror.http import blob_response
+from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha, is_sha256
 from gator_setup.mirror.ranges import parse_range
 from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, atomic_write_json, read_json
 from gator_setup.mirror.transfer import ConnectionPool, UpstreamBody, open_body
@@ -261,20 +261,25 @@ class PullThrough:
     ) -> web.StreamResponse:
         # The caller was authorised by `authorize_file` before anything was sent.
         auth = loc.caller.upstream_auth if loc.caller else None
-        sha256 = entry.get("sha256") or self.store.sha256_for_oid(str(entry["oid"]))
+        oid = str(entry["oid"])
+        # Stored commits were checked when they came from the upstream; check again before a path.
+        sha256 = entry.get("sha256") or (self.store.sha256_for_oid(oid) if is_sha(oid) else None)
         if sha256 and self.store.has_blob(sha256):
             self.store.touch_blob(sha256)
-            return BlobFileResponse(self.store.blob_path(sha256), etag_of(entry), headers)
+            return await blob_response(request, self.store.blob_path(sha256), int(entry["size"]), headers)
         if self.config.offline:
             raise HubError(504, "UpstreamUnavailable", f"{path} is not stored and the mirror is offline.")
         size = int(entry["size"])
+        rng = request.headers.get("Range")
+        start, count = parse_range(rng, size)
         if request.method == "HEAD":
-            resp = web.StreamResponse(headers=headers)
-            resp.content_length = size
+            resp = web.StreamResponse(status=206 if rng is not None else 200, headers=headers)
+            if rng is not None:
+                resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
+            resp.content_length = count
             resp.content_type = "application/octet-stream"
             await resp.prepare(request)
             return resp
-        start, count = parse_range(request.headers.get("Range"), size)
         key = str(entry.get("sha256") or entry["oid"])
         fetch = self.fetches.get(key)
         if fetch is None:
@@ -518,7 +523,7 @@ class PullThrough:
             await fetch.wait()
         if fetch.error and fetch.written <= start:
             raise HubError(502, "UpstreamUnavailable", f"Fetching from upstream failed: {fetch.error}")
-        status = 206 if count != size or request.headers.get("Range") else 200
+        status = 206 if request.headers.get("Range") is not None else 200
         resp = web.StreamResponse(status=status, headers=headers)
         resp.content_type = "application/octet-stream"
         resp.content_length = count
@@ -631,14 +636,12 @@ async def refresh_commit(
             except HubError:
                 log.warning("skipping unsafe upstream path %r in %s", e["path"], ref.id)
                 continue
-            lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
-            # xetHash and other transfer details are dropped: clients only ever see this mirror.
-            files[path] = {
-                "size": int(e.get("size", 0)),
-                "oid": str(e.get("oid", "")),
-                "lfs": bool(lfs),
-                "sha256": str(lfs["oid"]) if lfs else None,
-            }
+            entry = _upstream_entry(e)
+            if entry is None:
+                # Ids from the upstream name files in the store: never trusted unchecked.
+                log.warning("skipping upstream entry %r in %s: malformed ids or size", path, ref.id)
+                continue
+            files[path] = entry
         store.put_commit(
             ref,
             {"id": sha, "files": files, "parents": [], "time": info.get("lastModified"), "upstream": True},
@@ -646,6 +649,18 @@ async def refresh_commit(
     if rev != sha:
         store.set_upstream_ref(ref, rev, sha)
     return sha, meta
+
+
+def _upstream_entry(e: dict[str, Any]) -> dict[str, Any] | None:
+    """A tree entry from the upstream as stored, or None when its ids or size are not well formed."""
+    size, oid = e.get("size", 0), e.get("oid")
+    lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not is_sha(oid):
+        return None
+    if lfs is not None and not (is_sha256(lfs.get("oid")) and lfs.get("size", size) == size):
+        return None
+    # xetHash and other transfer details are dropped: clients only ever see this mirror.
+    return {"size": size, "oid": oid, "lfs": bool(lfs), "sha256": lfs["oid"] if lfs else None}
 
 
 async def _open_growing(fetch: Fetch) -> BinaryIO | None:

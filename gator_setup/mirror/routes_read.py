@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
 from gator_setup.mirror import cards, gitobj, history
-from gator_setup.mirror.entries import Located, etag_of, file_headers
-from gator_setup.mirror.http import BlobFileResponse, json_body, json_response
+from gator_setup.mirror.entries import Located, file_headers
+from gator_setup.mirror.http import blob_response, json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
-from gator_setup.mirror.ranges import parse_range
 from gator_setup.mirror.state import public_base, state_of, user_of
 from gator_setup.mirror.treeindex import BadCursor, decode_cursor, encode_cursor
 
@@ -73,37 +71,11 @@ async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> we
         state.store.touch_blob(sha256)
         if request.method == "GET":
             state.stats["served_bytes"] += int(entry["size"])
-        if int(entry["size"]) <= SMALL_FILE:
-            return small_file_response(request, state.store.blob_path(sha256), int(entry["size"]), headers)
-        return BlobFileResponse(state.store.blob_path(sha256), etag_of(entry), headers)
+        return await blob_response(request, state.store.blob_path(sha256), int(entry["size"]), headers)
     if state.pull is not None and not loc.local:
         resp: web.StreamResponse = await state.pull.serve_file(request, ref, loc, path, entry, headers)
         return resp
     raise HubError(503, "BlobMissing", f"Content of {path} is missing from the store; re-import the repo.")
-
-
-SMALL_FILE = 256 * 1024
-
-
-def small_file_response(
-    request: web.Request, path: Path, size: int, headers: dict[str, str]
-) -> web.StreamResponse:
-    """Small blobs are read in the loop: cheaper than a thread hop plus sendfile for a few KiB."""
-    rng = request.headers.get("Range")
-    start, count = parse_range(rng, size) if rng else (0, size)
-    if request.method == "HEAD":
-        head = web.StreamResponse(status=200, headers=headers)
-        head.content_length = size
-        head.content_type = "application/octet-stream"
-        return head
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        body = fh.read(count)
-    resp = web.Response(status=206 if rng else 200, body=body, headers=headers)
-    resp.content_type = "application/octet-stream"
-    if rng:
-        resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
-    return resp
 
 
 def _iso_commit_time(commit: dict[str, Any]) -> str:
