@@ -165,6 +165,26 @@ class Verifier:
         return self.sha256.hexdigest()
 
 
+def _reopen(fd: int, part: Path, blob: Path | None) -> int:
+    """A descriptor on the file that holds the blob's bytes now: the shared temp file, or the blob once
+    published. Switches when that is another file than `fd`'s (a new leader's temp file after a failed
+    fetch); the bytes are the same blob's, so hashing goes on where it was."""
+    for target in (part, blob):
+        if target is None:
+            continue
+        try:
+            st = os.stat(target)
+            if fd >= 0 and (st.st_ino, st.st_dev) == (os.fstat(fd).st_ino, os.fstat(fd).st_dev):
+                return fd
+            new = os.open(target, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        if fd >= 0:
+            os.close(fd)
+        return new
+    return fd
+
+
 async def follow(
     root: Path,
     key: str,
@@ -186,13 +206,7 @@ async def follow(
     delay = POLL_S
     try:
         while True:
-            if fd < 0:
-                with contextlib.suppress(FileNotFoundError):
-                    fd = os.open(part, os.O_RDONLY)
-                if fd < 0:
-                    done = published(entry)
-                    if done is not None:
-                        fd = os.open(done, os.O_RDONLY)
+            fd = _reopen(fd, part, published(entry))
             if fd >= 0:
                 end = os.fstat(fd).st_size
                 if end > verifier.hashed:
@@ -206,14 +220,19 @@ async def follow(
                         raise RuntimeError(
                             f"the bytes another process fetched do not match {verifier.expected}"
                         )
-                    fetch.final_path = published({"sha256": verifier.digest()})
-                    fetch.written = verifier.size
-                    fetch.complete = True
-                    return
+                    final = published({"sha256": verifier.digest()})
+                    if final is not None:
+                        # Readers that open the file from now on find it in blobs/.
+                        fetch.final_path = final
+                        fetch.written = verifier.size
+                        fetch.complete = True
+                        return
+                    # Verified here but not renamed yet: wait for the leader's rename (or take over).
             lock = claim(root, key)
             if isinstance(lock, FlightLock):
                 if published(entry) is not None:
                     lock.release()  # published meanwhile: relay (and hash) the blob itself
+                    await asyncio.sleep(0)
                     continue
                 error = recent_error(root, key, started)
                 if error is not None:

@@ -37,7 +37,10 @@ READY_TIMEOUT_S = 60.0
 
 
 def default_workers() -> int:
-    """One worker per core this process may run on."""
+    """One worker per core this process may run on (Linux; one elsewhere: BSD and macOS give all
+    connections of a SO_REUSEPORT group to one socket instead of spreading them)."""
+    if not sys.platform.startswith("linux"):
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):

@@ -72,6 +72,7 @@ class Client(threading.Thread):
         self.started = threading.Event()
         self.digest: str | None = None
         self.error: str | None = None
+        self.received = 0
 
     def run(self) -> None:
         h = hashlib.sha256()
@@ -80,6 +81,7 @@ class Client(threading.Thread):
                 self.started.set()
                 while chunk := r.read(1 << 16):
                     h.update(chunk)
+                    self.received += len(chunk)
             self.digest = h.hexdigest()
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -160,3 +162,24 @@ def test_claim_is_exclusive_and_released_with_its_holder(tmp_path: Path) -> None
     assert isinstance(again, FlightLock)
     again.release()
     assert not isinstance(claim(tmp_path, "../../etc/passwd"), FlightLock)
+
+
+def test_wrong_upstream_bytes_reach_no_client_in_any_process(hub: FakeHub, tmp_path: Path) -> None:
+    storage = tmp_path / "store"
+    hub.faults.pause_at = 1 << 20
+    hub.faults.wrong_bytes = True
+    with ExitStack() as stack:
+        urls = [stack.enter_context(mirror(storage, hub.url))[1] for _ in range(2)]
+        clients = [Client(f"{u}/acme/big/resolve/{SHA}/{BIG}") for u in urls for _ in range(2)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            assert c.started.wait(60)
+        hub.faults.release.set()
+        for c in clients:
+            c.join(60)
+    assert all(c.received < len(DATA) for c in clients)  # cut before the last byte, in every process
+    assert cdn_gets(hub) == 1  # the followers share the leader's failure instead of fetching again
+    assert not list((storage / "blobs").glob("*/*"))
+    assert len(list((storage / "quarantine").glob("*"))) == 1
+    assert not list((storage / "tmp" / "flight").glob("*.part"))
