@@ -139,7 +139,11 @@ async def _revision(request: web.Request, ref: RepoRef, args: list[str]) -> web.
 
 
 async def _tree(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
-    return await routes_read.tree(request, ref, _rev(args), "/".join(plain(s) for s in args[1:]))
+    # The folder may come with its slashes encoded (huggingface_hub quotes it with safe=""), as the Hub
+    # accepts; the decoded path is validated whole (check_path) by the route.
+    return await routes_read.tree(
+        request, ref, _rev(args), "/".join(unquote(s) for s in args[1:]).rstrip("/")
+    )
 
 
 async def _paths_info(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:

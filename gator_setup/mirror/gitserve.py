@@ -31,7 +31,7 @@ from dulwich.repo import MemoryRepo
 from dulwich.server import DictBackend, UploadPackHandler
 
 from gator_setup.mirror import gitobj, history, hubctx
-from gator_setup.mirror.http import BlobFileResponse, error_response, json_response
+from gator_setup.mirror.http import blob_response, error_response, json_response
 from gator_setup.mirror.ids import HubError, RepoRef
 from gator_setup.mirror.store import Store
 
@@ -310,4 +310,5 @@ async def lfs_object(request: web.Request, ref: RepoRef, oid: str) -> web.Stream
     if not state.store.has_blob(oid):
         raise HubError(404, None, "Object does not exist")
     state.store.touch_blob(oid)
-    return BlobFileResponse(state.store.blob_path(oid), oid, {"Content-Type": "application/octet-stream"})
+    blob = state.store.blob_path(oid)
+    return await blob_response(request, blob, blob.stat().st_size, {"ETag": f'"{oid}"'})

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from gator_setup.mirror import gitobj, history, hubctx
-from gator_setup.mirror.http import BlobFileResponse
+from gator_setup.mirror.http import blob_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path
 from gator_setup.mirror.routes_read import locate
 
@@ -73,7 +73,7 @@ async def blob_or_raw(
     if sha256 and state.store.has_blob(sha256):
         path_on_disk = state.store.blob_path(sha256)
         if int(entry["size"]) > RAW_IN_MEMORY:
-            return BlobFileResponse(path_on_disk, str(entry["oid"]), headers)
+            return await blob_response(request, path_on_disk, int(entry["size"]), headers)
         body = path_on_disk.read_bytes()
         return web.Response(body=body, content_type="text/plain", charset="utf-8", headers=headers)
     # Not stored yet (an upstream copy): the resolve route fetches it; its bytes are the same.
