@@ -224,3 +224,29 @@ print(len(open(hf_hub_download("acme/tiny", "model.safetensors"), "rb").read()))
         proc.wait(10)
     # The server said what happened without flooding its log.
     assert log_path.stat().st_size < 200_000
+
+
+def test_over_the_cap_the_idle_connection_makes_room_never_a_busy_one(tmp_path: Path) -> None:
+    (tmp_path / "tokens").write_text(f"{TOKEN} alice write\n")
+    server = start_mirror(
+        tmp_path / "store", tokens_file=tmp_path / "tokens", max_connections=2, body_timeout=10
+    )
+    try:
+        busy = _connect(server.url)  # a request whose body is still arriving: in progress
+        busy.sendall(
+            f"POST /api/repos/create HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 14\r\n\r\n{"name":'.encode()
+        )
+        time.sleep(0.3)
+        idle = _connect(server.url)
+        time.sleep(0.3)
+        newcomer = _connect(server.url)
+        newcomer.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert newcomer.recv(100).startswith(b"HTTP/1.1 200")
+        assert _closed_within(idle, 3)
+        busy.sendall(b' "ok"}')
+        busy.settimeout(5)
+        assert busy.recv(100).startswith(b"HTTP/1.1 200")
+        assert server.state.guard.evicted == 1
+    finally:
+        server.stop()
