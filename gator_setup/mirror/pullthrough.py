@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 import aiohttp
 from aiohttp import web
 
+from gator_setup.mirror import flight
 from gator_setup.mirror.auth import Caller
 from gator_setup.mirror.config import MirrorConfig
 from gator_setup.mirror.entries import Located
@@ -65,8 +66,9 @@ def _refused(ref: RepoRef, kind: str, caller: Caller, why: str) -> HubError:
 class Fetch:
     """One upstream download in progress, readable while it grows."""
 
-    def __init__(self, writer: BlobWriter, size: int) -> None:
-        self.writer = writer
+    def __init__(self, size: int, path: Path, writer: BlobWriter | None = None) -> None:
+        self.writer = writer  # None while following another process's fetch (flight.py)
+        self.path = path  # the growing temp file
         self.size = size
         self.written = 0
         self.complete = False
@@ -287,12 +289,71 @@ class PullThrough:
     def _start(
         self, key: str, ref: RepoRef, sha: str, path: str, entry: dict[str, Any], auth: str | None
     ) -> Fetch:
-        git_size = None if entry.get("lfs") else int(entry["size"])
-        fetch = Fetch(self.store.new_blob(git_size=git_size), int(entry["size"]))
+        size = int(entry["size"])
+        lock = flight.claim(self.store.root, key)
+        if lock is None:  # another process (worker, host) is fetching it: relay its file
+            fetch = Fetch(size, flight.flight_dir(self.store.root) / f"{key}.part")
+            self.fetches[key] = fetch
+            fetch.task = asyncio.ensure_future(self._follow(key, fetch, ref, sha, path, entry, auth))
+            return fetch
+        if isinstance(lock, flight.FlightLock):
+            fetch = Fetch(size, lock.part)  # the writer is opened by _run (it may resume a dead fetch)
+        else:  # ids or file system without a shared claim: single-flight within this process only
+            writer = self.store.new_blob(git_size=None if entry.get("lfs") else size)
+            fetch, lock = Fetch(size, writer.path, writer), None
         self.fetches[key] = fetch
         self.file_fetches += 1
-        fetch.task = asyncio.ensure_future(self._run(key, fetch, ref, sha, path, entry, auth))
+        fetch.task = asyncio.ensure_future(self._run(key, fetch, ref, sha, path, entry, auth, lock))
         return fetch
+
+    def _stored(self, entry: dict[str, Any]) -> Path | None:
+        sha256 = self.store.blob_of(entry)
+        return self.store.blob_path(sha256) if sha256 and self.store.has_blob(sha256) else None
+
+    async def _follow(
+        self,
+        key: str,
+        fetch: Fetch,
+        ref: RepoRef,
+        sha: str,
+        path: str,
+        entry: dict[str, Any],
+        auth: str | None,
+    ) -> None:
+        async def take_over(lock: flight.FlightLock) -> None:
+            log.warning("taking over the fetch of %s/%s from a process that stopped", ref.id, path)
+            self.file_fetches += 1
+            await self._run(key, fetch, ref, sha, path, entry, auth, lock)
+
+        try:
+            await flight.follow(self.store.root, key, entry, fetch, self._stored, take_over)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            fetch.error = f"{type(exc).__name__}: {exc}"
+            log.warning("relaying %s/%s from another process failed: %s", ref.id, path, exc)
+        finally:
+            self.fetches.pop(key, None)
+            fetch.notify()
+
+    async def _open_writer(self, fetch: Fetch, entry: dict[str, Any], lock: flight.FlightLock) -> BlobWriter:
+        """The shared temp file, continued where a stopped or dead leader left it (re-hashed first)."""
+        loop = asyncio.get_running_loop()
+        git_size = None if entry.get("lfs") else fetch.size
+        with contextlib.suppress(OSError):
+            lock.path.with_suffix(".error").unlink()
+
+        def open_it() -> BlobWriter:
+            w = BlobWriter(self.store, git_size=git_size, resume_path=lock.part)
+            if w.size > fetch.size:  # not a prefix of this blob: start over
+                w.abort()
+                w = BlobWriter(self.store, git_size=git_size, resume_path=lock.part)
+            return w
+
+        writer = await loop.run_in_executor(None, open_it)
+        if writer.size:
+            log.info("resuming the fetch of %s at %d of %d bytes", lock.part.name, writer.size, fetch.size)
+        return writer
 
     async def _run(
         self,
@@ -303,9 +364,26 @@ class PullThrough:
         path: str,
         entry: dict[str, Any],
         auth: str | None,
+        lock: flight.FlightLock | None = None,
     ) -> None:
-        writer = fetch.writer
         loop = asyncio.get_running_loop()
+        if fetch.writer is None:
+            assert lock is not None
+            try:
+                fetch.writer = await self._open_writer(fetch, entry, lock)
+            except BaseException as exc:
+                lock.release()
+                fetch.error = f"{type(exc).__name__}: {exc}"
+                self.fetches.pop(key, None)
+                fetch.notify()
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                log.warning("fetch of %s/%s could not start: %s", ref.id, path, fetch.error)
+                return
+            fetch.path = fetch.writer.path
+            fetch.written = fetch.writer.size
+            fetch.notify()
+        writer = fetch.writer
         hasher = _Hasher(writer)
 
         def grew() -> None:  # on the loop: more bytes are in the temp file
@@ -363,7 +441,14 @@ class PullThrough:
                 for pump in pumps:
                     await _until_done(pump)
                 await hasher.stop()
-                writer.abort()
+                if lock is not None and error == "cancelled":
+                    writer.detach()  # this process is stopping: another may resume the shared file
+                else:
+                    writer.abort()
+                    if lock is not None:
+                        lock.fail(error or "failed")
+            if lock is not None:
+                lock.release()
             # Readers learn of a failure only now, once the partial file is gone.
             if error is not None:
                 fetch.error = error
@@ -375,12 +460,14 @@ class PullThrough:
         self, ref: RepoRef, sha: str, path: str, auth: str | None, fetch: Fetch, grew: Callable[[], None]
     ) -> None:
         """Regular (non-LFS) files: small by the Hub's rules, so the pooled keep-alive session wins."""
+        writer = fetch.writer
+        assert writer is not None
         resp = await self.up.open_file(ref, sha, path, auth, fetch.written)
         try:
             async for chunk in resp.content.iter_any():
                 if fetch.written + len(chunk) > fetch.size:
                     raise BlobMismatch(f"upstream sent more than the {fetch.size} bytes announced")
-                fetch.writer.append(chunk)
+                writer.append(chunk)
                 grew()
         finally:
             resp.release()
@@ -397,6 +484,8 @@ class PullThrough:
     ) -> None:
         """LFS files: a worker thread pulls the body (see transfer.py); its future goes into `pumps`."""
         loop = asyncio.get_running_loop()
+        writer = fetch.writer
+        assert writer is not None
         self.up.requests += 1
         url = self.up.file_url(ref, sha, path)
         headers = self.up.file_headers(auth, fetch.written)
@@ -412,7 +501,7 @@ class PullThrough:
             pump = loop.run_in_executor(
                 self._transfers,
                 body.pump,
-                fetch.writer,
+                writer,
                 fetch.size - fetch.written,
                 lambda: loop.call_soon_threadsafe(grew),
             )
@@ -580,7 +669,7 @@ async def _open_growing(fetch: Fetch) -> BinaryIO | None:
         with contextlib.suppress(FileNotFoundError):
             if fetch.final_path is not None:
                 return open(fetch.final_path, "rb")
-            return open(fetch.writer.path, "rb")
+            return open(fetch.path, "rb")
         if fetch.error:
             return None
         await fetch.wait()

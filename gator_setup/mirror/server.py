@@ -55,7 +55,9 @@ class _Running:
         await self.runner.cleanup()
 
 
-async def _start(config: MirrorConfig, sock: socket.socket | None = None) -> tuple[_Running, int]:
+async def _start(
+    config: MirrorConfig, sock: socket.socket | None = None, *, reuse_port: bool = False
+) -> tuple[_Running, int]:
     from aiohttp import web
 
     from gator_setup.mirror.app import ACCESS_LOG_FORMAT, make_app
@@ -87,16 +89,40 @@ async def _start(config: MirrorConfig, sock: socket.socket | None = None) -> tup
         server = await loop.create_server(protocol, sock=sock, backlog=1024)
     else:
         server = await loop.create_server(
-            protocol, config.host, config.port, reuse_address=True, backlog=1024
+            protocol,
+            config.host,
+            config.port,
+            reuse_address=True,
+            reuse_port=reuse_port or None,
+            backlog=1024,
         )
     port = server.sockets[0].getsockname()[1]
     return _Running(runner, server, guard), port
 
 
-def serve(config: MirrorConfig) -> None:
-    """Serve until interrupted (the CLI)."""
+def serve(config: MirrorConfig, workers: int = 1) -> None:
+    """Serve until interrupted (the CLI); `workers` > 1 runs that many processes (workers.py)."""
     check_config(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    from gator_setup.mirror.tmpfiles import clean_tmp
+
+    cleaned = clean_tmp(config.storage)  # partial files of transfers killed in an earlier run
+    if cleaned.files:
+        log.info("removed %d abandoned temp files (%d bytes)", cleaned.files, cleaned.bytes)
+
+    if workers > 1:
+        from gator_setup.mirror.workers import run_workers
+
+        def announce(port: int) -> None:
+            for line in _startup_lines(config, port):
+                print(line, file=sys.stderr, flush=True)
+            print(f"gator mirror: {workers} worker processes on port {port}", file=sys.stderr, flush=True)
+
+        try:
+            run_workers(config, workers, announce, _start)
+        except KeyboardInterrupt:
+            print("gator mirror: stopped", file=sys.stderr)
+        return
 
     async def main() -> None:
         runner, port = await _start(config)
