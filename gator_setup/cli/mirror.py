@@ -47,6 +47,13 @@ def serve(
     branch_ttl: Annotated[
         float, typer.Option("--branch-ttl", help="Seconds before a branch is re-resolved upstream.")
     ] = 60.0,
+    lfs_uploads: Annotated[
+        bool,
+        typer.Option(
+            "--lfs-uploads",
+            help="Answer preupload with 'lfs' by the Hub's rules (clients need HF_HUB_DISABLE_XET=1).",
+        ),
+    ] = False,
     access_ttl: Annotated[
         float,
         typer.Option("--access-ttl", help="Seconds an upstream verdict on private/gated access is reused."),
@@ -77,6 +84,7 @@ def serve(
             upstream_token=os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or None,
             branch_ttl=branch_ttl,
             access_ttl=access_ttl,
+            lfs_uploads=lfs_uploads,
             public_url=public_url,
         ),
         workers=workers or default_workers(),
