@@ -129,6 +129,13 @@ def run_doctor(opts: DoctorOptions) -> Report:
     from gator_setup.core.causes import group_by_cause
 
     group_by_cause(results)
+    searched: dict[str, object] = {}
+    if not opts.sysroot and any(
+        f.severity >= Severity.ERROR and f.evidence.get("cause") for r in results for f in r.findings
+    ):
+        from gator_setup.core.fixsearch import verify_fixes
+
+        verify_fixes(results, snapshot, searched)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:
@@ -153,6 +160,7 @@ def run_doctor(opts: DoctorOptions) -> Report:
         "project": snapshot.project_dir,
         "env": dict(snapshot.env_vars),
         "settings": settings.source,
+        **searched,
     }
     if snapshot.platform is not None:
         from gator_setup.core.platform_probe import platform_context
