@@ -17,6 +17,8 @@ PYTORCH_INDEX = "https://download.pytorch.org/whl"
 #: Minimum Linux driver per CUDA major (NVIDIA's compatibility table, as encoded in astral-sh/uv
 #: crates/uv-torch/src/backend.rs): a cu12x wheel needs >= 525.60.13, cu11x >= 450.80.02.
 MIN_DRIVER = {12: "525.60.13", 11: "450.80.02"}
+#: The same table's Windows column: under WSL2 nvidia-smi reports the Windows driver's version.
+MIN_DRIVER_WINDOWS = {12: "527.41", 11: "452.39"}
 USERMOD = 'sudo usermod -aG render,video "$USER"'
 #: Under WSL2 the GPU driver is the Windows one: a Linux NVIDIA driver inside WSL breaks the
 #: /usr/lib/wsl/lib libraries it shadows, so every driver fix points at Windows.
@@ -53,7 +55,8 @@ def torch_install_hint(env: EnvSnapshot, vendor: str) -> str:
         return f"pip install --force-reinstall torch --index-url {PYTORCH_INDEX}/rocm{mm}"
     if vendor == "nvidia":
         drv = _v(facts.nvidia_driver if facts else None)
-        tag = "cu121" if drv is None or drv >= Version(MIN_DRIVER[12]) else "cu118"
+        table = MIN_DRIVER_WINDOWS if facts and facts.wsl else MIN_DRIVER
+        tag = "cu121" if drv is None or drv >= Version(table[12]) else "cu118"
         return f"pip install --force-reinstall torch --index-url {PYTORCH_INDEX}/{tag}"
     return f"pip install --force-reinstall torch --index-url {PYTORCH_INDEX}/cpu"
 
@@ -85,14 +88,22 @@ class GpuInventory(_PlatformCheck):
             yield self.finding(
                 Severity.INFO,
                 f"No GPU found{where}: torch will run on the CPU. The other checks still ran.",
+                # WSL2 gets its GPU from the Windows driver, which also installs /usr/lib/wsl/lib.
+                fix="If this PC has an NVIDIA GPU, install the current NVIDIA driver on Windows; it "
+                "provides nvidia-smi and libcuda in /usr/lib/wsl/lib."
+                if facts.wsl
+                else None,
                 evidence=evidence,
             )
         else:
-            listing = "; ".join(
+            # Eight identical cards read as "8 x ...", not eight times the same text.
+            labels = [
                 f"{'' if g.label.upper().startswith(g.vendor.upper()) else g.vendor.upper() + ' '}"
                 f"{g.label} [{g.source}]"
                 for g in facts.gpus
-            )
+            ]
+            counts = {label: labels.count(label) for label in labels}
+            listing = "; ".join(f"{n} x {label}" if n > 1 else label for label, n in counts.items())
             extra = []
             if facts.rocm_version:
                 extra.append(f"ROCm {facts.rocm_version}")
@@ -104,6 +115,8 @@ class GpuInventory(_PlatformCheck):
                 extra.append(f"CUDA {facts.cuda_driver_api} (driver API)")
             if facts.wsl:
                 extra.append(facts.platform)
+            if facts.container:
+                extra.append(f"in a {facts.container} container")
             suffix = f" · {', '.join(extra)}" if extra else ""
             yield self.finding(
                 Severity.INFO, f"{len(facts.gpus)} GPU(s): {listing}{suffix}", evidence=evidence
@@ -321,7 +334,7 @@ class CudaDriverAge(_PlatformCheck):
         wheel = _v(tb.cuda)
         api = _v(facts.cuda_driver_api)
         drv = _v(facts.nvidia_driver)
-        need = MIN_DRIVER.get(wheel.major) if wheel else None
+        need = (MIN_DRIVER_WINDOWS if facts.wsl else MIN_DRIVER).get(wheel.major) if wheel else None
         too_old = (api is not None and wheel is not None and api < wheel) or (
             api is None and drv is not None and need is not None and drv < Version(need)
         )
@@ -363,7 +376,7 @@ class DeviceAccess(_PlatformCheck):
             yield self.finding(
                 Severity.ERROR,
                 "/dev/kfd does not exist: the amdgpu kernel driver has no compute (KFD) support loaded"
-                + (", or the container was started without the device." if facts.nameless_user else "."),
+                + (", or the container was started without the device." if facts.in_container else "."),
                 fix="Load amdgpu (sudo modprobe amdgpu) or install the ROCm kernel driver" + container + ".",
                 evidence={"told by": kfd.source},
             )
@@ -377,6 +390,8 @@ class DeviceAccess(_PlatformCheck):
         name = facts.kfd_user or (user.name if user and user.name != "user" else None) or "this user"
         told = [n.source for n in denied if n.source.startswith("rocminfo")]
         why = f" ({told[0].removeprefix('rocminfo: ')}, said rocminfo)" if told else ""
+        if told and not groups and user and user.groups and "render" not in user.groups:
+            why += f"; the user's groups ({', '.join(user.groups)}) lack render"
         if user and groups and all(g in user.login_groups for g in groups) and not told:
             fix = (
                 f"{name} is in {', '.join(groups)} in /etc/group but not in this session: log out and "
@@ -389,7 +404,7 @@ class DeviceAccess(_PlatformCheck):
             cmd = USERMOD if need == ["render", "video"] else f'sudo usermod -aG {",".join(need)} "$USER"'
             # A shell comment keeps the line copy-pasteable.
             fix = f"{cmd}  # then log out and back in (or run `newgrp render` in one shell)"
-            if facts.nameless_user or facts.kfd_group == "nogroup":
+            if facts.in_container or facts.kfd_group == "nogroup":
                 fix += container
         evidence = {"groups": ", ".join(user.groups) if user and user.groups else "?"}
         if facts.kfd_group:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 class OutputFormat(str, enum.Enum):
@@ -12,6 +15,20 @@ class OutputFormat(str, enum.Enum):
     json = "json"
     github = "github"
     sarif = "sarif"
+
+
+def engine_workers() -> int | None:
+    """The analysis engine's variants as the environment selects them, for the commands that run
+    it: `GATOR_PURE_PYTHON=1` selects the pure-Python byte operations for this process,
+    `GATOR_NO_PARALLEL=1` one process (the returned `workers`; None: one per CPU). The engine
+    itself reads no environment variable."""
+    import os
+
+    if os.environ.get("GATOR_PURE_PYTHON"):
+        from gator_setup.analysis import speedups
+
+        speedups.PURE_PYTHON = True
+    return 1 if os.environ.get("GATOR_NO_PARALLEL") else None
 
 
 def error_line(message: str) -> None:
@@ -54,6 +71,15 @@ def split_codes(values: list[str] | None) -> tuple[str, ...]:
     for v in values or []:
         out.extend(p.strip().upper() for p in v.split(",") if p.strip())
     return tuple(out)
+
+
+def run_guarded(run: Callable[..., R], *args: Any) -> R | int:
+    """`run(*args)`, or the exit code `exit_code_for` maps its exception to (one line on stderr):
+    the error boundary of the fast paths; Typer commands get the same through `cli.common.guarded`."""
+    try:
+        return run(*args)
+    except (Exception, KeyboardInterrupt) as exc:
+        return exit_code_for(exc)
 
 
 def exit_code_for(exc: BaseException) -> int:

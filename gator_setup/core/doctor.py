@@ -69,7 +69,12 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         from gator_setup.probes.imports import probe_imports
 
         imports = probe_imports(
-            interp.sys_path, dists, project, paths=settings.paths, exclude=settings.exclude
+            interp.sys_path,
+            dists,
+            project,
+            paths=settings.paths,
+            exclude=settings.exclude,
+            workers=opts.workers,
         )
     snapshot = EnvSnapshot(
         interpreter=interp,

@@ -24,3 +24,17 @@ class DoctorOptions:
     save_bundle: str | None = None
     #: Pasted tool outputs (rocminfo, nvidia-smi...) to replay instead of this machine ("-": stdin).
     from_output: tuple[str, ...] = ()
+    #: Processes of the import analysis, this one included (None: one per CPU; 1: serial).
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What `gator scan` was asked to do."""
+
+    paths: tuple[str, ...]
+    hub_version: str | None = None
+    python: str | None = None
+    exclude: tuple[str, ...] = ()
+    #: Processes of the analysis, this one included (None: one per CPU; 1: serial).
+    workers: int | None = None

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from gator_setup.mirror import routes_hubapi as hubapi
 from gator_setup.mirror import routes_read, routes_write
 from gator_setup.mirror.auth import Auth, load_tokens
 from gator_setup.mirror.config import MirrorConfig
@@ -138,7 +139,11 @@ async def _revision(request: web.Request, ref: RepoRef, args: list[str]) -> web.
 
 
 async def _tree(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
-    return await routes_read.tree(request, ref, _rev(args), "/".join(plain(s) for s in args[1:]))
+    # The folder may come with its slashes encoded (huggingface_hub quotes it with safe=""), as the Hub
+    # accepts; the decoded path is validated whole (check_path) by the route.
+    return await routes_read.tree(
+        request, ref, _rev(args), "/".join(unquote(s) for s in args[1:]).rstrip("/")
+    )
 
 
 async def _paths_info(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
@@ -182,6 +187,13 @@ async def _lfs_refused(request: web.Request, ref: RepoRef, args: list[str]) -> w
     raise HubError(501, None, "Git LFS is not served; upload files as regular files (preupload says so).")
 
 
+async def _lfs_batch(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
+    # git lfs pull asks for downloads here (served); uploads are refused like the rest of LFS.
+    if await hubapi.is_lfs_download(request):
+        return await hubapi.lfs_download_batch(request, ref, args)
+    return await _lfs_refused(request, ref, args)
+
+
 ANY = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 API_ROUTES: dict[tuple[str, ...], dict[str, Handler]] = {
@@ -189,6 +201,11 @@ API_ROUTES: dict[tuple[str, ...], dict[str, Handler]] = {
     ("repos", "create"): {"POST": routes_write.create_repo},
     ("repos", "delete"): {"DELETE": routes_write.delete_repo},
     ("validate-yaml",): {"POST": _validate_yaml},
+    ("models",): {"GET": hubapi.list_models},
+    ("datasets",): {"GET": hubapi.list_datasets},
+    ("spaces",): {"GET": hubapi.list_spaces},
+    ("repos", "move"): {"POST": hubapi.move_repo},
+    ("settings", "repositories"): {"GET": hubapi.list_my_repos},
 }
 
 # First match wins; a repo URL whose verb matches no entry is a 404.
@@ -203,13 +220,24 @@ REPO_ROUTES: list[RepoRoute] = [
     RepoRoute("secrets", ANY, _secrets, types=("space",)),
     RepoRoute("variables", ANY, _variables, types=("space",)),
     RepoRoute("settings", frozenset({"PUT"}), _settings),
+    RepoRoute("commits", frozenset({"GET"}), hubapi.commits, 1, None),
+    RepoRoute("tag", frozenset({"POST", "DELETE"}), hubapi.tag, 1, None),
+    RepoRoute("auth-check", frozenset({"GET"}), hubapi.auth_check, 0, 1),
+    RepoRoute("super-squash", frozenset({"POST"}), hubapi.super_squash, 1, None),
+    RepoRoute("duplicate", frozenset({"POST"}), hubapi.duplicate),
 ]
 
 FILE_ROUTES: dict[str, tuple[frozenset[str], FileHandler]] = {
     "resolve": (GET_HEAD, routes_read.resolve),
+    "blob": (GET_HEAD, hubapi.blob),
+    "raw": (GET_HEAD, hubapi.raw),
 }
 
 GIT_ROUTES: list[GitRoute] = [
+    GitRoute(("info", "refs"), GET_HEAD, hubapi.git_info_refs),
+    GitRoute(("git-upload-pack",), frozenset({"POST"}), hubapi.git_upload_pack),
+    GitRoute(("info", "lfs", "objects", "batch"), frozenset({"POST"}), _lfs_batch),
+    GitRoute(("info", "lfs", "objects"), GET_HEAD, hubapi.lfs_object),
     GitRoute(("info", "lfs"), ANY, _lfs_refused),
 ]
 
@@ -222,6 +250,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     method = request.method
     if segs == ["healthz"]:
         return json_response({"status": "ok", "uptime_s": round(time.time() - state.started, 1)})
+    if (web_resp := await hubapi.dispatch_web(request, segs, method)) is not None:
+        return web_resp  # /{repo}, /{repo}/commit/{sha}, git URLs without .git
     if segs and segs[0] == "api":
         return await _dispatch_api(request, segs[1:], method)
     rtype = "model"
@@ -257,4 +287,6 @@ async def _dispatch_api(request: web.Request, segs: list[str], method: str) -> w
         for route in REPO_ROUTES:
             if route.matches(ref, rest[0], method, rest[1:]):
                 return await route.handler(request, ref, rest[1:])
+    if len(segs) == 4 and segs[0] == "organizations" and segs[2:] == ["settings", "repositories"]:
+        return await hubapi.list_org_repos(request, segs[1])  # `hf repos ls --namespace ORG`
     raise HubError(404, None, "Not found.")

@@ -6,8 +6,10 @@ modules import this one and never each other (nor `app.py`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -27,6 +29,14 @@ class MirrorState:
     pull: PullThrough | None = None  # set when --upstream is given
     started: float = field(default_factory=time.time)
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "served_bytes": 0})
+    upload_slots: asyncio.Semaphore | None = None  # bounds upload bodies received at once
+    guard: Any = None  # the ConnectionGuard of the listening socket (counters for tests and stats)
+
+    def uploads(self) -> asyncio.Semaphore:
+        """The semaphore bounding concurrent upload bodies (created in the serving loop)."""
+        if self.upload_slots is None:
+            self.upload_slots = asyncio.Semaphore(max(1, self.config.max_uploads))
+        return self.upload_slots
 
 
 STATE: web.AppKey[MirrorState] = web.AppKey("gator_mirror_state", MirrorState)

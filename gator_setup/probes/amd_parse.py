@@ -406,6 +406,16 @@ def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
     return gpus
 
 
+def parse_agent_enumerator(text: str) -> list[AmdGpu]:
+    """`rocm_agent_enumerator`: one ISA per agent; gfx000 is the CPU agent."""
+    gpus = []
+    for line in text.splitlines():
+        m = re.fullmatch(r"\s*(gfx[0-9]{1,2}[0-9a-f]{2,3})\s*", line, re.IGNORECASE)
+        if m and m.group(1).lower() != "gfx000":
+            gpus.append(AmdGpu(gfx=m.group(1).lower()))
+    return gpus
+
+
 def parse_rocm_smi_driver(text: str) -> str | None:
     """`rocm-smi --showdriverversion` / `--showallinfo`: 'Driver version: 6.7.0' (the amdgpu module)."""
     m = re.search(r"Driver version:\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?(?:[-.][0-9A-Za-z_.]+)?)", text)

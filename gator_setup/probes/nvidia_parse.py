@@ -158,11 +158,55 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiResult:
     )
 
 
-def parse_nvidia_smi_q(text: str) -> NvidiaSmiResult:
-    """`nvidia-smi -q` (also `-a`, `-q -d ...`): the `Key : value` report, one block per GPU."""
+def parse_nvidia_smi_list(text: str) -> NvidiaSmiResult:
+    """`nvidia-smi -L`: 'GPU 0: NVIDIA A100-SXM4-80GB (UUID: GPU-...)'; MIG lines are not GPUs."""
     error = _failure(text)
     if error:
         return NvidiaSmiResult(error=error)
+    gpus = [
+        NvidiaGpu(index=int(m.group(1)), name=m.group(2).strip())
+        for m in re.finditer(r"^GPU ([0-9]+): (.+?) \(UUID: ", text, re.MULTILINE)
+    ]
+    return NvidiaSmiResult(tuple(gpus))
+
+
+def _xml_q(text: str) -> NvidiaSmiResult:
+    """`nvidia-smi -q -x`: the same report as XML, read by tag (it may be cut short)."""
+
+    def tag(name: str, body: str) -> str | None:
+        m = re.search(rf"<{name}>\s*([^<]*?)\s*</{name}>", body)
+        return m.group(1) if m and m.group(1) not in ("", "N/A") else None
+
+    driver, cuda = tag("driver_version", text), tag("cuda_version", text)
+    gpus = []
+    for i, block in enumerate(re.split(r"<gpu id=", text)[1:]):
+        mem = re.search(r"<fb_memory_usage>.*?<total>\s*([0-9]+ MiB)", block, re.S)
+        gpus.append(
+            NvidiaGpu(
+                index=i,
+                name=tag("product_name", block),
+                family=tag("product_architecture", block),
+                vram_bytes=_mib(mem.group(1)) if mem else None,
+                driver=driver if driver and _VERSION.fullmatch(driver) else None,
+            )
+        )
+    dm = re.search(r"<current_dm>\s*(WDDM|TCC)\s*<", text)
+    return NvidiaSmiResult(
+        tuple(gpus),
+        driver if driver and _VERSION.fullmatch(driver) else None,
+        cuda if cuda and re.fullmatch(r"[0-9]+\.[0-9]+", cuda) else None,
+        windows_driver=dm is not None,
+    )
+
+
+def parse_nvidia_smi_q(text: str) -> NvidiaSmiResult:
+    """`nvidia-smi -q` (also `-a`, `-q -d ...`, `-q -x`): the `Key : value` report (or its XML),
+    one block per GPU."""
+    error = _failure(text)
+    if error:
+        return NvidiaSmiResult(error=error)
+    if "<nvidia_smi_log>" in text:
+        return _xml_q(text)
     driver = cuda = None
     windows = False
     gpus: list[dict[str, str]] = []

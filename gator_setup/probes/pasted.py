@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 #: Known command words -> how to name their output; a prompt line must run one of these.
 _TOOLS = (
-    r"rocminfo|rocm-smi|amd-smi|nvidia-smi(?:\.exe)?|groups|id|ls|stat|cat|uname"
+    r"rocminfo|rocm-smi|amd-smi|rocm_agent_enumerator|nvidia-smi(?:\.exe)?|groups|id|ls|stat|cat|uname"
     r"|python[0-9.]*|collect_env\.py"
 )
 #: A shell prompt ('$ ', '# ', 'user@host:~$ ', '(venv) ... % ', '❯ ', 'PS C:\\> ', Colab's '!')
@@ -23,6 +23,11 @@ _TOOLS = (
 _PROMPT = re.compile(
     r"^\s*(?:!|(?:[^|\n]{0,80}?[$#%>❯]|PS [^>]*>)\s*)"
     r"(?P<cmd>(?:sudo\s+)?(?:\S*/)?(?:" + _TOOLS + r")\b.*)$"
+)
+#: A GPU tool's command line pasted without its prompt ("nvidia-smi -L", "rocm-smi --showallinfo").
+_BARE = re.compile(
+    r"^\s*(?P<cmd>(?:sudo\s+)?(?:\S*/)?(?:rocminfo|rocm-smi|amd-smi|rocm_agent_enumerator|nvidia-smi(?:\.exe)?)"
+    r"(?:\s+(?:-|static|version|list)[^\n]*)?)\s*$"
 )
 
 
@@ -42,7 +47,7 @@ def split_pasted(text: str) -> list[tuple[str | None, str]]:
     text = text.replace("\r\n", "\n")
     parts: list[tuple[str | None, list[str]]] = [(None, [])]
     for line in text.split("\n"):
-        m = _PROMPT.match(line)
+        m = _PROMPT.match(line) or _BARE.match(line)
         if m:
             parts.append((m.group("cmd").strip(), []))
         else:
@@ -61,11 +66,13 @@ def _by_command(cmd: str) -> str | None:
             return "nvidia-smi-q"
         if "--query-gpu" in args:
             return "nvidia-smi-query"
-        return None if re.search(r"(^|\s)-L(\s|$)", args) else "nvidia-smi"
+        return "nvidia-smi-L" if re.search(r"(^|\s)(-L|--list-gpus)(\s|$)", args) else "nvidia-smi"
     if tool == "amd-smi":
         return "amd-smi-version" if args.startswith("version") else "amd-smi" if "static" in args else None
     if tool in ("rocminfo", "rocm-smi", "groups", "id"):
         return tool
+    if tool == "rocm_agent_enumerator":
+        return "rocm-agent-enumerator"
     if tool in ("ls", "stat") and "/dev" in args:
         return "devices"
     if tool == "cat" and "/proc/driver/nvidia/version" in args:
@@ -83,7 +90,9 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "collect-env",
         re.compile(r"PyTorch version:.*\n(?:.*\n)*?.*(CUDA used to build PyTorch|Is CUDA available)"),
     ),
-    ("nvidia-smi-q", re.compile(r"NVSMI LOG|^\s*Attached GPUs\s*:", re.M)),
+    ("nvidia-smi-q", re.compile(r"NVSMI LOG|^\s*Attached GPUs\s*:|<nvidia_smi_log>", re.M)),
+    ("nvidia-smi-L", re.compile(r"^GPU [0-9]+: .+ \(UUID: GPU-", re.M)),
+    ("rocm-agent-enumerator", re.compile(r"\A\s*(?:gfx[0-9]{1,2}[0-9a-f]{2,3}[ \t]*\n?)+\Z")),
     ("file:/proc/driver/nvidia/version", re.compile(r"^NVRM version:", re.M)),
     (
         "nvidia-smi",

@@ -42,11 +42,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "--format=csv,noheader,nounits",
     ),
     "nvidia-smi-q": ("nvidia-smi", "-q"),
+    "nvidia-smi-L": ("nvidia-smi", "-L"),
+    "rocm-agent-enumerator": ("rocm_agent_enumerator",),
     "collect-env": ("python", "-m", "torch.utils.collect_env"),
 }
 #: Keys that are evidence only when recorded (pasted or bundled): running them live costs seconds
 #: (collect_env imports torch), so a live probe never does.
-REPLAY_ONLY = frozenset({"collect-env"})
+#: `nvidia-smi -L` and rocm_agent_enumerator say less than the tools a live probe already runs.
+REPLAY_ONLY = frozenset({"collect-env", "nvidia-smi-L", "rocm-agent-enumerator"})
 #: Where tools live when they are not on PATH: ROCm's bin folder, and WSL's, which holds the
 #: nvidia-smi that talks to the Windows driver (not on PATH in many distros).
 TOOL_DIRS = ("/opt/rocm/bin", "/usr/lib/wsl/lib")
@@ -431,8 +434,11 @@ class Recorder(SystemView):
         found = self.inner.exists(path)
         if found and path.startswith("/dev/"):
             self.nodes.setdefault(path, self.inner.node_access(path))
-        elif found and path.startswith("/usr/lib/wsl"):
+        elif found and self.inner.listdir(path):
+            # A folder (WSL's /usr/lib/wsl/lib): a marker inside makes it exist in the bundle.
             self.files.setdefault(f"{path.rstrip('/')}/.gator-exists", "")
+        elif found:
+            self.files.setdefault(path, "")  # a marker file such as /.dockerenv: its existence is the fact
         return found
 
     def node_access(self, path: str) -> NodeAccess:

@@ -38,6 +38,9 @@ from gator_setup.probes import pasted
             "transcript_rocminfo_permission_denied_rocm_smi_concise_groups.txt",
             ["rocminfo", "rocm-smi", "groups"],
         ),
+        ("nvidia_smi_L_a100_mig_telegraf.txt", ["nvidia-smi-L"]),  # bare "nvidia-smi -L" line, no prompt
+        ("nvidia_smi_q_xml_gtx1660ti_TRUNCATED.txt", ["nvidia-smi-q"]),
+        ("rocm_agent_enumerator_gfx803_gfx902_llamacpp.txt", ["rocm-agent-enumerator"]),  # "-> " prompt
         ("torch_version_py_2.2.0+cpu.txt", []),
         ("kfd_topology_node_properties_gfx1100_rx7900xtx_tinygrad.txt", []),
     ],
@@ -55,7 +58,12 @@ def test_prompt_forms() -> None:
     # A table row or a quoted header is output, not a prompt.
     assert pasted.split_pasted("| NVIDIA-SMI 535.129.03 |\n")[0][0] is None
     assert pasted.classify("sudo nvidia-smi -q -d MEMORY", "") == ["nvidia-smi-q"]
-    assert pasted.classify("nvidia-smi -L", "GPU 0: Tesla T4 (UUID: GPU-1)") == []
+    assert pasted.classify("nvidia-smi -L", "GPU 0: Tesla T4 (UUID: GPU-1)") == ["nvidia-smi-L"]
+    assert pasted.classify(None, "gfx000\ngfx1100\n") == ["rocm-agent-enumerator"]
+    # A bare tool line starts a part; prose that mentions a tool does not.
+    assert [c for c, _ in pasted.split_pasted("rocm-smi --showallinfo\nx\nI ran rocminfo and\n")] == [
+        "rocm-smi --showallinfo"
+    ]
 
 
 def test_rocminfo_and_rocm_smi_in_one_prompt_less_paste_both_get_it() -> None:

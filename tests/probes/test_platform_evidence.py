@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 from gpu_sysroot import Sysroot, fixture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gator_setup.probes import collect_env
 from gator_setup.probes.platform import detect_platform, nvidia_arch_for, probe_platform
 from gator_setup.probes.system import LiveSystem, ReplaySystem
 
@@ -250,3 +253,71 @@ def test_live_tools_found_in_wsl_and_rocm_folders(tmp_path: Path, monkeypatch) -
 )
 def test_nvidia_name_table(name: str, family: str | None, arch: str | None) -> None:
     assert nvidia_arch_for(name, family) == arch
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            "torch_collect_env_cuda12.1_rtx4070_wsl2_head.txt",
+            "torch_collect_env_rocm6.3_gfx1010_head.txt",
+            "torch_collect_env_cpu_only_macos_torch2.2.2_email_wrapped.txt",
+        ]
+    ),
+    st.integers(0, 2000),
+    st.text(max_size=60),
+)
+def test_collect_env_survives_truncation_and_noise(name: str, cut: int, noise: str) -> None:
+    text = fixture(name)[:cut] + noise
+    collect_env.parse_collect_env(text)
+    collect_env.torch_build(text)
+
+
+def test_wsl_without_any_gpu_says_where_the_driver_comes_from(tmp_path: Path) -> None:
+    from factories import snapshot
+
+    from gator_setup.checks.platform import GpuInventory
+
+    Sysroot(tmp_path).write("/proc/version", "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@x)\n")
+    facts = probe(tmp_path)
+    assert facts.platform == "WSL2" and facts.gpus == ()
+    (f,) = GpuInventory().run(snapshot(platform=facts))
+    assert f.severity.label == "info" and "Windows" in (f.fix or "")
+    assert f.evidence["source of platform"] == "/proc/version"
+
+
+def test_short_listings_name_what_they_can(tmp_path: Path) -> None:
+    facts = only_command(tmp_path, "nvidia-smi-L", "nvidia_smi_L_a100_mig_telegraf.txt")
+    assert [(g.index, g.arch) for g in facts.gpus] == [(0, "sm_80"), (1, "sm_80"), (2, "sm_80"), (3, "sm_80")]
+    xml = only_command(tmp_path / "x", "nvidia-smi-q", "nvidia_smi_q_xml_gtx1660ti_TRUNCATED.txt")
+    assert [(g.name, g.arch) for g in xml.gpus] == [("GeForce GTX 1660 Ti", "sm_75")]
+    assert (xml.nvidia_driver, xml.cuda_driver_api) == ("430.64", "10.1")
+    amd = only_command(
+        tmp_path / "a", "rocm-agent-enumerator", "rocm_agent_enumerator_gfx803_gfx902_llamacpp.txt"
+    )
+    assert [g.arch for g in amd.gpus] == ["gfx803", "gfx902"]  # gfx000 is the CPU agent
+
+
+def test_agent_enumerator_fills_the_arch_rocm_smi_cannot_give(tmp_path: Path) -> None:
+    text = fixture("transcript_rocminfo_permission_denied_rocm_smi_concise_groups.txt")
+    s = Sysroot(tmp_path).command("rocm-smi", text.split("# rocm-smi\n")[1].split("# groups\n")[0])
+    s.command("rocm-agent-enumerator", "gfx000\ngfx908\ngfx908\ngfx908\ngfx908\n")
+    facts = probe(tmp_path)
+    assert [(g.arch, g.source) for g in facts.gpus] == [("gfx908", "rocm-smi + rocm_agent_enumerator")] * 4
+
+
+def test_container_marker_adds_the_device_flags_and_survives_a_bundle(tmp_path: Path) -> None:
+    from gator_setup.core.bundle import bundle_entries, open_sysroot, write_bundle
+    from gator_setup.probes.system import Recorder
+
+    src = Sysroot(tmp_path / "src").write("/.dockerenv", "")
+    src.write("/proc/version", "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@x)\n")
+    src.write("/dev/dxg", "").write("/usr/lib/wsl/lib/libcuda.so.1", "")
+    src.command("nvidia-smi", fixture("nvidia_smi_wsl2_rtx3060_cuda_err_garbled.txt"))
+    rec = Recorder(ReplaySystem(src.root))
+    first = probe_platform(rec, SITE, use_nvml=False)
+    assert (first.container, first.platform, first.sources["container"]) == ("docker", "WSL2", "/.dockerenv")
+    bundle = write_bundle(tmp_path / "b.tar.gz", bundle_entries(rec, SITE, {}, {}))
+    again = probe(open_sysroot(bundle, tmp_path / "unpacked"))
+    assert (again.container, again.platform) == ("docker", "WSL2")
+    assert [(g.name, g.arch) for g in again.gpus] == [(g.name, g.arch) for g in first.gpus]

@@ -161,6 +161,7 @@ def test_deploy_roundtrip_settings_and_incremental(
     data = json.loads(out)
     assert code == 0 and data["nothing_to_change"] is True and data["commit"] is None, err
     assert data["user"] == "me" and not any(f["changed"] for f in data["files"])
+    assert data["variables"] == ["MODE"] and data["variables_changed"] == []
 
     # A file removed locally stays on the Space and is reported, not deleted.
     (demo / "static" / "notes.txt").unlink()
