@@ -103,6 +103,7 @@ COMMAND_RULES: tuple[Rule, ...] = (
     Rule("GTR301", "Declared ranges admit no known-bad combination", "pins", "gator check-pins"),
     Rule("GTR302", "Locked versions are no known-bad combination", "pins", "gator check-pins"),
     Rule("GTR303", "Declared ranges fit the profile", "profile", "gator check-pins --profile"),
+    Rule("GTR304", "Resolved environments of the files import", "pins", "gator check-pins"),
 )
 #: Check classes that `gator scan` runs too.
 SCAN_CODES = frozenset({"GTR101", "GTR102"})
