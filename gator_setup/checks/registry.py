@@ -24,6 +24,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "gator_setup.checks.imports",
     "gator_setup.checks.deprecations",
     "gator_setup.checks.numpy_abi",
+    "gator_setup.checks.backend_gates",
 )
 
 

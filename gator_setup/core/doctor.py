@@ -88,6 +88,10 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
 
         snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
+    if "backend_gates" in needs:
+        from gator_setup.probes.backend_gates import probe_backend_gates
+
+        snapshot.extra["backend_gates"] = probe_backend_gates(dists)
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile

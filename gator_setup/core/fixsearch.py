@@ -134,6 +134,8 @@ def candidates(env: EnvSnapshot, lead: Finding) -> list[str]:
             ov = _version(env, o)
             if ov is not None:
                 out.append(f"{o}>{ov}")
+    elif kind == "backend-gate":
+        out.append(f"{subject}>={what}")
     elif kind == "numpy-abi":
         out += ["numpy<2", *_rule_fixes(group)]
         dv = _version(env, subject)
@@ -229,6 +231,11 @@ class _Verifier:
         kind, subject, what = _cause_parts(lead)
         if kind == "missing":
             return self._name_left(subject, what, group, after, wheels)
+        if kind == "backend-gate":
+            backend = versions.get(canonicalize_name(subject))
+            if backend is None or backend.release >= Version(what).release:
+                return ""
+            return f"{subject} {backend} is still below {what}"
         if kind == "numpy-abi":
             numpy = versions.get("numpy")
             if numpy is not None and numpy.major < 2:
