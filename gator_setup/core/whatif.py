@@ -183,7 +183,12 @@ def _broken_imports(
                 message=f"{dist.name} {dist.version} would break: `{fails_at}` imports {what}, "
                 f"which {module} {version} does not provide ({s.file}:{s.line})",
                 packages=(dist.name, module),
-                evidence={"import_site": f"{s.file}:{s.line}", "import_time": str(s.import_time)},
+                evidence={
+                    "import_site": f"{s.file}:{s.line}",
+                    "import_time": str(s.import_time),
+                    "cause": f"missing:{canonicalize_name(module)}:{s.module}"
+                    + (f".{s.name}" if s.name else ""),
+                },
             )
     return out
 
@@ -307,6 +312,9 @@ def run_what_if(
     summary = (
         ", ".join(f"{c.name} {c.old or '(new)'} -> {c.new or '(removed)'}" for c in changes) or "nothing"
     )
+    from gator_setup.core.causes import group_by_cause
+
+    group_by_cause(results)
     interp = snapshot.interpreter
     return Report(
         command="doctor --what-if",
