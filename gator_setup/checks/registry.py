@@ -24,6 +24,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "gator_setup.checks.imports",
     "gator_setup.checks.deprecations",
     "gator_setup.checks.numpy_abi",
+    "gator_setup.checks.backend_gates",
 )
 
 
@@ -103,6 +104,7 @@ COMMAND_RULES: tuple[Rule, ...] = (
     Rule("GTR301", "Declared ranges admit no known-bad combination", "pins", "gator check-pins"),
     Rule("GTR302", "Locked versions are no known-bad combination", "pins", "gator check-pins"),
     Rule("GTR303", "Declared ranges fit the profile", "profile", "gator check-pins --profile"),
+    Rule("GTR304", "Resolved environments of the files import", "pins", "gator check-pins"),
 )
 #: Check classes that `gator scan` runs too.
 SCAN_CODES = frozenset({"GTR101", "GTR102"})

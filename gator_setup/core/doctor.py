@@ -88,6 +88,10 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
 
         snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
+    if "backend_gates" in needs:
+        from gator_setup.probes.backend_gates import probe_backend_gates
+
+        snapshot.extra["backend_gates"] = probe_backend_gates(dists)
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile
@@ -134,6 +138,13 @@ def run_doctor(opts: DoctorOptions) -> Report:
     from gator_setup.core.causes import group_by_cause
 
     group_by_cause(results)
+    searched: dict[str, object] = {}
+    if not opts.sysroot and any(
+        f.severity >= Severity.ERROR and f.evidence.get("cause") for r in results for f in r.findings
+    ):
+        from gator_setup.core.fixsearch import verify_fixes
+
+        verify_fixes(results, snapshot, searched)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:
@@ -158,6 +169,7 @@ def run_doctor(opts: DoctorOptions) -> Report:
         "project": snapshot.project_dir,
         "env": dict(snapshot.env_vars),
         "settings": settings.source,
+        **searched,
     }
     if snapshot.platform is not None:
         from gator_setup.core.platform_probe import platform_context
