@@ -45,7 +45,6 @@ from gator_setup.mirror.tmpfiles import lock_state
 
 POLL_S = 0.02  # how often a follower looks at the leader's file (it grows between looks)
 POLL_MAX_S = 0.25
-ERROR_FRESH_S = 10.0  # a leader's failure this recent is shared by its followers, not retried
 HASH_CHUNK = 4 * 1024 * 1024
 FEED_STEP = 64 * 1024 * 1024  # bytes a follower hashes before it lets its readers have them
 _KEY_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
