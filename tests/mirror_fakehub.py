@@ -50,6 +50,8 @@ class FakeHub:
         self.page_size = page_size
         self.faults = Faults()
         self.log: list[tuple[str, str, str, str]] = []  # (origin, method, path, user-agent)
+        self.auth_log: list[str] = []  # every Authorization header received, on any origin
+        self.revoked: set[str] = set()  # Authorization values no longer accepted
         self.url = self.cdn_url = self.link_url = ""
         self._loop = asyncio.new_event_loop()
         self._runners: list[web.AppRunner] = []
@@ -65,6 +67,9 @@ class FakeHub:
             if (origin is None or r[0] == origin) and (not client_only or "hf_hub" in r[3])
         ]
 
+    def accepts(self, authorization: str | None) -> bool:
+        return authorization == GOOD_TOKEN and authorization not in self.revoked
+
     def _blob_info(self, data: bytes, path: str) -> dict[str, Any]:
         lfs = gitobj.is_lfs_path(path, len(data))
         sha256 = hashlib.sha256(data).hexdigest()
@@ -78,7 +83,7 @@ class FakeHub:
         rid = f"{request.match_info['ns']}/{request.match_info['name']}"
         repo = self.repos.get(rid)
         auth = request.headers.get("Authorization")
-        if repo is None or (repo.private and auth != GOOD_TOKEN):
+        if repo is None or (repo.private and not self.accepts(auth)):
             raise web.HTTPNotFound(headers={"X-Error-Code": "RepoNotFound"})
         return rid, repo
 
@@ -127,7 +132,7 @@ class FakeHub:
             raise web.HTTPNotFound(headers={"X-Error-Code": "RevisionNotFound"})
         if path not in repo.files:
             raise web.HTTPNotFound(headers={"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.sha})
-        if repo.gated and request.headers.get("Authorization") != GOOD_TOKEN:
+        if repo.gated and not self.accepts(request.headers.get("Authorization")):
             raise web.HTTPForbidden(headers={"X-Error-Code": "GatedRepo", "X-Error-Message": "gated"})
         data = repo.files[path]
         info = self._blob_info(data, path)
@@ -198,6 +203,8 @@ class FakeHub:
         @web.middleware
         async def record(request: web.Request, handler: Any) -> web.StreamResponse:
             self.log.append((origin, request.method, request.path_qs, request.headers.get("User-Agent", "")))
+            if "Authorization" in request.headers:
+                self.auth_log.append(request.headers["Authorization"])
             resp: web.StreamResponse = await handler(request)
             return resp
 

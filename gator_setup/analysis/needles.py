@@ -6,7 +6,7 @@ names). Asked with `bytes.__contains__` it costs one pass over the file per abse
 `fast` extra: Rust's aho-corasick crate, whose SIMD "Teddy" searcher is what ripgrep uses for
 a few literals) one pass answers every name for several times less CPU
 (`python benchmarks/scan_speed.py` prints which of the two ran). Both give the same answers; the
-pure-Python one is the fallback wherever that package is missing, and `GATOR_PURE_PYTHON=1`
+pure-Python one is the fallback wherever that package is missing, and `speedups.PURE_PYTHON`
 forces it.
 
 Exactness: the native search reports leftmost-longest, non-overlapping matches, so an occurrence
@@ -24,7 +24,6 @@ A needle inside a longer pattern is implied by every match of that pattern.
 from __future__ import annotations
 
 import operator
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -39,7 +38,9 @@ def native_available() -> bool:
 
 def native_module() -> Any:
     """The native search package (ahocorasick_rs), or None when it is missing or switched off."""
-    if os.environ.get("GATOR_PURE_PYTHON"):
+    from gator_setup.analysis import speedups
+
+    if speedups.PURE_PYTHON:
         return None
     try:
         import ahocorasick_rs

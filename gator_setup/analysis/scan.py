@@ -612,8 +612,8 @@ def scan_tree(
     and the files of an installed distribution whose identity (dist-info name, RECORD inode,
     mtime and size) is unchanged are not even walked or stat'ed (`walk_stats(dist_tops=True)`).
     `deep_exempt`: top-level packages whose own files skip the deep analysis (`deep_needles`).
-    `workers`: processes analysing the files that miss the cache (None: up to 2, as CPUs allow;
-    1 when $GATOR_NO_PARALLEL is set). `walked`: `walk_stats(path, exclude, max_files,
+    `workers`: processes analysing the files that miss the cache (None: one per CPU, at most
+    MAX_PROCESSES; 1: this process only). `walked`: `walk_stats(path, exclude, max_files,
     dist_tops=True, layout_dir=...)`, when the caller already has it (it walks while another
     thread asks the interpreter for its providers). `layout_dir`: where the walk caches which
     distribution owns which top-level entry.
@@ -739,6 +739,37 @@ def scan_tree(
     return result
 
 
+class FileResult(NamedTuple):
+    """What the engine made of one file: its analysis when it matters (imports to check, calls,
+    or a problem), its unresolved imports, or why it could not be read."""
+
+    analysis: FileAnalysis | None
+    issues: list[ScanIssue]
+    error: str | None
+
+
+@gc_paused()
+def analyze_files(
+    files: Sequence[tuple[str, str]],
+    providers: Providers,
+    *,
+    watched: Iterable[str] | None = None,
+    deep_needles: Iterable[DeepNeedle] | None = None,
+    deep_exempt: Iterable[str] = (),
+    workers: int | None = None,
+) -> dict[str, FileResult]:
+    """Each listed file's result by relative path: `files` are (path, path relative to its
+    packages folder) pairs, such as an installed distribution's RECORD lists them.
+
+    The same triage, parse, verdicts and executor as `scan_tree`, without its walk and its
+    per-tree index (the caller keeps its own cache). `deep_needles=()`: imports only, no
+    deprecated-API analysis.
+    """
+    analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
+    fresh, _cold = _analyze_misses([(path, rel, []) for path, rel in files], analyze, workers)
+    return {rel: FileResult(*got) for rel, got in fresh.items()}
+
+
 #: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
 #: they save; a warm scan or a small project stays in one process.
 PARALLEL_MIN_FILES = 400
@@ -812,7 +843,7 @@ def _analyze_misses(
     files of the `cold` distributions (walked here: their files are the second result).
 
     `workers`: the processes that analyse, this one included (None: one per CPU, at most
-    MAX_PROCESSES; 1 when $GATOR_NO_PARALLEL is set). On Linux, with several, one thread and at
+    MAX_PROCESSES; 1: the serial loop). On Linux, with several, one thread and at
     least PARALLEL_MIN_FILES files, `workers - 1` forked children and this process triage the
     files (read, pre-filter, candidate imports: `_Analyzer.triage`, and the AST analysis of the
     files that need it whatever the verdicts) while this process walks the rest, and this
@@ -820,7 +851,7 @@ def _analyze_misses(
     the files whose candidates fail get the full analysis. The results are the serial loop's.
     """
     if workers is None:
-        workers = 1 if os.environ.get("GATOR_NO_PARALLEL") else _default_workers()
+        workers = _default_workers()
     cold_files: dict[str, list[_File]] = {}
 
     def work() -> Iterator[_File]:

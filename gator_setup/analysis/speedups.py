@@ -7,18 +7,21 @@ and comments from provider modules (quickbind), and, per file, reading it and wa
 distributions' folders. Their C versions give exactly what the pure-Python originals give
 (tests/analysis/test_speedups.py compares them on generated and on real input); the callers use
 them when the extension was built (`pip install` builds it where a C compiler is found, and goes
-on without it where none is) and fall back to the originals otherwise. `GATOR_PURE_PYTHON=1`
-switches them off, as it does the native pre-filter (analysis/needles.py)."""
+on without it where none is) and fall back to the originals otherwise. `PURE_PYTHON` switches
+them off, as it does the native pre-filter (analysis/needles.py): the engine never reads the
+environment; the CLI sets it for `GATOR_PURE_PYTHON=1` (cli/output.py `select_engine`)."""
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
+
+#: The byte operations of this process: True selects the pure-Python ones (same answers).
+PURE_PYTHON = False
 
 
 def native() -> ModuleType | None:
     """The compiled helpers, or None when they were not built or are switched off."""
-    if os.environ.get("GATOR_PURE_PYTHON"):
+    if PURE_PYTHON:
         return None
     try:
         from gator_setup.analysis import _speedups

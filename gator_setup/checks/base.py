@@ -1,75 +1,17 @@
-"""The check contract: Severity, Location, Finding and the Check base class."""
+"""The check contract: the Check base class (its value types come from gator_setup.findings)."""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from gator_setup.findings import CATEGORIES, Finding, Location, Severity
 
 if TYPE_CHECKING:
     from gator_setup.snapshot import EnvSnapshot
 
-
-class Severity(enum.IntEnum):
-    """How bad a finding is; ordered so that comparisons pick the worst."""
-
-    OK = 0
-    INFO = 1
-    WARNING = 2
-    ERROR = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            names = ", ".join(s.label for s in cls)
-            raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
-
-
-@dataclass(frozen=True)
-class Location:
-    """A place in a file a finding points at (1-based line)."""
-
-    path: str
-    line: int | None = None
-    column: int | None = None
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return self.path
-        return f"{self.path}:{self.line}" + (f":{self.column}" if self.column else "")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result of a check: what is wrong (or right), why, and the fix."""
-
-    code: str
-    severity: Severity
-    message: str
-    fix: str | None = None
-    packages: tuple[str, ...] = ()
-    location: Location | None = None
-    evidence: Mapping[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "check": self.code,
-            "severity": self.severity.label,
-            "message": self.message,
-            "packages": list(self.packages),
-            "fix": self.fix,
-            "location": None
-            if self.location is None
-            else {"path": self.location.path, "line": self.location.line, "column": self.location.column},
-            "evidence": dict(self.evidence),
-        }
+# (re-exported: every check module imports them from here with Check)
+__all__ = ["CATEGORIES", "Check", "Finding", "Location", "NotApplicable", "Severity"]
 
 
 class NotApplicable(Exception):
@@ -100,18 +42,3 @@ class Check:
     def finding(self, severity: Severity, message: str, **kwargs: Any) -> Finding:
         """Build a finding carrying this check's code."""
         return Finding(code=self.code, severity=severity, message=message, **kwargs)
-
-
-# Categories, in report order.
-CATEGORIES: tuple[str, ...] = (
-    "gator",
-    "packages",
-    "imports",
-    "deprecations",
-    "known-issues",
-    "platform",
-    "torch",
-    "profile",
-    "models",
-    "network",
-)

@@ -94,7 +94,7 @@ def parse_deprecations(data: dict[str, object], source: str = str(DATA_FILE)) ->
 @lru_cache(maxsize=1)
 def deprecations() -> tuple[Deprecation, ...]:
     """The shipped deprecation table."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     return tuple(parse_deprecations(load_toml(DATA_FILE)))
 

@@ -27,6 +27,14 @@ def _what(i: ImportIssue) -> str:
     return f"`{i.missing}` from `{i.module}`"
 
 
+def _cause(i: ImportIssue) -> str:
+    """The root-cause key (core/causes.py): the provider lacking this very name or module."""
+    from gator_setup.names import canonicalize_name
+
+    what = f"{i.module}.{i.missing}" if i.kind == "missing-name" else i.missing
+    return f"missing:{canonicalize_name(i.provider)}:{what}"
+
+
 def _fix(i: ImportIssue) -> str:
     removal = removal_of(i.module, i.missing) if i.kind == "missing-name" and i.name else None
     if removal is not None:
@@ -84,6 +92,7 @@ class ProviderImportsExist(Check):
             raise NotApplicable("import facts were not collected")
         errors: dict[tuple[str, str, str, str], list[ImportIssue]] = defaultdict(list)
         minor: dict[str, list[ImportIssue]] = defaultdict(list)
+        unreached: dict[tuple[str, str, str, str], list[ImportIssue]] = defaultdict(list)
         for i in facts.issues:
             if i.guard is not None:
                 continue  # the code handles the absence itself
@@ -92,10 +101,14 @@ class ProviderImportsExist(Check):
                 continue
             if i.role == "auxiliary" or i.scope == "function":
                 minor[i.origin].append(i)
+            elif not i.reachable:
+                unreached[(i.origin, i.provider, i.module, i.missing)].append(i)
             else:
                 errors[(i.origin, i.provider, i.module, i.missing)].append(i)
         for group in errors.values():
             yield self._error(sorted(group, key=lambda x: (not x.import_time, x.path, x.line)))
+        for group in unreached.values():
+            yield self._unreached(sorted(group, key=lambda x: (x.path, x.line)))
         for origin, group in sorted(minor.items()):
             yield self._minor(origin, group)
         for p in facts.problems:
@@ -127,12 +140,15 @@ class ProviderImportsExist(Check):
                 f"({i.rel_path}:{i.line}), which {provider} {missing}"
             )
         evidence = {
+            "cause": _cause(i),
             "missing": i.missing,
             "provider": provider,
             "locations": ", ".join(f"{x.rel_path}:{x.line}" for x in group[:_MAX_EXAMPLES])
             + (f" (+{len(group) - _MAX_EXAMPLES} more)" if len(group) > _MAX_EXAMPLES else ""),
             "import_time": str(i.import_time).lower(),
         }
+        if i.reach:
+            evidence["reach"] = i.reach
         return self.finding(
             Severity.ERROR,
             msg,
@@ -140,6 +156,27 @@ class ProviderImportsExist(Check):
             packages=tuple(dict.fromkeys(p for p in (i.origin, i.provider) if p != "project")),
             location=Location(i.path, i.line),
             evidence=evidence,
+        )
+
+    def _unreached(self, group: list[ImportIssue]) -> Finding:
+        """A broken import in modules nothing users import reaches: a warning, not a broken env."""
+        i = group[0]
+        mods = sorted({x.importer or x.rel_path for x in group})
+        return self.finding(
+            Severity.WARNING,
+            f"{i.origin} {i.origin_version}: {len(mods)} module(s) that nothing users import reaches "
+            f"import {_what(i)}, which {i.provider} {i.provider_version} does not export "
+            f"(e.g. `{mods[0]}`); they fail only if run directly",
+            fix=_fix(i),
+            packages=(i.origin, i.provider),
+            location=Location(i.path, i.line),
+            evidence={
+                "cause": _cause(i),
+                "missing": i.missing,
+                "modules": ", ".join(mods[:_MAX_EXAMPLES])
+                + (f" (+{len(mods) - _MAX_EXAMPLES} more)" if len(mods) > _MAX_EXAMPLES else ""),
+                "reach": i.reach,
+            },
         )
 
     def _minor(self, origin: str, group: list[ImportIssue]) -> Finding:

@@ -35,6 +35,7 @@ class KnownBadCombinations(Check):
             if rule.alternatives:
                 fix += " (or pin " + " / ".join(f"'{a}'" for a in rule.alternatives) + ")"
             evidence = {
+                "cause": rule.cause_key,
                 "rule": rule.id,
                 "installed": installed,
                 "broken_combination": rule.combination(),

@@ -18,6 +18,12 @@ PYTORCH_INDEX = "https://download.pytorch.org/whl"
 #: crates/uv-torch/src/backend.rs): a cu12x wheel needs >= 525.60.13, cu11x >= 450.80.02.
 MIN_DRIVER = {12: "525.60.13", 11: "450.80.02"}
 USERMOD = 'sudo usermod -aG render,video "$USER"'
+#: Under WSL2 the GPU driver is the Windows one: a Linux NVIDIA driver inside WSL breaks the
+#: /usr/lib/wsl/lib libraries it shadows, so every driver fix points at Windows.
+WSL_DRIVER_FIX = (
+    "Update the NVIDIA driver on Windows (WSL2 uses the Windows driver; do not install a Linux "
+    "NVIDIA driver inside WSL), then run `wsl --shutdown` in Windows and reopen the shell."
+)
 #: torch < 2.3 wheels are built against NumPy 1.x; 2.3.0 is the first NumPy-2 build. Reproduced:
 #: scripts/verify-numpy-abi.sh (torch 2.2.0/2.2.2 + numpy 2.0.2 -> "Numpy is not available"; 2.3.0 works).
 FIRST_NUMPY2_TORCH = Version("2.3.0")
@@ -72,31 +78,68 @@ class GpuInventory(_PlatformCheck):
     title: ClassVar[str] = "GPUs and drivers are detected"
 
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
-        evidence = {f"probe {i}": n for i, n in enumerate(facts.unavailable)}
+        evidence = {f"source of {k}": v for k, v in sorted(facts.sources.items())}
+        evidence.update({f"probe {i}": n for i, n in enumerate(facts.unavailable)})
+        where = f" under {facts.platform} (the driver is the Windows one)" if facts.wsl else ""
         if not facts.gpus:
             yield self.finding(
                 Severity.INFO,
-                "No GPU found: torch will run on the CPU. The other checks still ran.",
+                f"No GPU found{where}: torch will run on the CPU. The other checks still ran.",
+                # WSL2 gets its GPU from the Windows driver, which also installs /usr/lib/wsl/lib.
+                fix="If this PC has an NVIDIA GPU, install the current NVIDIA driver on Windows; it "
+                "provides nvidia-smi and libcuda in /usr/lib/wsl/lib."
+                if facts.wsl
+                else None,
                 evidence=evidence,
             )
         else:
-            listing = "; ".join(f"{g.vendor.upper()} {g.label} [{g.source}]" for g in facts.gpus)
+            # Eight identical cards read as "8 x ...", not eight times the same text.
+            labels = [
+                f"{'' if g.label.upper().startswith(g.vendor.upper()) else g.vendor.upper() + ' '}"
+                f"{g.label} [{g.source}]"
+                for g in facts.gpus
+            ]
+            counts = {label: labels.count(label) for label in labels}
+            listing = "; ".join(f"{n} x {label}" if n > 1 else label for label, n in counts.items())
             extra = []
             if facts.rocm_version:
                 extra.append(f"ROCm {facts.rocm_version}")
+            if facts.amdgpu_driver and facts.gpus_of("amd"):
+                extra.append(f"amdgpu {facts.amdgpu_driver}")
             if facts.nvidia_driver:
                 extra.append(f"NVIDIA driver {facts.nvidia_driver}")
+            if facts.cuda_driver_api:
+                extra.append(f"CUDA {facts.cuda_driver_api} (driver API)")
+            if facts.wsl:
+                extra.append(facts.platform)
+            if facts.container:
+                extra.append(f"in a {facts.container} container")
             suffix = f" · {', '.join(extra)}" if extra else ""
             yield self.finding(
                 Severity.INFO, f"{len(facts.gpus)} GPU(s): {listing}{suffix}", evidence=evidence
             )
         for err in facts.driver_errors:
-            if "version mismatch" in err:
+            nvidia = "NVML" in err or "NVIDIA driver" in err
+            if nvidia and facts.wsl:
+                fix = WSL_DRIVER_FIX
+            elif "version mismatch" in err:
                 fix = "NVIDIA user-space libraries were upgraded but the old kernel module is loaded: reboot."
             elif "NVIDIA driver" in err:
                 fix = "Load the NVIDIA kernel module (sudo modprobe nvidia) or reinstall the driver."
-            elif "Cannot allocate memory" in err or "Invalid argument" in err:
+            elif "Cannot allocate memory" in err:
                 fix = "This GPU is not supported by the amdgpu KFD (see `sudo dmesg | grep kfd`)."
+            elif "Invalid argument" in err:
+                fix = (
+                    "The amdgpu kernel driver refused /dev/kfd: the GPU is not supported by KFD, or the "
+                    "kernel driver does not match this ROCm (in a container, the host's amdgpu must "
+                    "support the image's ROCm); see `sudo dmesg | grep -i kfd`."
+                )
+            elif "Operation not permitted" in err:
+                fix = (
+                    "The kernel refused /dev/kfd (a container's device cgroup, or a failed amdgpu DKMS "
+                    "build): run the container with --device=/dev/kfd --device=/dev/dri, or reinstall "
+                    "the driver and check `sudo dmesg | grep kfd`."
+                )
             else:
                 fix = "Check the driver installation (dmesg) and device access (GTR205)."
             yield self.finding(Severity.ERROR, err, fix=fix)
@@ -297,8 +340,12 @@ class CudaDriverAge(_PlatformCheck):
                 Severity.ERROR,
                 f"NVIDIA driver {facts.nvidia_driver or '?'} (CUDA {facts.cuda_driver_api or '?'}) is too "
                 f"old for {tb.label}: torch reports 'The NVIDIA driver on your system is too old'.",
-                fix=f"Upgrade the driver to >= {need or 'a release supporting CUDA ' + tb.cuda}, or install "
-                f"a wheel for an older CUDA: pip install --force-reinstall torch --index-url "
+                fix=(
+                    WSL_DRIVER_FIX + " Or install"
+                    if facts.wsl
+                    else f"Upgrade the driver to >= {need or 'a release for CUDA ' + tb.cuda}, or install"
+                )
+                + f" a wheel for an older CUDA: pip install --force-reinstall torch --index-url "
                 f"{PYTORCH_INDEX}/cu118",
                 packages=("torch",),
             )
@@ -311,15 +358,24 @@ class DeviceAccess(_PlatformCheck):
     title: ClassVar[str] = "User can open the GPU device nodes"
 
     def check(self, env: EnvSnapshot, facts: PlatformFacts) -> Iterable[Finding]:
-        if not facts.gpus_of("amd"):
+        if not facts.gpus_of("amd") and not facts.device_nodes:
             raise NotApplicable("no AMD GPU found")
+        if facts.wsl:
+            raise NotApplicable(f"{facts.platform} reaches the GPU through /dev/dxg, not /dev/kfd")
+        if not any(n.known for n in facts.device_nodes):
+            raise NotApplicable("nothing recorded whether /dev/kfd exists or who may open it")
+        container = (
+            "; in a container pass --device=/dev/kfd --device=/dev/dri --group-add render "
+            "--group-add video (by number if the image lacks those group names)"
+        )
         kfd = next((n for n in facts.device_nodes if n.path == "/dev/kfd"), None)
-        if kfd is not None and not kfd.exists:
+        if kfd is not None and kfd.known and not kfd.exists:
             yield self.finding(
                 Severity.ERROR,
-                "/dev/kfd does not exist: the amdgpu kernel driver has no compute (KFD) support loaded.",
-                fix="Load amdgpu (sudo modprobe amdgpu) or install the ROCm kernel driver; in a container "
-                "pass --device=/dev/kfd --device=/dev/dri.",
+                "/dev/kfd does not exist: the amdgpu kernel driver has no compute (KFD) support loaded"
+                + (", or the container was started without the device." if facts.in_container else "."),
+                fix="Load amdgpu (sudo modprobe amdgpu) or install the ROCm kernel driver" + container + ".",
+                evidence={"told by": kfd.source},
             )
         denied = [n for n in facts.device_nodes if n.exists and not n.readable_writable]
         if not denied:
@@ -327,20 +383,34 @@ class DeviceAccess(_PlatformCheck):
         user = facts.user
         groups = sorted({n.group for n in denied if n.group})
         paths = ", ".join(f"{n.path} ({n.group or '?'} {n.mode or ''})".replace(" )", ")") for n in denied)
-        name = user.name if user else "this user"
-        if user and groups and all(g in user.login_groups for g in groups):
+        paths = paths.replace(" (?)", "")
+        name = facts.kfd_user or (user.name if user and user.name != "user" else None) or "this user"
+        told = [n.source for n in denied if n.source.startswith("rocminfo")]
+        why = f" ({told[0].removeprefix('rocminfo: ')}, said rocminfo)" if told else ""
+        if told and not groups and user and user.groups and "render" not in user.groups:
+            why += f"; the user's groups ({', '.join(user.groups)}) lack render"
+        if user and groups and all(g in user.login_groups for g in groups) and not told:
             fix = (
                 f"{name} is in {', '.join(groups)} in /etc/group but not in this session: log out and "
                 "back in (or run `newgrp render`)."
             )
         else:
+            # rocminfo names the DRM group it checked ("video", or "nogroup" in some images); the
+            # node's own group is what the kernel checks, and current distros make it render.
+            need = sorted({"render", "video", *groups})
+            cmd = USERMOD if need == ["render", "video"] else f'sudo usermod -aG {",".join(need)} "$USER"'
             # A shell comment keeps the line copy-pasteable.
-            fix = f"{USERMOD}  # then log out and back in (or run `newgrp render` in one shell)"
+            fix = f"{cmd}  # then log out and back in (or run `newgrp render` in one shell)"
+            if facts.in_container or facts.kfd_group == "nogroup":
+                fix += container
+        evidence = {"groups": ", ".join(user.groups) if user and user.groups else "?"}
+        if facts.kfd_group:
+            evidence["rocminfo checked group"] = facts.kfd_group
         yield self.finding(
             Severity.ERROR,
-            f"{name} cannot open {paths}: torch will see no GPU.",
+            f"{name} cannot open {paths}{why}: torch will see no GPU.",
             fix=fix,
-            evidence={"groups": ", ".join(user.groups) if user else "?"},
+            evidence=evidence,
         )
 
 
@@ -395,6 +465,7 @@ class NumpyAbi(_PlatformCheck):
                     "'_ARRAY_API not found' at import, then 'RuntimeError: Numpy is not available'.",
                     fix=fix,
                     packages=("numpy", "torch"),
+                    evidence={"cause": "numpy-abi:torch"},  # grouped with GTR103/GTR110 (core/causes.py)
                 )
             ]
         return []

@@ -1,11 +1,17 @@
-"""Where checks come from: the built-in tuple and the `gator_setup.checks` entry-point group."""
+"""Every finding code gator knows: the check classes (the built-in tuple and the
+`gator_setup.checks` entry-point group) and the rules reported by commands (what-if, check-pins,
+the runner), each with a title, a category and an explanation (`gator explain CODE`)."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from gator_setup.checks.base import Check
+from gator_setup.findings import CRASH_CODE, CheckResult, Finding
 
 ENTRY_POINT_GROUP = "gator_setup.checks"
 
@@ -17,6 +23,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     *("gator_setup.checks.platform", "gator_setup.checks.profile"),
     "gator_setup.checks.imports",
     "gator_setup.checks.deprecations",
+    "gator_setup.checks.numpy_abi",
 )
 
 
@@ -75,12 +82,90 @@ def all_checks(*, include_plugins: bool = True) -> tuple[list[type[Check]], list
     return checks, failures
 
 
-def checks_markdown_table(checks: list[type[Check]] | None = None) -> str:
-    """The README's table of checks, generated from the registry (a test keeps them in sync)."""
-    rows = ["| code | category | title |", "|---|---|---|"]
-    for c in sorted(checks if checks is not None else builtin_checks(), key=lambda c: c.code):
-        opt_in = " (opt-in)" if not c.default_enabled else ""
-        rows.append(f"| `{c.code}` | {c.category} | {c.title}{opt_in} |")
+@dataclass(frozen=True)
+class Rule:
+    """A finding code: its title, its category and the command that reports it."""
+
+    code: str
+    title: str
+    category: str
+    reported_by: str = "gator doctor"
+    default_enabled: bool = True
+
+
+DOCTOR = "gator doctor"
+#: Codes reported without a check class of their own: by the runner, by `gator doctor --what-if`
+#: and by `gator check-pins`.
+COMMAND_RULES: tuple[Rule, ...] = (
+    Rule(CRASH_CODE, "A check crashed or a plugin failed to load (a gator bug)", "gator", "any command"),
+    Rule("GTR111", "Imports still resolve after the change", "imports", "gator doctor --what-if"),
+    Rule("GTR112", "Nothing is downgraded", "packages", "gator doctor --what-if"),
+    Rule("GTR301", "Declared ranges admit no known-bad combination", "pins", "gator check-pins"),
+    Rule("GTR302", "Locked versions are no known-bad combination", "pins", "gator check-pins"),
+    Rule("GTR303", "Declared ranges fit the profile", "profile", "gator check-pins --profile"),
+)
+#: Check classes that `gator scan` runs too.
+SCAN_CODES = frozenset({"GTR101", "GTR102"})
+
+
+def rule_of(check: type[Check]) -> Rule:
+    """The rule of a check class."""
+    by = f"{DOCTOR}, gator scan" if check.code in SCAN_CODES else DOCTOR
+    return Rule(check.code, check.title, check.category, by, check.default_enabled)
+
+
+def all_rules(*, include_plugins: bool = True) -> tuple[list[Rule], list[PluginFailure]]:
+    """Every finding code, sorted: the checks' (plugins included) and the commands' rules."""
+    checks, failures = all_checks(include_plugins=include_plugins)
+    rules = [rule_of(c) for c in checks] + list(COMMAND_RULES)
+    return sorted(rules, key=lambda r: r.code), failures
+
+
+def command_rule(code: str) -> Rule:
+    """One of COMMAND_RULES (a KeyError names a code that was never registered)."""
+    for rule in COMMAND_RULES:
+        if rule.code == code:
+            return rule
+    raise KeyError(f"{code} is not a registered command rule")
+
+
+def command_result(code: str, findings: Sequence[Finding], *, title: str | None = None) -> CheckResult:
+    """The result of a command rule (what-if, check-pins), titled from the registry."""
+    rule = command_rule(code)
+    return CheckResult(code, title or rule.title, rule.category, list(findings))
+
+
+EXPLANATIONS = Path(__file__).resolve().parent.parent / "knowledge" / "codes.toml"
+EXPLAINED = ("meaning", "why", "fix")
+
+
+@lru_cache(maxsize=1)
+def explanations() -> dict[str, dict[str, str]]:
+    """code -> {"meaning", "why", "fix"} of every built-in code (knowledge/codes.toml)."""
+    from gator_setup.tomlread import load_toml
+
+    data = load_toml(EXPLANATIONS)
+    return {code: {k: str(v) for k, v in entry.items()} for code, entry in data.items()}
+
+
+def explain(code: str, checks: Sequence[type[Check]] = ()) -> dict[str, str] | None:
+    """What `code` means, why it matters and how to fix it; a plugin's check class has its
+    docstring as the meaning. None for a code nobody registered."""
+    found = explanations().get(code)
+    if found is not None:
+        return found
+    for c in checks:
+        if c.code == code and c.__doc__:
+            return {"meaning": " ".join(c.__doc__.split())}
+    return None
+
+
+def checks_markdown_table(rules: list[Rule] | None = None) -> str:
+    """The README's table of finding codes, generated from the registry (a test keeps them in sync)."""
+    rows = ["| code | category | title | reported by |", "|---|---|---|---|"]
+    for r in rules if rules is not None else all_rules(include_plugins=False)[0]:
+        opt_in = " (opt-in)" if not r.default_enabled else ""
+        rows.append(f"| `{r.code}` | {r.category} | {r.title}{opt_in} | {r.reported_by} |")
     return "\n".join(rows) + "\n"
 
 

@@ -4,37 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
+from gator_setup.checks.base import Check, NotApplicable
+from gator_setup.findings import CRASH_CODE, CheckResult, Finding, Severity
 from gator_setup.snapshot import EnvSnapshot
 
-CRASH_CODE = "GTR000"
-
-
-@dataclass
-class CheckResult:
-    """What one check produced, and how long it took."""
-
-    code: str
-    title: str
-    category: str
-    findings: list[Finding] = field(default_factory=list)
-    crashed: bool = False
-    seconds: float = 0.0
-    #: Why the check could not judge (its input was absent); None when it ran.
-    skipped: str | None = None
-
-    @property
-    def status(self) -> str:
-        """crashed, skipped, or the worst severity's label."""
-        if self.crashed:
-            return "crashed"
-        return "skipped" if self.skipped is not None else self.worst.label
-
-    @property
-    def worst(self) -> Severity:
-        return max((f.severity for f in self.findings), default=Severity.OK)
+__all__ = ["CRASH_CODE", "CheckResult", "crash_finding", "findings_of", "run_check", "run_checks"]
 
 
 def crash_finding(code: str, title: str, exc: BaseException) -> Finding:

@@ -42,6 +42,7 @@ def _root(
 
 app.command("doctor", epilog=doctor_cmd.DOCTOR_EPILOG)(doctor_cmd.doctor)
 app.command("checks")(doctor_cmd.checks)
+app.command("explain", epilog=doctor_cmd.EXPLAIN_EPILOG)(doctor_cmd.explain)
 app.command("check-pins", epilog=check_pins_cmd.CHECK_PINS_EPILOG)(check_pins_cmd.check_pins)
 models_cmd.register(app)
 app.command("fix", epilog=fix_cmd.FIX_EPILOG)(fix_cmd.fix)

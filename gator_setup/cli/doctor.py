@@ -17,6 +17,7 @@ from gator_setup.cli.common import (
     guarded,
     split_codes,
 )
+from gator_setup.cli.output import engine_workers
 
 DOCTOR_EPILOG = """Examples:
 
@@ -37,6 +38,8 @@ DOCTOR_EPILOG = """Examples:
   gator doctor --save-bundle gpu.tar.gz   store the raw GPU probe inputs (secrets redacted)
 
   gator doctor --sysroot gpu.tar.gz    replay a bundle (or a hand-made tree) instead of this machine
+
+  gator doctor --from-output rocminfo.txt   diagnose pasted tool output (rocminfo, nvidia-smi...)
 """
 
 
@@ -65,6 +68,14 @@ def doctor(
     save_bundle: Annotated[
         str | None, typer.Option("--save-bundle", help="Write the raw GPU probe inputs to FILE.tar.gz.")
     ] = None,
+    from_output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-output",
+            help="Diagnose pasted output of rocminfo, rocm-smi, amd-smi, nvidia-smi or collect_env "
+            "(a file, or - for stdin; repeatable) instead of this machine.",
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.text,
     json_: JsonOpt = False,
     strict: StrictOpt = False,
@@ -79,15 +90,19 @@ def doctor(
 ) -> None:
     """Check an environment for broken imports, conflicts, known-bad combinations and GPU mismatches."""
     from gator_setup.core.config import load_settings
-    from gator_setup.core.doctor import DoctorOptions, run_doctor
+    from gator_setup.core.doctor import DoctorOptions, run_doctor, select_results
 
     if what_if:
         from gator_setup.core.whatif import WhatIfOptions, run_what_if
 
-        wi_report = run_what_if(
-            WhatIfOptions(changes=tuple(what_if), python=python, project_dir=str(project))
+        settings = load_settings(project)
+        wi_report = select_results(
+            run_what_if(WhatIfOptions(changes=tuple(what_if), python=python, project_dir=str(project))),
+            split_codes(only),
+            split_codes(skip),
+            settings.ignore,
         )
-        strict = strict or load_settings(project).strict
+        strict = strict or settings.strict
         raise typer.Exit(emit_report(wi_report, fmt, json_=json_, verbose=verbose, strict=strict))
 
     opts = DoctorOptions(
@@ -99,6 +114,8 @@ def doctor(
         deep=deep,
         sysroot=sysroot,
         save_bundle=save_bundle,
+        from_output=tuple(from_output or ()),
+        workers=engine_workers(),
     )
     report = run_doctor(opts)
     strict = strict or load_settings(project).strict
@@ -109,22 +126,81 @@ def doctor(
 def checks(
     json_: JsonOpt = False,
 ) -> None:
-    """List every check gator knows (built-in and plugins) with its code and category."""
+    """List every finding code gator knows (checks, plugins, what-if and check-pins rules)."""
     import json
     import sys
 
-    from gator_setup.checks.registry import all_checks
+    from gator_setup.checks.registry import all_rules
 
-    classes, failures = all_checks()
-    rows = [
-        {"code": c.code, "title": c.title, "category": c.category, "default": c.default_enabled}
-        for c in sorted(classes, key=lambda c: c.code)
-    ]
+    rules, failures = all_rules()
     if json_:
+        rows = [
+            {
+                "code": r.code,
+                "title": r.title,
+                "category": r.category,
+                "default": r.default_enabled,
+                "reported_by": r.reported_by,
+            }
+            for r in rules
+        ]
         sys.stdout.write(json.dumps({"checks": rows}, indent=2) + "\n")
-    else:
-        for r in rows:
-            flag = "" if r["default"] else "  (opt-in)"
-            sys.stdout.write(f"{r['code']}  {r['category']:<13} {r['title']}{flag}\n")
-        for f in failures:
-            sys.stdout.write(f"GTR000  plugin {f.name} failed to load: {f.error}\n")
+        return
+    for r in rules:
+        flag = "" if r.default_enabled else "  (opt-in)"
+        by = (
+            ""
+            if r.reported_by.startswith("gator doctor") and "--" not in r.reported_by
+            else f"  [{r.reported_by}]"
+        )
+        sys.stdout.write(f"{r.code}  {r.category:<13} {r.title}{flag}{by}\n")
+    for f in failures:
+        sys.stdout.write(f"GTR000  plugin {f.name} failed to load: {f.error}\n")
+
+
+EXPLAIN_EPILOG = """Examples:
+
+  gator explain GTR101      what a broken provider import means and how to fix it
+
+  gator explain GTR111      a code reported by `gator doctor --what-if`
+"""
+
+
+@guarded
+def explain(
+    code: Annotated[str, typer.Argument(help="A finding code, e.g. GTR101 (`gator checks` lists them).")],
+    json_: JsonOpt = False,
+) -> None:
+    """Explain a finding code: what it means, why it matters, how to fix it."""
+    import json
+    import sys
+
+    from gator_setup.checks.registry import all_checks, all_rules, explain
+    from gator_setup.errors import UnknownNameError
+
+    rules, _failures = all_rules()
+    wanted = code.strip().upper()
+    rule = next((r for r in rules if r.code == wanted), None)
+    text = explain(wanted, all_checks()[0]) if rule is not None else None
+    if rule is None or text is None:
+        raise UnknownNameError("check code", code, [r.code for r in rules], hint="`gator checks` lists them.")
+    if json_:
+        row = {
+            "code": rule.code,
+            "title": rule.title,
+            "category": rule.category,
+            "reported_by": rule.reported_by,
+        }
+        sys.stdout.write(json.dumps({**row, "default": rule.default_enabled, **text}, indent=2) + "\n")
+        return
+    out = [f"{rule.code}: {rule.title}", f"category: {rule.category} · reported by: {rule.reported_by}", ""]
+    for key, heading in (("meaning", "What it means"), ("why", "Why it matters"), ("fix", "How to fix it")):
+        if key in text:
+            out += [heading, *_wrap(text[key]), ""]
+    sys.stdout.write("\n".join(out))
+
+
+def _wrap(text: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=96, initial_indent="  ", subsequent_indent="  ")

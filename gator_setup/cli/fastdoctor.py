@@ -79,7 +79,7 @@ def _run(opts: dict[str, Any]) -> int:
         start_query(opts["python"])  # the other interpreter starts while gator imports the rest
     from pathlib import Path
 
-    from gator_setup.cli.output import emit_report, split_codes
+    from gator_setup.cli.output import emit_report, engine_workers, split_codes
     from gator_setup.core.config import load_settings
     from gator_setup.core.doctor import DoctorOptions, run_doctor
 
@@ -93,6 +93,7 @@ def _run(opts: dict[str, Any]) -> int:
             deep=opts["deep"],
             sysroot=opts["sysroot"],
             save_bundle=opts["save_bundle"],
+            workers=engine_workers(),
         )
     )
     strict = opts["strict"] or load_settings(Path(opts["project"])).strict

@@ -67,7 +67,7 @@ def _run(opts: dict[str, Any]) -> int:
 
         # the other interpreter starts while gator imports the rest (unless its answer is cached)
         start_query(opts["python"], cache_root() / "interpreters")
-    from gator_setup.cli.output import emit_report
+    from gator_setup.cli.output import emit_report, engine_workers
     from gator_setup.core.scan import ScanOptions, run_scan
 
     report = run_scan(
@@ -76,6 +76,7 @@ def _run(opts: dict[str, Any]) -> int:
             hub_version=opts["hub_version"],
             python=opts["python"],
             exclude=tuple(opts["exclude"]),
+            workers=engine_workers(),
         )
     )
     fmt = OutputFormat(opts["fmt"])

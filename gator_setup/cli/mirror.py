@@ -53,6 +53,10 @@ def serve(
     branch_ttl: Annotated[
         float, typer.Option("--branch-ttl", help="Seconds before a branch is re-resolved upstream.")
     ] = 60.0,
+    access_ttl: Annotated[
+        float,
+        typer.Option("--access-ttl", help="Seconds an upstream verdict on private/gated access is reused."),
+    ] = 60.0,
     public_url: Annotated[
         str | None, typer.Option("--public-url", help="Base URL clients use (for absolute Link headers).")
     ] = None,
@@ -82,6 +86,7 @@ def serve(
         tokens_file=tokens,
         upstream_token=os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or None,
         branch_ttl=branch_ttl,
+        access_ttl=access_ttl,
         public_url=public_url,
     )
     try:

@@ -14,6 +14,20 @@ class OutputFormat(str, enum.Enum):
     sarif = "sarif"
 
 
+def engine_workers() -> int | None:
+    """The analysis engine's variants as the environment selects them, for the commands that run
+    it: `GATOR_PURE_PYTHON=1` selects the pure-Python byte operations for this process,
+    `GATOR_NO_PARALLEL=1` one process (the returned `workers`; None: one per CPU). The engine
+    itself reads no environment variable."""
+    import os
+
+    if os.environ.get("GATOR_PURE_PYTHON"):
+        from gator_setup.analysis import speedups
+
+        speedups.PURE_PYTHON = True
+    return 1 if os.environ.get("GATOR_NO_PARALLEL") else None
+
+
 def error_line(message: str) -> None:
     """Print a one-line error on stderr."""
     print(f"gator: error: {message}", file=sys.stderr)
@@ -24,7 +38,7 @@ def emit_report(
 ) -> int:
     """Write the report to stdout in `fmt` (JSON when `json_`, the --json shorthand) and return the
     exit code (same for every format)."""
-    from gator_setup.checks.base import Severity
+    from gator_setup.findings import Severity
 
     if json_:
         fmt = OutputFormat.json

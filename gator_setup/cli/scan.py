@@ -15,6 +15,7 @@ from gator_setup.cli.common import (
     emit_report,
     guarded,
 )
+from gator_setup.cli.output import engine_workers
 
 SCAN_EPILOG = """Examples:
 
@@ -50,7 +51,11 @@ def scan(
     from gator_setup.core.scan import ScanOptions, run_scan
 
     opts = ScanOptions(
-        paths=tuple(paths), hub_version=hub_version, python=python, exclude=tuple(exclude or ())
+        paths=tuple(paths),
+        hub_version=hub_version,
+        python=python,
+        exclude=tuple(exclude or ()),
+        workers=engine_workers(),
     )
     report = run_scan(opts)
     raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))

@@ -27,7 +27,7 @@ DEPLOY_EPILOG = """Examples:
 
 TEMPLATE_EPILOG = """Examples:
 
-  gator space template trackio ./dashboard    a Gradio dashboard plotting logged metrics
+  gator space template trackio ./runs    Trackio's own dashboard; then trackio.init(space_id=...)
 """
 
 space_app = typer.Typer(
@@ -138,14 +138,20 @@ def render(result: DeployResult) -> None:
             out(f"Would set secrets: {', '.join(sorted(plan.secrets))} (values hidden)\n")
         return
     out(f"Space: {plan.url} (sdk {plan.sdk}{hardware}, {visibility}, as {result.user})\n")
-    if plan.variables:
-        out(f"Variables set: {', '.join(sorted(plan.variables))}\n")
+    if result.variables_changed:
+        out(f"Variables set: {', '.join(result.variables_changed)}\n")
+    unchanged = sorted(set(plan.variables) - set(result.variables_changed))
+    if unchanged:
+        out(f"Variables already set: {', '.join(unchanged)}\n")
     if plan.secrets:
         out(f"Secrets set: {', '.join(sorted(plan.secrets))} (values hidden)\n")
     if result.remote_only:
         out(f"Left on the Space (not in the folder): {', '.join(result.remote_only)}\n")
     if result.nothing_to_change:
         out(f"Nothing to change: all {len(plan.files)} files are already up to date.\n")
+        return
+    if not result.changed:
+        out(f"All {len(plan.files)} files are already up to date; no commit.\n")
         return
     size = human_size(sum(f.size for f in result.changed))
     out(f"Uploaded {len(result.changed)} of {len(plan.files)} files ({size}) in commit {result.commit_oid}\n")
@@ -161,9 +167,12 @@ def template(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
 ) -> None:
     """Write a starter Space folder to edit, then `gator space deploy`."""
-    from gator_setup.spaces.templates import write
+    from gator_setup.spaces.templates import load, write_template
 
-    written = write(name, folder, force=force)
+    chosen = load(name)
+    written = write_template(chosen, folder, force=force)
     for path in written:
         sys.stdout.write(f"wrote {path}\n")
     sys.stdout.write(f"Next: gator space deploy {folder} --repo OWNER/NAME\n")
+    if chosen.after_deploy:
+        sys.stdout.write(chosen.after_deploy + "\n")

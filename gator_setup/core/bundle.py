@@ -9,7 +9,7 @@ import re
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from gator_setup.errors import InputError, UsageError
@@ -123,3 +123,88 @@ def open_sysroot(path: str | os.PathLike[str], workdir: Path) -> Path:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(p, f"not a readable bundle ({first})", hint="Pass a folder or a .tar.gz.") from None
     return workdir
+
+
+#: What --from-output recognises, for the error that names none of it.
+KNOWN_OUTPUTS = (
+    "rocminfo, rocm-smi, amd-smi static/version, nvidia-smi (plain, -q, --query-gpu csv), "
+    "torch collect_env, /proc/driver/nvidia/version, uname -a, groups/id, ls -l /dev/kfd /dev/dri"
+)
+
+
+def _read_pasted(path: str) -> str:
+    import sys
+
+    from gator_setup.probes.system import MAX_READ_BYTES, decode
+
+    if path == "-":
+        return decode(sys.stdin.buffer.read(MAX_READ_BYTES))
+    try:
+        with open(path, "rb") as fh:
+            return decode(fh.read(MAX_READ_BYTES))
+    except OSError as exc:
+        raise InputError(path, f"cannot read it ({exc.strerror or exc})") from None
+
+
+def sysroot_from_outputs(paths: Sequence[str], workdir: Path) -> Path:
+    """A replay tree (the --sysroot layout) built from pasted tool outputs.
+
+    Each file may hold one output or a terminal transcript of several; every part goes where the
+    probe that would have run that command looks for it. The tree has an empty site-packages, so
+    the packages of the machine running gator are not mixed into the pasted machine's verdict; a
+    pasted collect_env supplies torch and the libraries it lists instead.
+    """
+    from gator_setup.probes import collect_env, pasted
+
+    commands: dict[str, list[str]] = {}
+    files: dict[str, list[str]] = {}
+    devices: dict[str, dict[str, str]] = {}
+    who: dict[str, object] = {}
+    for path in paths:
+        found = pasted.pieces(_read_pasted(path))
+        if not found:
+            raise InputError(
+                path,
+                "no GPU tool output recognised in it",
+                hint=f"--from-output reads: {KNOWN_OUTPUTS}.",
+            )
+        for piece in found:
+            if piece.target.startswith("file:"):
+                files.setdefault(piece.target[5:], []).append(piece.text)
+            elif piece.target in ("groups", "id"):
+                user, groups = pasted.parse_groups(piece.target, piece.text)
+                who.update({"groups": groups, "login_groups": groups, **({"user": user} if user else {})})
+            elif piece.target == "devices":
+                devices.update(pasted.parse_devices(piece.command, piece.text))
+            else:
+                commands.setdefault(piece.target, []).append(piece.text)
+    root = workdir / "from-output"
+    site = root / SITE_IN_BUNDLE
+    site.mkdir(parents=True)
+    entries: dict[str, str] = {}
+    for key, texts in commands.items():
+        entries[f".gator/commands/{key}.txt"] = "\n".join(texts)
+    for file, texts in files.items():
+        entries[file.lstrip("/")] = "\n".join(texts)
+    # Marks a tree of pasted parts: a device node it does not list is unknown, not absent.
+    entries[".gator/pasted.json"] = json.dumps({"inputs": list(paths)}, indent=2) + "\n"
+    if who:
+        entries[".gator/user.json"] = json.dumps(who, indent=2) + "\n"
+    if devices:
+        entries[".gator/devices.json"] = json.dumps(devices, indent=2) + "\n"
+        for dev in devices:
+            entries[dev.lstrip("/")] = ""
+    if "collect-env" in commands:
+        env = collect_env.parse_collect_env(entries[".gator/commands/collect-env.txt"])
+        pins = dict(env.packages)
+        if env.torch_version:
+            pins["torch"] = env.torch_version
+        for name, version in pins.items():
+            if name in BUNDLED_DISTS:
+                meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                entries[f"{SITE_IN_BUNDLE}/{name.replace('-', '_')}-{version}.dist-info/METADATA"] = meta
+    for name, text in entries.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root

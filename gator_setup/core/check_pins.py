@@ -14,7 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from gator_setup.checks.base import Finding, Severity
-from gator_setup.checks.runner import CheckResult
+from gator_setup.checks.registry import command_result
 from gator_setup.errors import InputError
 from gator_setup.knowledge.rules import Rule
 from gator_setup.pins.admits import compatible, intersection_witness
@@ -262,7 +262,7 @@ def _pinned(d: Declaration) -> Version:
 
 def profile_constraints(name: str, project_dir: Path) -> tuple[list[Declaration], str | None]:
     """The profile's constraints file, or a note saying why there is none."""
-    from gator_setup.core.profiles import profile_dirs
+    from gator_setup.knowledge.profiles import profile_dirs
     from gator_setup.pins.requirements_txt import parse_requirements_file
 
     dirs = [project_dir / "constraints", *profile_dirs()]
@@ -331,18 +331,15 @@ def run_check_pins(opts: CheckPinsOptions) -> Report:
     shadowed = {s for a in admissions for s in a.rule.supersedes}
     ranges = [range_finding(a) for a in admissions if a.rule.id not in shadowed]
     results = [
-        CheckResult(RANGES_CODE, "Declared ranges admit no known-bad combination", "pins", ranges),
-        CheckResult(
-            LOCK_CODE, "Locked versions are no known-bad combination", "pins", lock_findings(rules, pins)
-        ),
+        command_result(RANGES_CODE, ranges),
+        command_result(LOCK_CODE, lock_findings(rules, pins)),
     ]
     if opts.profile and constraints:
         results.append(
-            CheckResult(
+            command_result(
                 PROFILE_CODE,
-                f"Declared ranges fit profile {opts.profile}",
-                "profile",
                 profile_findings(pins, constraints, opts.profile),
+                title=f"Declared ranges fit profile {opts.profile}",
             )
         )
     shown = [os.path.relpath(f) if os.path.isabs(f) else f for f in pins.files]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gator_setup.core.tomlread import load_toml
 from gator_setup.errors import InputError
+from gator_setup.tomlread import load_toml
 
 #: key -> (type, meaning); the README's settings table is generated from this.
 SETTINGS_KEYS: dict[str, tuple[type, str]] = {

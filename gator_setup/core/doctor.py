@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 from gator_setup.checks.base import Check, Finding, Severity
-from gator_setup.checks.registry import PluginFailure, all_checks
-from gator_setup.checks.runner import CRASH_CODE, CheckResult, run_checks
+from gator_setup.checks.registry import COMMAND_RULES, PluginFailure, all_checks
+from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
+from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
 from gator_setup.errors import UnknownNameError, UsageError
+from gator_setup.findings import CRASH_CODE, CheckResult
 from gator_setup.probes.python_env import (
     current_interpreter,
     query_interpreter,
@@ -22,35 +24,37 @@ from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot
 
 
-@dataclass(frozen=True)
-class DoctorOptions:
-    """What `gator doctor` was asked to do."""
-
-    python: str | None = None
-    project_dir: str | None = "."
-    profile: str | None = None
-    only: tuple[str, ...] = ()
-    skip: tuple[str, ...] = ()
-    include_plugins: bool = True
-    #: Import torch in a subprocess of the target interpreter (arch list, devices, tensor op).
-    deep: bool = False
-    #: Replay a support bundle or hand-made tree instead of probing this machine.
-    sysroot: str | None = None
-    #: Write the raw probe inputs to this tar.gz.
-    save_bundle: str | None = None
-
-
 def select_checks(
     checks: list[type[Check]], only: tuple[str, ...], skip: tuple[str, ...]
 ) -> list[type[Check]]:
-    """Apply --only / --skip; an unknown code is a usage error with close matches."""
-    known = {c.code for c in checks}
-    for code in (*only, *skip):
-        if code not in known:
-            raise UnknownNameError("check code", code, known, hint="`gator checks` lists the codes.")
+    """Apply --only / --skip; any registered code is accepted (those of --what-if and check-pins
+    too: they select nothing here), an unknown one is a usage error with close matches."""
+    check_codes((*only, *skip), checks)
     if only:
         return [c for c in checks if c.code in only]
     return [c for c in checks if c.default_enabled and c.code not in skip]
+
+
+def check_codes(codes: Iterable[str], checks: Iterable[type[Check]]) -> None:
+    """Raise UnknownNameError for a code that neither a check nor a command rule has."""
+    known = {c.code for c in checks} | {r.code for r in COMMAND_RULES}
+    for code in codes:
+        if code not in known:
+            raise UnknownNameError("check code", code, known, hint="`gator checks` lists the codes.")
+
+
+def select_results(
+    report: Report, only: tuple[str, ...], skip: tuple[str, ...], ignored: Iterable[str] = ()
+) -> Report:
+    """A command's report with --only / --skip applied to its results and `[tool.gator] ignore`
+    to its findings (for the commands whose results are not check classes: --what-if)."""
+    check_codes((*only, *skip), all_checks(include_plugins=False)[0])
+    drop = set(ignored)
+    kept = [r for r in report.results if (r.code in only if only else r.code not in skip)]
+    for r in kept:
+        r.findings = [f for f in r.findings if f.code not in drop]
+    report.results = kept
+    return report
 
 
 def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str]) -> EnvSnapshot:
@@ -65,7 +69,12 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         from gator_setup.probes.imports import probe_imports
 
         imports = probe_imports(
-            interp.sys_path, dists, project, paths=settings.paths, exclude=settings.exclude
+            interp.sys_path,
+            dists,
+            project,
+            paths=settings.paths,
+            exclude=settings.exclude,
+            workers=opts.workers,
         )
     snapshot = EnvSnapshot(
         interpreter=interp,
@@ -75,9 +84,13 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
+    if "numpy_abi" in needs:
+        from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
+
+        snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
     profile_name = opts.profile or settings.profile
     if profile_name:
-        from gator_setup.core.profiles import load_profile
+        from gator_setup.knowledge.profiles import load_profile
 
         snapshot.profile = load_profile(profile_name)
     if "platform" in needs or snapshot.profile is not None or opts.sysroot or opts.save_bundle:
@@ -105,17 +118,31 @@ def run_doctor(opts: DoctorOptions) -> Report:
     needs = frozenset().union(*(c.needs for c in selected)) if selected else frozenset()
     if opts.sysroot and opts.save_bundle:
         raise UsageError("--sysroot replays a bundle; it cannot also --save-bundle.")
+    if opts.from_output and (opts.sysroot or opts.save_bundle):
+        raise UsageError("--from-output replays pasted outputs; use it without --sysroot/--save-bundle.")
     with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
-        if opts.sysroot:
+        if opts.from_output:
+            from gator_setup.core.bundle import sysroot_from_outputs
+
+            opts = _replace_sysroot(opts, str(sysroot_from_outputs(opts.from_output, Path(work))))
+        elif opts.sysroot:
             from gator_setup.core.bundle import open_sysroot
 
             opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
         snapshot = build_snapshot(opts, settings, needs)
     results = run_checks(selected, snapshot)
+    from gator_setup.core.causes import group_by_cause
+
+    group_by_cause(results)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:
         r.findings = [f for f in r.findings if f.code not in ignored]
+    notes = [
+        f"{r.code} is reported by `{r.reported_by}`, not by this run."
+        for r in COMMAND_RULES
+        if r.code in opts.only and r.code != CRASH_CODE
+    ]
     interp = snapshot.interpreter
     context = {
         "headline": f"gator doctor · Python {interp.version} ({interp.executable}) · "
@@ -136,7 +163,7 @@ def run_doctor(opts: DoctorOptions) -> Report:
         from gator_setup.core.platform_probe import platform_context
 
         context["platform"] = platform_context(snapshot)
-    return Report(command="doctor", results=results, context=context)
+    return Report(command="doctor", results=results, context=context, notes=notes)
 
 
 def _replace_sysroot(opts: DoctorOptions, sysroot: str) -> DoctorOptions:

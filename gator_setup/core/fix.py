@@ -18,8 +18,8 @@ from gator_setup.checks.platform import DeviceAccess, NumpyAbi
 from gator_setup.checks.profile import ProfileConstraints, ProfileTorch
 from gator_setup.checks.runner import findings_of
 from gator_setup.core.doctor import DoctorOptions, build_snapshot
-from gator_setup.core.profiles import Profile
 from gator_setup.errors import GatorError, UsageError
+from gator_setup.knowledge.profiles import Profile
 from gator_setup.snapshot import EnvSnapshot
 
 

@@ -12,7 +12,7 @@ from gator_setup.probes.system import LiveSystem, Recorder, ReplaySystem, System
 from gator_setup.snapshot import EnvSnapshot
 
 if TYPE_CHECKING:
-    from gator_setup.core.doctor import DoctorOptions
+    from gator_setup.core.options import DoctorOptions
 
 REPLAY_SITE = "/.gator/site-packages"
 
@@ -61,14 +61,20 @@ def platform_context(snapshot: EnvSnapshot) -> dict[str, Any]:
             }
             for g in facts.gpus
         ],
+        "platform": facts.platform,
         "rocm": facts.rocm_version,
+        "amdgpu_driver": facts.amdgpu_driver,
         "nvidia_driver": facts.nvidia_driver,
+        "cuda_driver_api": facts.cuda_driver_api,
+        #: fact -> the file, node or tool output it came from.
+        "sources": dict(sorted(facts.sources.items())),
         "torch": {
             "version": tb.version,
             "kind": tb.kind,
             "hip": tb.hip,
             "cuda": tb.cuda,
             "arch_list": tb.arch_list,
+            "source": tb.location,
         },
         "unavailable": list(facts.unavailable),
         "sysroot": facts.sysroot,

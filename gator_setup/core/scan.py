@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gator_setup.analysis.providers import Provider, Providers, providers_from_env
 from gator_setup.analysis.scan import ScanResult, Walked, scan_tree, scan_wheel, walk_stats
 from gator_setup.checks.runner import run_checks
+from gator_setup.core.options import ScanOptions as ScanOptions  # (re-exported)
 from gator_setup.errors import GatorError, InputError, UsageError
 from gator_setup.probes.imports import scan_layout_dir, tree_cache_file
 from gator_setup.report.model import Report
@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 HUB_MODULE = "huggingface_hub"
 DOWNLOAD_TIMEOUT_S = 120.0
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """What `gator scan` was asked to do."""
-
-    paths: tuple[str, ...]
-    hub_version: str | None = None
-    python: str | None = None
-    exclude: tuple[str, ...] = ()
 
 
 class DownloadError(GatorError):
@@ -195,7 +185,11 @@ def _providers_and_walks(opts: ScanOptions) -> tuple[Providers, EnvSnapshot, dic
 
 
 def _scan_one(
-    path: Path, providers: Providers, exclude: tuple[str, ...], walked: Walked | None = None
+    path: Path,
+    providers: Providers,
+    exclude: tuple[str, ...],
+    walked: Walked | None = None,
+    workers: int | None = None,
 ) -> ScanResult:
     from gator_setup.checks.deprecations import EXEMPT_PACKAGES, deprecation_needles
 
@@ -221,6 +215,7 @@ def _scan_one(
         deep_exempt=EXEMPT_PACKAGES,
         walked=walked,
         layout_dir=scan_layout_dir(),
+        workers=workers,
     )
 
 
@@ -228,7 +223,7 @@ def run_scan(opts: ScanOptions) -> Report:
     """Scan paths against the installed providers (or a named hub version); GTR101 + GTR102."""
     from gator_setup.checks.deprecations import DeprecatedHubApis
     from gator_setup.checks.imports import ProviderImportsExist
-    from gator_setup.probes.imports import ImportFacts, ProviderInfo, _issue
+    from gator_setup.probes.imports import ImportFacts, ProviderInfo, import_issue
 
     if not opts.paths:
         raise UsageError("Nothing to scan.", hint="Pass one or more folders, .py or .whl files.")
@@ -242,7 +237,7 @@ def run_scan(opts: ScanOptions) -> Report:
     files_seen = 0
     for raw in opts.paths:
         path = Path(raw)
-        res = _scan_one(path, providers, opts.exclude, walks.get(raw))
+        res = _scan_one(path, providers, opts.exclude, walks.get(raw), opts.workers)
         files_seen += res.files_seen
         facts.project_files.extend(res.files)
         for p in res.problems:
@@ -250,7 +245,9 @@ def run_scan(opts: ScanOptions) -> Report:
             facts.problems.append(ProbeProblem("scan", where, p.message))
         for si in res.issues:
             rel = os.path.relpath(si.file.path, path) if path.is_dir() else si.file.path
-            facts.issues.append(_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module))
+            facts.issues.append(
+                import_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module)
+            )
     snap.imports = facts
     snap.project_dir = None
     results = run_checks([ProviderImportsExist(), DeprecatedHubApis()], snap)

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gator_setup.checks.base import Finding, Severity
+from gator_setup.checks.registry import command_result
 from gator_setup.checks.runner import CheckResult
 from gator_setup.errors import UsageError
 from gator_setup.probes.resolver import Change
@@ -87,10 +88,10 @@ class _Side:
     wheels: Mapping[str, Path]  # canonical name -> wheel of the new version (after side only)
 
     def sources(self, name: str) -> tuple[dict[str, tuple[str, bytes, bool]], str] | None:
-        from gator_setup.knowledge.builder import _wheel_sources, tree_sources
+        from gator_setup.knowledge.builder import tree_sources, wheel_sources
 
         if name in self.wheels:
-            src = _wheel_sources(self.wheels[name])
+            src = wheel_sources(self.wheels[name])
         else:
             d = self.dists.get(name)
             if d is None or not d.path:
@@ -255,9 +256,7 @@ def run_what_if(
             _broken_imports(before_side, name, cache, memo) if name in snapshot.distributions else {}
         )
         import_findings += [f for key, f in broken_after.items() if key not in broken_before]
-    results.append(
-        CheckResult(IMPORTS_CODE, "Imports still resolve after the change", "imports", import_findings)
-    )
+    results.append(command_result(IMPORTS_CODE, import_findings))
     downgrades = []
     for c in changes:
         if c.old and c.new:
@@ -274,7 +273,7 @@ def run_what_if(
                     )
             except InvalidVersion:
                 continue
-    results.append(CheckResult(DOWNGRADE_CODE, "Nothing is downgraded", "packages", downgrades))
+    results.append(command_result(DOWNGRADE_CODE, downgrades))
     summary = (
         ", ".join(f"{c.name} {c.old or '(new)'} -> {c.new or '(removed)'}" for c in changes) or "nothing"
     )

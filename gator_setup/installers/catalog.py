@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gator_setup.core.tomlread import load_toml
 from gator_setup.errors import InputError, UnknownNameError
 from gator_setup.installers.errors import CatalogError
 from gator_setup.probes.memory import MemoryFacts
+from gator_setup.tomlread import load_toml
 
 KINDS = ("diffusers", "transformers", "single-file", "voice")
 REPO_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")

@@ -256,8 +256,8 @@ def _doctor_import_problem(python: str | None, modules: tuple[str, ...]) -> str 
     """
     from packaging.utils import canonicalize_name
 
-    from gator_setup.checks.base import Severity
     from gator_setup.core.doctor import DoctorOptions, run_doctor
+    from gator_setup.findings import Severity
 
     wanted = {canonicalize_name(m) for m in modules}
     report = run_doctor(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gator_setup.core.tomlread import load_toml
 from gator_setup.installers.errors import InstallError
+from gator_setup.tomlread import load_toml
 
 LOCK_NAME = "gator-models.lock"
 LOCK_VERSION = 1

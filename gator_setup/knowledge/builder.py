@@ -57,7 +57,7 @@ class Sources:
 
 def load_sources(path: Path) -> Sources:
     """Read tools/kb_sources.toml."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     data = load_toml(path)
 
@@ -259,7 +259,7 @@ class ConsumerScan:
     requires_provider: str | None = None  # the specifier it declares on the provider
 
 
-def _wheel_sources(wheel: Path) -> SourceMap:
+def wheel_sources(wheel: Path) -> SourceMap:
     """module -> (path in wheel, source, is_package) for every .py member."""
     from gator_setup.analysis import module_name
 
@@ -350,7 +350,7 @@ def import_sites(
 
 def scan_consumer(wheel: Path, consumer: Source, provider: Source, version: Version) -> ConsumerScan:
     """Unguarded module-level imports of the provider in run-time files of a consumer wheel."""
-    sites = import_sites(_wheel_sources(wheel), consumer.module, provider.module)
+    sites = import_sites(wheel_sources(wheel), consumer.module, provider.module)
     return ConsumerScan(version, sites, _declared_on(wheel, provider.dist))
 
 

@@ -15,8 +15,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gator_setup.checks.base import Severity
 from gator_setup.errors import InputError
+from gator_setup.findings import Severity
 
 KNOWLEDGE_DIR = Path(__file__).parent
 #: Hand-verified rules first, then the builder's output (tools/build_kb.py).
@@ -43,6 +43,7 @@ _RULE_KEYS = {
     "provenance",
     "symbol",
     "symbols",
+    "cause",
 }
 _REQUIRED = ("id", "title", "severity", "packages", "error", "fix")
 _REPRO_KEYS = {"date", "python", "run", "cases"}
@@ -114,8 +115,20 @@ class Rule:
     symbol: str = ""
     #: Every provider name missing in this combination (generated rules merge names missing together).
     symbols: tuple[str, ...] = ()
+    #: Root-cause key shared with the checks that see the same break ("numpy-abi:torch").
+    cause: str = ""
     #: Canonical name -> the spelling used in the data file (for messages).
     display_names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cause_key(self) -> str:
+        """The root-cause key (core/causes.py): `cause`, else the provider lacking `symbol`."""
+        if self.cause:
+            return self.cause
+        sym = self.symbol or (self.symbols[0] if self.symbols else "")
+        if sym:
+            return f"missing:{canonicalize_name(sym.split('.', 1)[0])}:{sym}"
+        return f"rule:{self.id}"
 
     def display(self, name: str) -> str:
         return self.display_names.get(name, name)
@@ -310,12 +323,13 @@ def parse_rule(path: Path, data: Any) -> Rule:
         display_names={canonicalize_name(n): n for n in pk},
         symbol=str(data.get("symbol", "")),
         symbols=_str_list(path, rid, "symbols", data.get("symbols", [])),
+        cause=str(data.get("cause", "")),
     )
 
 
 def load_rule_file(path: str | Path) -> list[Rule]:
     """Load and validate one rules file."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     p = Path(path)
     data = load_toml(p)

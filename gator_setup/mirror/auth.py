@@ -4,12 +4,20 @@ Tokens file, one entry per line, `#` comments:
 
     TOKEN USER read|write            a token of USER (8+ characters)
     org ORG USER:ROLE [USER:ROLE...] USER is a member of ORG with ROLE read, write or admin
+    upstream USER UPSTREAM_TOKEN     what the mirror sends upstream for USER (pull-through)
 
-A "org" line cannot be mistaken for a token line: tokens have 8+ characters.
+An "org" line cannot be mistaken for a token line (tokens have 8+ characters), nor an "upstream"
+line (its third field is a token, never `read` or `write`).
+
+Pull-through: a local token is never sent upstream. The upstream sees the user's own upstream token
+(an `upstream` line), else the mirror's (`GATOR_MIRROR_UPSTREAM_TOKEN`), which opens public content
+only: private and gated upstream content is served only to callers with an upstream credential of
+their own that the upstream accepted (see pullthrough.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +40,7 @@ class User:
     token: str = ""
     orgs: tuple[tuple[str, str], ...] = ()
     anywhere: bool = False  # open development mode: may read and write every namespace
+    upstream_token: str = ""  # sent upstream for this user (pull-through); never a local token
 
     def __repr__(self) -> str:  # never show the token, even in a debugger or log
         return f"User({self.name!r}, write={self.write}, orgs={dict(self.orgs)})"
@@ -43,11 +52,35 @@ class User:
         return dict(self.orgs).get(namespace)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A caller as the upstream sees it (pull-through).
+
+    `upstream_auth` is the Authorization value to send upstream for it (None: the mirror's own token,
+    if any). `key` names whose upstream verdicts apply to it: a sha256 of its own upstream credential,
+    or None when it has none, so private and gated upstream content is never granted to it.
+    """
+
+    upstream_auth: str | None
+    key: str | None
+    name: str
+
+    def __repr__(self) -> str:  # never show the credential
+        return f"Caller({self.name!r})"
+
+
+def credential_key(authorization: str) -> str:
+    """What the mirror remembers of an upstream credential: its sha256, never the token."""
+    return hashlib.sha256(authorization.encode()).hexdigest()
+
+
 @dataclass
 class _Parsed:
     users: dict[str, User] = field(default_factory=dict)
     orgs: dict[str, dict[str, str]] = field(default_factory=dict)  # user -> {org: role}
     org_lines: dict[str, int] = field(default_factory=dict)
+    upstream: dict[str, str] = field(default_factory=dict)  # user -> upstream token
+    upstream_lines: dict[str, int] = field(default_factory=dict)
 
 
 def load_tokens(path: Path) -> dict[str, User]:
@@ -67,6 +100,12 @@ def load_tokens(path: Path) -> dict[str, User]:
         if parts[0] == "org":
             _parse_org(path, n, parts, parsed)
             continue
+        if parts[0] == "upstream" and len(parts) == 3 and parts[2] not in ("read", "write"):
+            if not valid_name(parts[1]) or parts[1] in parsed.upstream:
+                raise InputError(path, "expected one 'upstream USER TOKEN' line per user", line=n, hint=None)
+            parsed.upstream[parts[1]] = parts[2]
+            parsed.upstream_lines[parts[1]] = n
+            continue
         if len(parts) != 3 or parts[2] not in ("read", "write") or len(parts[0]) < 8:
             raise InputError(
                 path,
@@ -85,8 +124,19 @@ def load_tokens(path: Path) -> dict[str, User]:
                 raise InputError(path, f"org {org}: user {user!r} has no token line", line=line_no, hint=None)
             if org in names:
                 raise InputError(path, f"org {org!r} is also a user name", line=line_no, hint=None)
+    for user, line_no in parsed.upstream_lines.items():
+        if user not in names:
+            raise InputError(path, f"upstream: user {user!r} has no token line", line=line_no, hint=None)
+        if any(hmac.compare_digest(t.encode(), parsed.upstream[user].encode()) for t in parsed.users):
+            raise InputError(
+                path, f"upstream: the token for {user!r} is a local token", line=line_no, hint=None
+            )
     return {
-        token: replace(u, orgs=tuple(sorted(parsed.orgs.get(u.name, {}).items())))
+        token: replace(
+            u,
+            orgs=tuple(sorted(parsed.orgs.get(u.name, {}).items())),
+            upstream_token=parsed.upstream.get(u.name, ""),
+        )
         for token, u in parsed.users.items()
     }
 
@@ -129,6 +179,25 @@ class Auth:
             if hmac.compare_digest(known.encode(), token.encode()):
                 return user
         raise HubError(401, None, "Invalid credentials in Authorization header")
+
+    def upstream_caller(self, authorization: str | None) -> Caller:
+        """Who the caller is upstream; HubError 401 for a token the tokens file does not know.
+
+        Open development mode has no local tokens: the client's own token is its upstream token,
+        as when it talks to the Hub directly. With a tokens file, local tokens stay local.
+        """
+        if self.tokens is None:
+            if not authorization:
+                return Caller(None, None, "anonymous")
+            self.identify(authorization)  # a malformed header is a 401 here as anywhere
+            return Caller(authorization, credential_key(authorization), "the caller")
+        user = self.identify(authorization)
+        if user is None:
+            return Caller(None, None, "anonymous")
+        if not user.upstream_token:
+            return Caller(None, None, user.name)
+        upstream = f"Bearer {user.upstream_token}"
+        return Caller(upstream, credential_key(upstream), user.name)
 
     def check_read(self, ref: RepoRef, meta: dict[str, Any] | None, user: User | None) -> None:
         """Raise the Hub's error when `user` may not read the repo (or it does not exist).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,38 @@ def error_response(exc: HubError) -> web.Response:
         body=json.dumps({"error": exc.message}).encode(),
         content_type="application/json",
     )
+
+
+MAX_JSON_BODY = 4 * 1024 * 1024  # repos/create, settings, preupload (256 files a batch), paths-info...
+
+
+async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
+    """The whole (small) body; 413 past `limit`, 408 when no byte comes for `timeout` seconds."""
+    if request.content_length is not None and request.content_length > limit:
+        raise HubError(413, "PayloadTooLarge", "Request body too large.")
+    out = bytearray()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(request.content.readany(), timeout)
+        except asyncio.TimeoutError:
+            raise HubError(408, "RequestTimeout", "The request body stalled.") from None
+        if not chunk:
+            return bytes(out)
+        out += chunk
+        if len(out) > limit:
+            raise HubError(413, "PayloadTooLarge", "Request body too large.")
+
+
+async def json_body(request: web.Request, timeout: float) -> dict[str, Any]:
+    """The body as a JSON object; 400 for anything else (never a 500)."""
+    raw = await read_body(request, MAX_JSON_BODY, timeout)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise HubError(400, "BadRequest", "Body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise HubError(400, "BadRequest", "Body must be a JSON object.")
+    return data
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -11,9 +11,13 @@ URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 API_PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces"}
 PLURAL_TO_TYPE = {v: k for k, v in API_PLURAL.items()}
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_-])?$")
-_REV_RE = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+# The Hub's rules (huggingface_hub validate_repo_id): ASCII letters, digits, "-", "_", "."; not
+# starting or ending with "-" or "."; at most 96 characters; no "--" or ".."; not ending in ".git".
+# Every pattern is used with fullmatch: "$" would also accept a trailing newline.
+_NAME_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?")
+_REV_RE = re.compile(r"[A-Za-z0-9._/-]{1,255}")
+_SHA_RE = re.compile(r"[0-9a-f]{40}")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 MAX_PATH_LEN = 1024
 
 
@@ -52,12 +56,19 @@ class RepoRef:
 
 def is_sha(value: str) -> bool:
     """True for a full 40-hex commit id."""
-    return bool(_SHA_RE.match(value))
+    return isinstance(value, str) and bool(_SHA_RE.fullmatch(value))
+
+
+def is_sha256(value: object) -> bool:
+    """True for a 64-hex sha256 (an LFS object id)."""
+    return isinstance(value, str) and bool(_SHA256_RE.fullmatch(value))
 
 
 def valid_name(part: str) -> bool:
     """True for a safe namespace or repo name component."""
-    return bool(_NAME_RE.match(part)) and ".." not in part and not part.endswith(".git")
+    return (
+        bool(_NAME_RE.fullmatch(part)) and ".." not in part and "--" not in part and not part.endswith(".git")
+    )
 
 
 def parse_repo(repo_type: str, namespace: str, name: str) -> RepoRef:
@@ -80,7 +91,7 @@ def parse_repo_id(repo_id: str, repo_type: str = "model") -> RepoRef:
 def check_revision(rev: str) -> str:
     """Validate a revision (branch, tag, `refs/pr/N` or commit id)."""
     if (
-        not _REV_RE.match(rev)
+        not _REV_RE.fullmatch(rev)
         or ".." in rev
         or "//" in rev
         or rev.startswith(("/", "-"))

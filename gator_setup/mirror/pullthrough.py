@@ -21,26 +21,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import aiohttp
 from aiohttp import web
 
+from gator_setup.mirror.auth import Caller
+from gator_setup.mirror.config import MirrorConfig
+from gator_setup.mirror.entries import Located, etag_of
 from gator_setup.mirror.http import BlobFileResponse
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
-from gator_setup.mirror.routes_read import Located, etag_of
-from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, read_json
+from gator_setup.mirror.ranges import parse_range
+from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, atomic_write_json, read_json
 from gator_setup.mirror.transfer import ConnectionPool, UpstreamBody, open_body
 from gator_setup.mirror.upstream import Upstream, UpstreamDown
-
-if TYPE_CHECKING:
-    from gator_setup.mirror.app import MirrorState
 
 log = logging.getLogger("gator.mirror.pull")
 INFO_FIELDS = ("downloads", "likes", "tags", "lastModified", "library_name", "pipeline_tag", "cardData")
@@ -49,8 +48,18 @@ TRANSFER_THREADS = 64  # concurrent cold LFS downloads (threads mostly wait on s
 SEND_MIN = 1024 * 1024  # bytes a follower waits for before its next sendfile (see _stream)
 
 
-def _token_key(authorization: str | None) -> str | None:
-    return hashlib.sha256(authorization.encode()).hexdigest() if authorization else None
+# Files a gated repo may show to anyone: a successful probe on them grants nothing.
+UNGATED_PROBES = frozenset({"README.md", ".gitattributes"})
+
+
+def _refused(ref: RepoRef, kind: str, caller: Caller, why: str) -> HubError:
+    """The Hub's answer to a caller that may not read: 401 anonymous, 403 gated, 404 private."""
+    if kind == "gated":
+        if caller.name == "anonymous":
+            return HubError(401, "GatedRepo", f"Access to {ref.id} is restricted. You must be authenticated.")
+        return HubError(403, "GatedRepo", f"Access to {ref.id} is restricted ({why}).")
+    msg = f"Repository Not Found for url: {ref.url_path}."
+    return HubError(401 if caller.name == "anonymous" else 404, "RepoNotFound", msg)
 
 
 class Fetch:
@@ -83,11 +92,11 @@ class Fetch:
 class PullThrough:
     """The upstream side of a mirror started with --upstream."""
 
-    def __init__(self, state: MirrorState) -> None:
-        cfg = state.config
+    def __init__(self, config: MirrorConfig, store: Store) -> None:
+        cfg = config
         assert cfg.upstream
-        self.state = state
-        self.store = state.store
+        self.config = config
+        self.store = store
         self.up = Upstream(cfg.upstream, token=cfg.upstream_token, timeout=cfg.upstream_timeout)
         self.fetches: dict[str, Fetch] = {}
         self.file_fetches = 0  # upstream file downloads started (single-flight metric)
@@ -97,6 +106,7 @@ class PullThrough:
         # threads) would make the 7th concurrent cold file wait for a whole shard before its first byte.
         self._transfers = ThreadPoolExecutor(max_workers=TRANSFER_THREADS, thread_name_prefix="gator-pull")
         self._meta_flights: dict[tuple[str, str, str | None], asyncio.Task[tuple[str, dict[str, Any]]]] = {}
+        self._denied: dict[tuple[str, str, str], tuple[float, HubError]] = {}  # recent refusals
 
     async def close(self) -> None:
         for body in list(self._bodies):
@@ -111,11 +121,10 @@ class PullThrough:
         await self.up.close()
 
     # ---- metadata
-    async def locate(
-        self, request: web.Request, ref: RepoRef, rev: str, meta: dict[str, Any] | None
-    ) -> Located:
-        cfg = self.state.config
-        auth = request.headers.get("Authorization")
+    async def locate(self, caller: Caller, ref: RepoRef, rev: str, meta: dict[str, Any] | None) -> Located:
+        """Resolve `rev` (stored commit, fresh branch, or upstream) and check the caller may see the repo."""
+        cfg = self.config
+        auth = caller.upstream_auth
         known = self.store.upstream_refs(ref).get(rev)
         extra: dict[str, str] = {}
         if meta is not None and is_sha(rev) and self.store.get_commit(ref, rev) is not None:
@@ -132,7 +141,7 @@ class PullThrough:
             raise HubError(404, "RevisionNotFound", f"{rev} of {ref.id} is not in this offline mirror.")
         else:
             try:
-                sha, meta = await self._refresh_once(ref, rev, auth)
+                sha, meta = await self._refresh_once(ref, rev, caller)
             except UpstreamDown as exc:
                 if not (known and self.store.get_commit(ref, known["sha"])):
                     raise HubError(
@@ -148,60 +157,95 @@ class PullThrough:
         if meta is None or commit is None:
             raise HubError(404, "RepoNotFound", f"{ref.id} not found.")
         if meta.get("private"):
-            await self._check_token(ref, meta, auth, "private", lambda: self.up.revision(ref, sha, auth))
-        return Located(meta, sha, commit, extra, local=False)
+            await self._check_access(caller, ref, "private", lambda: self.up.revision(ref, sha, auth))
+        return Located(meta, sha, commit, extra, local=False, caller=caller)
 
-    async def _refresh_once(self, ref: RepoRef, rev: str, auth: str | None) -> tuple[str, dict[str, Any]]:
-        key = (ref.url_path, rev, _token_key(auth))
+    async def authorize_file(self, ref: RepoRef, loc: Located, path: str) -> None:
+        """Decide, before any byte (and whatever is stored), whether the caller may read a file.
+
+        Gated repos: metadata is public as on the Hub, file content needs the caller's own upstream
+        credential, accepted by the upstream (asked again once the verdict is `access_ttl` old).
+        """
+        if not loc.meta.get("gated"):
+            return
+        caller = loc.caller or Caller(None, None, "anonymous")
+        await self._check_access(
+            caller,
+            ref,
+            "gated",
+            lambda: self.up.check_file(ref, loc.sha, path, caller.upstream_auth),
+            # The Hub may show a gated repo's card to anyone: a probe on it proves nothing.
+            remember=path not in UNGATED_PROBES,
+        )
+
+    async def _refresh_once(self, ref: RepoRef, rev: str, caller: Caller) -> tuple[str, dict[str, Any]]:
+        key = (ref.url_path, rev, caller.key)
         task = self._meta_flights.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._refresh(ref, rev, auth))
+            task = asyncio.ensure_future(self._refresh(ref, rev, caller))
             self._meta_flights[key] = task
             task.add_done_callback(lambda _t: self._meta_flights.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _refresh(self, ref: RepoRef, rev: str, auth: str | None) -> tuple[str, dict[str, Any]]:
-        sha, meta = await refresh_commit(self.store, self.up, ref, rev, auth)
-        if meta.get("private") and auth:
-            self._record(ref, "private", auth)
+    async def _refresh(self, ref: RepoRef, rev: str, caller: Caller) -> tuple[str, dict[str, Any]]:
+        sha, meta = await refresh_commit(self.store, self.up, ref, rev, caller.upstream_auth)
+        if meta.get("private") and caller.key:
+            # The upstream showed this private repo to the caller's own credential.
+            self._record(ref, "private", caller.key, time.time())
         return sha, meta
 
-    def _record(self, ref: RepoRef, kind: str, auth: str) -> None:
+    def _record(self, ref: RepoRef, kind: str, key: str, when: float | None) -> None:
+        """Remember (or, with `when=None`, forget) that the upstream granted `kind` access to `key`."""
         path = self.store.repo_dir(ref) / "access.json"
         with self.store.repo_lock(ref):
             data = read_json(path, {})
-            data.setdefault(kind, {})[_token_key(auth)] = time.time()
-            from gator_setup.mirror.store import atomic_write_json
-
+            grants = data.setdefault(kind, {})
+            if when is None:
+                if grants.pop(key, None) is None:
+                    return
+            else:
+                grants[key] = when
             atomic_write_json(path, data)
 
-    async def _check_token(
-        self, ref: RepoRef, meta: dict[str, Any], auth: str | None, kind: str, probe: Any
+    async def _check_access(
+        self,
+        caller: Caller,
+        ref: RepoRef,
+        kind: str,
+        probe: Callable[[], Awaitable[Any]],
+        *,
+        remember: bool = True,
     ) -> None:
-        """Allow only callers whose own token the upstream accepted (recently, or ever when offline)."""
-        cfg = self.state.config
-        if not auth:
-            if kind == "gated":
-                raise HubError(
-                    401, "GatedRepo", f"Access to {ref.id} is restricted. You must be authenticated."
-                )
-            raise HubError(401, "RepoNotFound", f"Repository Not Found for url: {ref.url_path}.")
-        seen = read_json(self.store.repo_dir(ref) / "access.json", {}).get(kind, {}).get(_token_key(auth))
-        if seen and (cfg.offline or time.time() - seen < cfg.branch_ttl):
+        """Allow only callers whose own credential the upstream accepted (recently, or ever offline)."""
+        cfg = self.config
+        if caller.key is None:
+            raise _refused(ref, kind, caller, "an upstream credential of your own is needed")
+        grants = read_json(self.store.repo_dir(ref) / "access.json", {}).get(kind, {})
+        seen = grants.get(caller.key)
+        now = time.time()
+        if isinstance(seen, (int, float)) and (cfg.offline or now - seen < cfg.access_ttl):
             return
         if cfg.offline:
-            raise HubError(
-                403 if kind == "gated" else 404,
-                "GatedRepo" if kind == "gated" else "RepoNotFound",
-                f"{ref.id}: this token was never accepted upstream; the mirror is offline.",
-            )
+            raise _refused(ref, kind, caller, "never accepted upstream, and the mirror is offline")
+        flight = (ref.url_path, kind, caller.key)
+        denied = self._denied.get(flight)
+        if denied is not None and now - denied[0] < cfg.access_ttl:
+            raise denied[1]
         try:
             await probe()
         except UpstreamDown:
             if seen:
                 return
             raise HubError(502, "UpstreamUnavailable", "Upstream unreachable; cannot check access.") from None
-        self._record(ref, kind, auth)
+        except HubError as exc:
+            if exc.status in (401, 403, 404):
+                # A refusal also ends an earlier grant, offline use included.
+                self._denied[flight] = (now, exc)
+                self._record(ref, kind, caller.key, None)
+            raise
+        self._denied.pop(flight, None)
+        if remember:
+            self._record(ref, kind, caller.key, now)
 
     # ---- files
     async def serve_file(
@@ -213,16 +257,13 @@ class PullThrough:
         entry: dict[str, Any],
         headers: dict[str, str],
     ) -> web.StreamResponse:
-        auth = request.headers.get("Authorization")
-        if loc.meta.get("gated"):
-            await self._check_token(
-                ref, loc.meta, auth, "gated", lambda: self.up.check_file(ref, loc.sha, path, auth)
-            )
+        # The caller was authorised by `authorize_file` before anything was sent.
+        auth = loc.caller.upstream_auth if loc.caller else None
         sha256 = entry.get("sha256") or self.store.sha256_for_oid(str(entry["oid"]))
         if sha256 and self.store.has_blob(sha256):
             self.store.touch_blob(sha256)
             return BlobFileResponse(self.store.blob_path(sha256), etag_of(entry), headers)
-        if self.state.config.offline:
+        if self.config.offline:
             raise HubError(504, "UpstreamUnavailable", f"{path} is not stored and the mirror is offline.")
         size = int(entry["size"])
         if request.method == "HEAD":
@@ -231,7 +272,7 @@ class PullThrough:
             resp.content_type = "application/octet-stream"
             await resp.prepare(request)
             return resp
-        start, count = _parse_range(request.headers.get("Range"), size)
+        start, count = parse_range(request.headers.get("Range"), size)
         key = str(entry.get("sha256") or entry["oid"])
         fetch = self.fetches.get(key)
         if fetch is None:
@@ -528,32 +569,3 @@ async def _open_growing(fetch: Fetch) -> BinaryIO | None:
         if fetch.error:
             return None
         await fetch.wait()
-
-
-def _parse_range(value: str | None, size: int) -> tuple[int, int]:
-    """(start, count) of a single `bytes=` range; HubError 416 for anything unsatisfiable or malformed."""
-    if not value:
-        return 0, size
-    unit, _, spec = value.partition("=")
-    first, dash, last = spec.strip().partition("-")
-    try:
-        if unit.strip() != "bytes" or not dash or "," in spec:
-            raise ValueError
-        if first == "":
-            n = int(last)
-            if n <= 0:
-                raise ValueError
-            start = max(size - n, 0)
-            stop = size - 1
-        else:
-            start = int(first)
-            stop = int(last) if last else size - 1
-            if stop < start:
-                raise ValueError
-        if start >= size:
-            raise ValueError
-    except ValueError:
-        raise HubError(
-            416, "RangeNotSatisfiable", f"Invalid range {value[:100]!r} for {size} bytes."
-        ) from None
-    return start, min(stop, size - 1) - start + 1

@@ -2,51 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from gator_setup.mirror import gitobj
-from gator_setup.mirror.http import BlobFileResponse, json_response
+from gator_setup.mirror import cards, gitobj, history
+from gator_setup.mirror.entries import Located, etag_of, file_headers
+from gator_setup.mirror.http import BlobFileResponse, json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
-
-if TYPE_CHECKING:
-    from gator_setup.mirror.app import MirrorState
-
-
-@dataclass
-class Located:
-    """A revision resolved to a stored commit, plus headers to add (e.g. stale-upstream notice)."""
-
-    meta: dict[str, Any]
-    sha: str
-    commit: dict[str, Any]
-    extra_headers: dict[str, str] = field(default_factory=dict)
-    local: bool = True
-
-
-def _state(request: web.Request) -> MirrorState:
-    from gator_setup.mirror.app import STATE
-
-    return request.app[STATE]
+from gator_setup.mirror.ranges import parse_range
+from gator_setup.mirror.state import public_base, state_of, user_of
 
 
 async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
     """Check access and resolve `rev` of `ref` to a commit (from the store, or through the upstream)."""
-    from gator_setup.mirror.app import user_of
-
-    state = _state(request)
+    state = state_of(request)
     check_revision(rev)
     meta = state.store.repo_meta(ref)
     if state.pull is not None and (meta is None or meta.get("upstream")):
-        # Upstream repos: the Authorization header is the caller's upstream token, judged upstream.
-        loc: Located = await state.pull.locate(request, ref, rev, meta)
-        return loc
+        # Upstream repos are judged upstream, with the caller's upstream credential (never a local token).
+        caller = state.auth.upstream_caller(request.headers.get("Authorization"))
+        return await state.pull.locate(caller, ref, rev, meta)
     state.auth.check_read(ref, meta, user_of(request))
     assert meta is not None
     sha = state.store.resolve(ref, rev)
@@ -56,28 +37,29 @@ async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
     return Located(meta, sha, commit)
 
 
-def etag_of(entry: dict[str, Any]) -> str:
-    """The Hub's ETag: sha256 for LFS files, git blob id otherwise."""
-    return str(entry["sha256"] if entry.get("lfs") else entry["oid"])
+async def locate_file(
+    request: web.Request, ref: RepoRef, rev: str, path: str
+) -> tuple[Located, dict[str, Any]]:
+    """A file entry the caller may read, decided before any byte of it is sent, whatever is stored.
 
-
-def file_headers(sha: str, entry: dict[str, Any]) -> dict[str, str]:
-    etag = etag_of(entry)
-    headers = {"X-Repo-Commit": sha, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
-    if entry.get("lfs"):
-        headers["X-Linked-Etag"] = f'"{etag}"'
-        headers["X-Linked-Size"] = str(entry["size"])
-    return headers
-
-
-async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> web.StreamResponse:
-    """HEAD/GET /{repo}/resolve/{rev}/{path}."""
-    state = _state(request)
+    Every route that sends file content goes through here: the repo and revision must be readable
+    by the caller (local rules or the upstream's verdict) and, for gated upstream repos, the content.
+    """
+    state = state_of(request)
     check_path(path)
     loc = await locate(request, ref, rev)
     entry = loc.commit["files"].get(path)
     if entry is None:
         raise HubError(404, "EntryNotFound", f"Entry not found: {path}", commit=loc.sha)
+    if not loc.local and state.pull is not None:
+        await state.pull.authorize_file(ref, loc, path)
+    return loc, entry
+
+
+async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> web.StreamResponse:
+    """HEAD/GET /{repo}/resolve/{rev}/{path}."""
+    state = state_of(request)
+    loc, entry = await locate_file(request, ref, rev, path)
     headers = {**file_headers(loc.sha, entry), **loc.extra_headers}
     if rev != loc.sha:
         # Pin branch requests to the commit on this same host (relative Location, full headers on both
@@ -107,10 +89,8 @@ def small_file_response(
     request: web.Request, path: Path, size: int, headers: dict[str, str]
 ) -> web.StreamResponse:
     """Small blobs are read in the loop: cheaper than a thread hop plus sendfile for a few KiB."""
-    from gator_setup.mirror.pullthrough import _parse_range
-
     rng = request.headers.get("Range")
-    start, count = _parse_range(rng, size) if rng else (0, size)
+    start, count = parse_range(rng, size) if rng else (0, size)
     if request.method == "HEAD":
         head = web.StreamResponse(status=200, headers=headers)
         head.content_length = size
@@ -147,7 +127,9 @@ async def repo_info(
                 sib["lfs"] = {"sha256": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
         siblings.append(sib)
     meta = loc.meta
-    extra = dict(meta.get("info") or {})
+    # Local repos: cardData and tags from the README's front matter (upstream copies keep the upstream's).
+    card = cards.card_fields(state_of(request).store, loc.commit, ref.type) if loc.local else {}
+    extra = dict(meta.get("info") or card)
     info: dict[str, Any] = {
         **extra,
         "_id": loc.sha[:24],
@@ -198,16 +180,9 @@ def tree_entries(commit: dict[str, Any], prefix: str, recursive: bool) -> list[d
     return [out[k] for k in sorted(out)]
 
 
-def _public_base(request: web.Request) -> str:
-    state = _state(request)
-    if state.config.public_url:
-        return state.config.public_url.rstrip("/")
-    return f"{request.scheme}://{request.host}"
-
-
 async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Response:
     """GET /api/{type}s/{repo}/tree/{rev}[/{path}] with `recursive`, `cursor`, `limit` and a Link header."""
-    state = _state(request)
+    state = state_of(request)
     if sub:
         check_path(sub)
     loc = await locate(request, ref, rev)
@@ -228,41 +203,58 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
         raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
     limit = max(1, min(limit, state.config.tree_page_size))
     page = entries[start : start + limit]
+    if request.query.get("expand", "").lower() in ("1", "true") and loc.local:
+        history.add_last_commits(state.store, ref, loc.sha, page)  # expand=true: lastCommit per entry
     headers = dict(loc.extra_headers)
     if start + limit < len(entries):
         query = {k: v for k, v in request.query.items() if k != "cursor"}
         query["cursor"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
         # Absolute, pointing at this mirror: clients follow the Link verbatim.
-        headers["Link"] = (
-            f'<{_public_base(request)}{request.rel_url.raw_path}?{urlencode(query)}>; rel="next"'
-        )
+        headers["Link"] = f'<{public_base(request)}{request.rel_url.raw_path}?{urlencode(query)}>; rel="next"'
     return json_response(page, headers=headers)
 
 
 async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     """POST /api/{type}s/{repo}/paths-info/{rev}: entries for the listed paths (missing ones omitted)."""
     loc = await locate(request, ref, rev)
-    form = await request.post()
-    paths = [str(p) for p in form.getall("paths", [])]
-    if not paths and request.content_type == "application/json":
-        paths = list((await request.json()).get("paths", []))
+    timeout = state_of(request).config.body_timeout
+    if request.content_type == "application/json":
+        body = await json_body(request, timeout)
+        listed, expand = body.get("paths", []), body.get("expand", "")
+        if not isinstance(listed, list):
+            raise HubError(400, "BadRequest", "'paths' must be a list.")
+    else:
+        try:
+            form = await asyncio.wait_for(request.post(), timeout)
+            listed, expand = form.getall("paths", []), form.get("expand", "")
+        except asyncio.TimeoutError:
+            raise HubError(408, "RequestTimeout", "The request body stalled.") from None
+        except ValueError:
+            raise HubError(400, "BadRequest", "Malformed form body.") from None
+    paths = [p for p in listed if isinstance(p, str)]
     every = {e["path"]: e for e in tree_entries(loc.commit, "", True)}
     result: list[dict[str, Any]] = []
     for p in paths[:1000]:
         e = every.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
+    if str(expand).lower() in ("1", "true") and loc.local:
+        history.add_last_commits(state_of(request).store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
 
 async def list_refs(request: web.Request, ref: RepoRef) -> web.Response:
     """GET /api/{type}s/{repo}/refs."""
-    state = _state(request)
+    state = state_of(request)
     loc = await locate(request, ref, "main")
     refs = state.store.refs(ref)
     branches = refs["branches"] or {"main": loc.sha}
+    # `pullRequests` only when asked for, as the Hub (huggingface_hub reads it with include_pull_requests).
+    with_prs = request.query.get("include_prs") in ("1", "true")
+    prs: dict[str, list[Any]] = {"pullRequests": []} if with_prs else {}
     return json_response(
         {
+            **prs,
             "branches": [
                 {"name": n, "ref": f"refs/heads/{n}", "targetCommit": s} for n, s in branches.items()
             ],
@@ -276,12 +268,13 @@ async def list_refs(request: web.Request, ref: RepoRef) -> web.Response:
 
 async def whoami(request: web.Request) -> web.Response:
     """GET /api/whoami-v2 for a known token."""
-    from gator_setup.mirror.app import user_of
-
     user = user_of(request)
     if user is None:
         raise HubError(401, None, "Invalid credentials in Authorization header")
     role = "write" if user.write else "read"
+    # Not a Hub field: in open development mode any token may write to every namespace, and clients
+    # that decide from whoami alone (gator space deploy's pre-check) must know it to agree with us.
+    open_mode = {"gator": {"openMode": True}} if user.anywhere else {}
     return json_response(
         {
             "type": "user",
@@ -294,6 +287,7 @@ async def whoami(request: web.Request) -> web.Response:
             "isPro": False,
             "orgs": [_org_entry(org, role) for org, role in user.orgs],
             "auth": {"type": "access_token", "accessToken": {"displayName": "gator", "role": role}},
+            **open_mode,
         }
     )
 

@@ -3,15 +3,17 @@ Space secrets and variables."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import json
+import functools
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from gator_setup.mirror import gitobj, http
 from gator_setup.mirror.http import json_response
 from gator_setup.mirror.ids import (
     REPO_TYPES,
@@ -20,47 +22,45 @@ from gator_setup.mirror.ids import (
     check_branch_name,
     check_path,
     check_revision,
+    is_sha,
     parse_repo,
 )
-from gator_setup.mirror.store import BlobMismatch, FileEntry, make_entry
-
-if TYPE_CHECKING:
-    from gator_setup.mirror.app import MirrorState
-
-MAX_LINE = 8 * 1024 * 1024 * 1024  # one NDJSON line (a base64 file) may be large, but not unbounded
-
-
-def _state(request: web.Request) -> MirrorState:
-    from gator_setup.mirror.app import STATE
-
-    return request.app[STATE]
+from gator_setup.mirror.ndjson import commit_lines
+from gator_setup.mirror.state import public_base, state_of, user_of
+from gator_setup.mirror.store import BlobMismatch, FileEntry, Store, atomic_write_json, make_entry
+from gator_setup.mirror.uploads import may_link
 
 
 def _writer(request: web.Request, ref: RepoRef) -> str:
-    from gator_setup.mirror.app import user_of
-
-    user = _state(request).auth.check_write(ref, user_of(request))
+    user = state_of(request).auth.check_write(ref, user_of(request))
     return user.name
 
 
-def _base(request: web.Request) -> str:
-    from gator_setup.mirror.routes_read import _public_base
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The (small) body as a JSON object; 400 for anything else, 408 when it stalls."""
+    return await http.json_body(request, state_of(request).config.body_timeout)
 
-    return _public_base(request)
+
+def _str_field(body: dict[str, Any], key: str, default: str = "") -> str:
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise HubError(400, "BadRequest", f"'{key}' must be a string.")
+    return value
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise HubError(400, "BadRequest", "Body must be JSON.") from None
-    if not isinstance(data, dict):
-        raise HubError(400, "BadRequest", "Body must be a JSON object.")
-    return data
+def _bool_field(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise HubError(400, "BadRequest", f"'{key}' must be true or false.")
+    return value
 
 
 def _writable_repo(request: web.Request, ref: RepoRef) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     meta = state.store.repo_meta(ref)
     if meta is None or meta.get("upstream"):
         raise HubError(404, "RepoNotFound", f"Repository {ref.id} not found (or is an upstream mirror copy).")
@@ -69,25 +69,23 @@ def _writable_repo(request: web.Request, ref: RepoRef) -> dict[str, Any]:
 
 async def create_repo(request: web.Request) -> web.Response:
     """POST /api/repos/create."""
-    from gator_setup.mirror.app import user_of
-
-    state = _state(request)
-    body = await _json_body(request)
-    rtype = body.get("type") or "model"
-    if rtype not in REPO_TYPES:
-        raise HubError(400, "BadRequest", f"Invalid repo type {rtype!r}.")
+    state = state_of(request)
     user = user_of(request)
-    name = str(body.get("name") or "")
-    org = body.get("organization") or (user.name if user else "")
+    body = await json_body(request)
+    rtype = _str_field(body, "type", "model") or "model"
+    if rtype not in REPO_TYPES:
+        raise HubError(400, "BadRequest", "Invalid repo type.")
+    name = _str_field(body, "name")
+    org = _str_field(body, "organization") or (user.name if user else "")
     if "/" in name and not body.get("organization"):
         org, name = name.split("/", 1)
-    ref = parse_repo(rtype, str(org), name)
+    ref = parse_repo(rtype, org, name)
     user = state.auth.check_write(ref, user)
-    private = bool(body.get("private")) or body.get("visibility") == "private"
+    private = _bool_field(body, "private") or _str_field(body, "visibility") == "private"
     sdk = body.get("sdk")
     if rtype == "space" and sdk not in (None, "gradio", "streamlit", "docker", "static"):
         raise HubError(400, "BadRequest", f"Invalid Space SDK {sdk!r}.")
-    url = f"{_base(request)}/{ref.url_path}"
+    url = f"{public_base(request)}/{ref.url_path}"
     created = state.store.create_repo(ref, private=private, sdk=sdk, author=user.name, exist_ok=True)
     payload = {"url": url, "name": ref.id, "id": ref.id}
     if not created:
@@ -100,10 +98,12 @@ async def create_repo(request: web.Request) -> web.Response:
 
 async def delete_repo(request: web.Request) -> web.Response:
     """DELETE /api/repos/delete."""
-    state = _state(request)
-    body = await _json_body(request)
+    state = state_of(request)
+    body = await json_body(request)
     ref = parse_repo(
-        body.get("type") or "model", str(body.get("organization") or ""), str(body.get("name") or "")
+        _str_field(body, "type", "model") or "model",
+        _str_field(body, "organization"),
+        _str_field(body, "name"),
     )
     _writer(request, ref)
     _writable_repo(request, ref)
@@ -113,14 +113,14 @@ async def delete_repo(request: web.Request) -> web.Response:
 
 async def update_settings(request: web.Request, ref: RepoRef) -> web.Response:
     """PUT /api/{type}s/{repo}/settings: private / gated."""
-    state = _state(request)
+    state = state_of(request)
     _writer(request, ref)
     meta = _writable_repo(request, ref)
-    body = await _json_body(request)
+    body = await json_body(request)
     if "private" in body:
-        meta["private"] = bool(body["private"])
+        meta["private"] = _bool_field(body, "private")
     if "visibility" in body:
-        meta["private"] = body["visibility"] == "private"
+        meta["private"] = _str_field(body, "visibility") == "private"
     if "gated" in body:
         meta["gated"] = body["gated"] if body["gated"] in ("auto", "manual") else False
     state.store.write_meta(ref, meta)
@@ -128,11 +128,16 @@ async def update_settings(request: web.Request, ref: RepoRef) -> web.Response:
 
 
 async def preupload(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
-    """POST /api/{type}s/{repo}/preupload/{rev}: every file is `regular` (no LFS or Xet round trip)."""
-    state = _state(request)
+    """POST /api/{type}s/{repo}/preupload/{rev}: `regular`, or `lfs` by the Hub's rules with --lfs-uploads.
+
+    `regular` is the default because huggingface_hub 1.x/2.x with hf_xet installed (the default on
+    x86_64 and arm64) uploads every `lfs` file through Xet, whatever the server, and the mirror does
+    not serve Xet; `regular` files travel inside the commit request, streamed to disk.
+    """
+    state = state_of(request)
     _writer(request, ref)
     _writable_repo(request, ref)
-    body = await _json_body(request)
+    body = await json_body(request)
     files = body.get("files")
     if not isinstance(files, list) or len(files) > 1000:
         raise HubError(400, "BadRequest", "'files' must be a list of at most 1000 entries.")
@@ -142,32 +147,40 @@ async def preupload(request: web.Request, ref: RepoRef, rev: str) -> web.Respons
     for f in files:
         if not isinstance(f, dict):
             raise HubError(400, "BadRequest", "Each file must be an object.")
-        path = check_path(str(f.get("path", "")))
+        path = check_path(_str_field(f, "path"))
+        size = f.get("size", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise HubError(400, "BadRequest", f"Invalid size for {path}.")
         entry = current.get(path)
+        if state.config.lfs_uploads and _hub_says_lfs(path, size, _str_field(f, "sample")):
+            # The client compares this with the sha256 of its file to skip unchanged ones.
+            oid = entry.get("sha256") if entry else None
+            out.append({"path": path, "uploadMode": "lfs", "shouldIgnore": False, "oid": oid})
+            continue
         # With the current content's git sha1 as `oid`, the client drops unchanged files itself.
         oid = (entry.get("gitsha1") or (None if entry.get("lfs") else entry.get("oid"))) if entry else None
         out.append({"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": oid})
     return json_response({"files": out, "commitOid": head})
 
 
-async def _ndjson_lines(request: web.Request) -> Any:
-    buf = bytearray()
-    async for chunk in request.content.iter_any():
-        buf += chunk
-        if len(buf) > MAX_LINE:
-            raise HubError(413, "PayloadTooLarge", "Commit line too large.")
-        while (nl := buf.find(b"\n")) >= 0:
-            line = bytes(buf[:nl])
-            del buf[: nl + 1]
-            if line.strip():
-                yield line
-    if buf.strip():
-        yield bytes(buf)
+def _hub_says_lfs(path: str, size: int, sample_b64: str) -> bool:
+    """The Hub's rule: LFS by suffix (its default .gitattributes) or size, or binary content."""
+    if gitobj.is_lfs_path(path, size):
+        return True
+    try:
+        sample = base64.b64decode(sample_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise HubError(400, "BadRequest", f"Invalid sample for {path}.") from None
+    return b"\x00" in sample
 
 
 async def commit(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
-    """POST /api/{type}s/{repo}/commit/{rev} (NDJSON: header, file, lfsFile, deletedFile/Folder)."""
-    state = _state(request)
+    """POST /api/{type}s/{repo}/commit/{rev} (NDJSON: header, file, lfsFile, deletedFile/Folder, copyFile).
+
+    File contents stream to disk as they arrive (bounded memory); at most `max_uploads` commit or
+    upload bodies are received at once.
+    """
+    state = state_of(request)
     author = _writer(request, ref)
     _writable_repo(request, ref)
     branch = check_branch_name(rev)
@@ -175,73 +188,23 @@ async def commit(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
         raise HubError(
             400, "BadRequest", "Pull requests are not supported by gator mirror; commit to a branch."
         )
-    header: dict[str, Any] = {}
-    adds: dict[str, FileEntry] = {}
-    deletes: list[str] = []
-    head = state.store.resolve(ref, branch)
-    current = (state.store.get_commit(ref, head) or {}).get("files", {}) if head else {}
-    async for line in _ndjson_lines(request):
-        try:
-            obj = json.loads(line)
-            key, value = obj["key"], obj["value"]
-        except (ValueError, KeyError, TypeError):
-            raise HubError(400, "BadRequest", "Malformed NDJSON commit line.") from None
-        if not isinstance(value, dict):
-            raise HubError(400, "BadRequest", "Malformed NDJSON commit value.")
-        if key == "header":
-            header = value
-        elif key == "file":
-            path = check_path(str(value.get("path", "")))
-            if value.get("encoding", "base64") != "base64":
-                raise HubError(400, "BadRequest", "Only base64 file content is supported.")
-            try:
-                data = base64.b64decode(value.get("content", ""), validate=True)
-            except (binascii.Error, ValueError):
-                raise HubError(400, "BadRequest", f"Invalid base64 content for {path}.") from None
-            try:
-                blob = state.store.put_bytes(data)
-            except OSError as exc:
-                raise HubError(507, "InsufficientStorage", f"Cannot store {path}: {exc.strerror}") from None
-            del data
-            adds[path] = make_entry(path, blob["sha256"], blob["size"], state.store.blob_path(blob["sha256"]))
-        elif key == "lfsFile":
-            path = check_path(str(value.get("path", "")))
-            oid, size = str(value.get("oid", "")), value.get("size")
-            try:
-                present = state.store.has_blob(oid)
-            except ValueError:
-                present = False
-            if not present:
-                raise HubError(422, "LfsObjectMissing", f"LFS object {oid} for {path} was never uploaded.")
-            adds[path] = make_entry(path, oid, int(size or 0), state.store.blob_path(oid), lfs=True)
-        elif key in ("deletedFile", "deletedFolder"):
-            path = check_path(str(value.get("path", "")).rstrip("/"))
-            if key == "deletedFile" and path not in current and path not in adds:
-                raise HubError(404, "EntryNotFound", f"Cannot delete {path}: not in {branch}.")
-            deletes.append(path)
-        elif key == "copyFile":
-            src, dst = check_path(str(value.get("srcPath", ""))), check_path(str(value.get("path", "")))
-            if src not in current:
-                raise HubError(404, "EntryNotFound", f"Cannot copy {src}: not in {branch}.")
-            adds[dst] = dict(current[src])
-        else:
-            raise HubError(400, "BadRequest", f"Unknown commit operation {key!r}.")
-    summary = str(header.get("summary") or "Upload files with gator mirror")
-    message = summary + ("\n\n" + str(header["description"]) if header.get("description") else "")
+    async with state.uploads():
+        header, adds, deletes = await _read_commit(request, ref, author, branch)
+    summary = _str_field(header, "summary") or "Upload files with gator mirror"
+    description = _str_field(header, "description")
+    message = summary + ("\n\n" + description if description else "")
+    parent = _str_field(header, "parentCommit") or None
+    if parent is not None and not is_sha(parent):
+        # A prefix would let a client "match" a head it never saw.
+        raise HubError(400, "BadRequest", "parentCommit must be a full 40-character commit id.")
     # Deletions apply before additions within one commit, so a re-added path survives.
     deletes = [d for d in deletes if d not in adds]
     sha, _created = state.store.commit(
-        ref,
-        branch,
-        adds=adds,
-        deletes=deletes,
-        message=message,
-        author=author,
-        parent=header.get("parentCommit"),
+        ref, branch, adds=adds, deletes=deletes, message=message, author=author, parent=parent
     )
     return json_response(
         {
-            "commitUrl": f"{_base(request)}/{ref.url_path}/commit/{sha}",
+            "commitUrl": f"{public_base(request)}/{ref.url_path}/commit/{sha}",
             "commitOid": sha,
             "commitMessage": summary,
             "hookOutput": "",
@@ -250,9 +213,81 @@ async def commit(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     )
 
 
+async def _read_commit(
+    request: web.Request, ref: RepoRef, author: str, branch: str
+) -> tuple[dict[str, Any], dict[str, FileEntry], list[str]]:
+    state = state_of(request)
+    header: dict[str, Any] = {}
+    adds: dict[str, FileEntry] = {}
+    deletes: list[str] = []
+    head = state.store.resolve(ref, branch)
+    current = (state.store.get_commit(ref, head) or {}).get("files", {}) if head else {}
+    lines = commit_lines(
+        request.content,
+        state.store,
+        read_timeout=state.config.body_timeout,
+        max_size=state.config.max_file_size,
+    )
+    async for line in lines:
+        obj = line.obj
+        if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
+            raise HubError(400, "BadRequest", "Malformed NDJSON commit line.")
+        key, value = obj["key"], obj.get("value")
+        if not isinstance(value, dict):
+            raise HubError(400, "BadRequest", "Malformed NDJSON commit value.")
+        if line.blob is not None and key != "file":
+            raise HubError(400, "BadRequest", "Unexpected content in a commit line.")
+        if key == "header":
+            header = value
+        elif key == "file":
+            path = check_path(_str_field(value, "path"))
+            if _str_field(value, "encoding", "base64") != "base64" or line.blob is None:
+                raise HubError(400, "BadRequest", f"File {path}: only base64 content is supported.")
+            blob = line.blob
+            adds[path] = await _entry(state.store, path, blob["sha256"], blob["size"], None)
+        elif key == "lfsFile":
+            path = check_path(_str_field(value, "path"))
+            adds[path] = await _lfs_entry(state.store, ref, author, path, value)
+        elif key in ("deletedFile", "deletedFolder"):
+            path = check_path(_str_field(value, "path").rstrip("/"))
+            if key == "deletedFile" and path not in current and path not in adds:
+                raise HubError(404, "EntryNotFound", f"Cannot delete {path}: not in {branch}.")
+            deletes.append(path)
+        elif key == "copyFile":
+            src, dst = check_path(_str_field(value, "srcPath")), check_path(_str_field(value, "path"))
+            if src not in current:
+                raise HubError(404, "EntryNotFound", f"Cannot copy {src}: not in {branch}.")
+            adds[dst] = dict(current[src])
+        else:
+            raise HubError(400, "BadRequest", "Unknown commit operation.")
+    return header, adds, deletes
+
+
+async def _entry(store: Store, path: str, sha256: str, size: int, lfs: bool | None) -> FileEntry:
+    # make_entry reads the blob back for its git id: a worker thread, not the event loop.
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        None, functools.partial(make_entry, path, sha256, size, store.blob_path(sha256), lfs=lfs)
+    )
+
+
+async def _lfs_entry(store: Store, ref: RepoRef, author: str, path: str, value: dict[str, Any]) -> FileEntry:
+    """An `lfsFile` line: only an object this writer uploaded here, or one this repo already holds."""
+    oid, size, algo = value.get("oid"), value.get("size"), value.get("algo", "sha256")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or algo != "sha256":
+        raise HubError(400, "BadRequest", f"lfsFile {path}: 'size' must be an integer, 'algo' sha256.")
+    # One answer whether or not the object is stored elsewhere: the store is not an oracle.
+    if not may_link(store, ref, author, oid):
+        raise HubError(422, "LfsObjectMissing", f"LFS object for {path} was never uploaded to this repo.")
+    assert isinstance(oid, str)
+    if store.blob_path(oid).stat().st_size != size:
+        raise HubError(400, "BadRequest", f"lfsFile {path}: size {size} does not match the uploaded object.")
+    return await _entry(store, path, oid, size, True)
+
+
 async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:
     """POST/DELETE /api/{type}s/{repo}/branch/{name}: create (from `startingPoint`) or delete a branch."""
-    state = _state(request)
+    state = state_of(request)
     _writer(request, ref)
     _writable_repo(request, ref)
     check_branch_name(name)
@@ -265,14 +300,12 @@ async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:
         with state.store.repo_lock(ref):
             refs = state.store.refs(ref)
             del refs["branches"][name]
-            from gator_setup.mirror.store import atomic_write_json
-
             atomic_write_json(state.store.repo_dir(ref) / "refs.json", refs)
         return json_response({})
-    body = await _json_body(request) if request.can_read_body else {}
+    body = await json_body(request) if request.can_read_body else {}
     if name in refs["branches"]:
         raise HubError(409, None, f"Branch {name} already exists.")
-    start = state.store.resolve(ref, check_revision(str(body.get("startingPoint") or "main")))
+    start = state.store.resolve(ref, check_revision(_str_field(body, "startingPoint") or "main"))
     if start is None:
         raise HubError(404, "RevisionNotFound", "Starting point not found.")
     state.store.set_ref(ref, name, start)
@@ -280,13 +313,16 @@ async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:
 
 
 async def space_settings(request: web.Request, ref: RepoRef, kind: str) -> web.Response:
-    """Space secrets / variables: POST adds, DELETE removes, GET lists (secret values never returned)."""
-    state = _state(request)
+    """Space secrets / variables: POST adds, DELETE removes, GET lists (secret values never returned).
+
+    Whoever may not read the Space gets exactly the answer of a missing one, whatever the method.
+    """
+    state = state_of(request)
+    user = user_of(request)
+    meta = state.store.repo_meta(ref)
+    state.auth.check_read(ref, meta, user)
     meta = _writable_repo(request, ref)
     if request.method == "GET":
-        from gator_setup.mirror.app import user_of
-
-        state.auth.check_read(ref, meta, user_of(request))
         data = state.store.read_settings(ref, kind)
         if kind == "secrets":
             return json_response(
@@ -296,22 +332,25 @@ async def space_settings(request: web.Request, ref: RepoRef, kind: str) -> web.R
                 }
             )
         return json_response(data)
+    if request.method not in ("POST", "DELETE"):
+        raise HubError(405, None, "Method not allowed.")
     _writer(request, ref)
-    body = await _json_body(request)
-    key = str(body.get("key", ""))
-    if not key or not key.replace("_", "a").isalnum() or len(key) > 128:
+    body = await json_body(request)
+    key = _str_field(body, "key")
+    if not key or not key.replace("_", "a").isalnum() or not key.isascii() or len(key) > 128:
         raise HubError(400, "BadRequest", "Invalid key: letters, digits and underscores.")
     data = state.store.read_settings(ref, kind)
     if request.method == "POST":
+        description = body.get("description")
+        if description is not None and not isinstance(description, str):
+            raise HubError(400, "BadRequest", "'description' must be a string.")
         data[key] = {
-            "value": str(body.get("value", "")),
-            "description": body.get("description"),
+            "value": _str_field(body, "value"),
+            "description": description,
             "updatedAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
         }
-    elif request.method == "DELETE":
-        data.pop(key, None)
     else:
-        raise HubError(405, None, "Method not allowed.")
+        data.pop(key, None)
     state.store.write_settings(ref, kind, data)
     if kind == "secrets":
         os.chmod(state.store.repo_dir(ref) / "secrets.json", 0o600)

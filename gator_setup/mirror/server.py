@@ -104,7 +104,7 @@ class BackgroundServer:
         asyncio.set_event_loop(self._loop)
 
         async def boot() -> None:
-            from gator_setup.mirror.app import STATE
+            from gator_setup.mirror.state import STATE
 
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

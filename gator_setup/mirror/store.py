@@ -21,6 +21,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -34,6 +35,7 @@ from filelock import FileLock
 from gator_setup.mirror import gitobj
 from gator_setup.mirror.ids import API_PLURAL, REPO_TYPES, HubError, RepoRef, is_sha, valid_name
 
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")  # a commit-id prefix (git's default short length and up)
 FileEntry = dict[str, Any]  # {"sha256": str|None, "size": int, "oid": str, "lfs": bool}
 CHUNK = 1024 * 1024
 HASH_CHUNK = 4 * 1024 * 1024  # pread size when hashing a file that is being written (see hash_through)
@@ -415,6 +417,10 @@ class Store:
             return refs["tags"][rev]
         if is_sha(rev) and (self.repo_dir(ref) / "commits" / f"{rev}.json").is_file():
             return rev
+        if _SHORT_SHA_RE.match(rev):
+            # The Hub resolves unique commit-id prefixes too (huggingface_hub issue #197, fixed server-side).
+            found = [p.stem for p in (self.repo_dir(ref) / "commits").glob(f"{rev}*.json")]
+            return found[0] if len(found) == 1 else None
         return None
 
     def get_commit(self, ref: RepoRef, sha: str) -> dict[str, Any] | None:

@@ -9,14 +9,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gator_setup.checks.base import Location
 from gator_setup.errors import InputError
+from gator_setup.findings import Location
 from gator_setup.pins.model import Declaration
 
 
 def parse_lock(path: Path) -> list[Declaration]:
     """One `lock` declaration (`==version`) per locked package entry."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     data = load_toml(path)
     # uv.lock and poetry.lock use [[package]]; PEP 751 pylock uses [[packages]].

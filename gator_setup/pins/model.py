@@ -10,8 +10,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from gator_setup.checks.base import Location
 from gator_setup.errors import InputError
+from gator_setup.findings import Location
 
 #: A requirement declares a package; a constraint only narrows it; a lock pins it exactly.
 KINDS = ("requirement", "constraint", "lock")

@@ -79,7 +79,7 @@ def _expand_groups(path: Path, groups: dict[str, Any], name: str, stack: tuple[s
 
 def parse_pyproject(path: Path) -> tuple[list[Declaration], SpecifierSet | None]:
     """Declarations of [project] dependencies, optional dependencies, dependency groups, uv constraints."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     data = load_toml(path)
     text = path.read_text(encoding="utf-8")

@@ -121,6 +121,36 @@ class RocminfoResult:
     gpus: tuple[AmdGpu, ...] = ()
     driver_version: str | None = None
     error: str | None = None
+    #: errno text after "Unable to open /dev/kfd read-write:" ('Permission denied').
+    kfd_error: str | None = None
+    #: Who rocminfo ran as, from its "<user> is [not] member of <group> group" line.
+    user: str | None = None
+    #: The group rocminfo names: the DRM access group the user lacks, or the one the user is in.
+    group: str | None = None
+    user_in_group: bool | None = None
+    #: "Failed to get user name": the uid has no passwd entry (a container run with -u UID).
+    no_user_name: bool = False
+
+
+def _flattened_agents(text: str) -> list[AmdGpu]:
+    """GPU agents from rocminfo text whose line breaks were lost (pasted into one paragraph)."""
+    gpus = []
+    for m in re.finditer(r"Name:\s+(gfx[0-9]{1,2}[0-9a-f]{2,3})\b(.*?)(?=Name:\s+gfx[0-9]|\Z)", text, re.S):
+        body = m.group(2)
+        market = re.search(r"Marketing Name:\s+(.*?)\s+Vendor Name:", body)
+        chip = re.search(r"Chip ID:\s+([0-9]+(?:\(0x[0-9a-fA-F]+\))?)", body)
+        cus = re.search(r"Compute Unit:\s+([0-9]+)", body)
+        pool = re.search(r"Segment:\s+GLOBAL;\s+FLAGS:\s+COARSE GRAINED\s+Size:\s+([0-9]+)", body)
+        gpus.append(
+            AmdGpu(
+                gfx=m.group(1).lower(),
+                name=market.group(1).strip() if market else None,
+                device_id=_hex_or_int(chip.group(1)) if chip else None,
+                compute_units=int(cus.group(1)) if cus else None,
+                vram_bytes=int(pool.group(1)) * 1024 if pool else None,
+            )
+        )
+    return gpus
 
 
 def parse_rocminfo(text: str) -> RocminfoResult:
@@ -129,6 +159,8 @@ def parse_rocminfo(text: str) -> RocminfoResult:
     cur: dict[str, Any] | None = None
     driver: str | None = None
     error: str | None = None
+    kfd_error: str | None = None
+    who: dict[str, Any] = {}
     in_isa = False
     pool_global = False
     for raw in text.splitlines():
@@ -142,7 +174,15 @@ def parse_rocminfo(text: str) -> RocminfoResult:
             continue
         m = re.match(r"Unable to open /dev/kfd read-write:\s*(.*)", stripped)
         if m:
-            error = f"cannot open /dev/kfd: {m.group(1) or 'unknown reason'}"
+            kfd_error = m.group(1).strip() or "unknown reason"
+            error = f"cannot open /dev/kfd: {kfd_error}"
+            continue
+        m = re.match(r'(\S+) is (not )?member of "?([A-Za-z0-9_.-]+)"? group', stripped)
+        if m and "user" not in who:
+            who.update(user=m.group(1), group=m.group(3), member=m.group(2) is None)
+            continue
+        if stripped.startswith("Failed to get user name"):
+            who["nameless"] = True
             continue
         if error is None and stripped.startswith("hsa api call failure"):
             error = stripped
@@ -201,7 +241,18 @@ def parse_rocminfo(text: str) -> RocminfoResult:
                 node=_first_int(a.get("Node", "")),
             )
         )
-    return RocminfoResult(tuple(gpus), driver, error)
+    if not gpus and "Marketing Name:" in text:
+        gpus = _flattened_agents(text)
+    return RocminfoResult(
+        tuple(gpus),
+        driver,
+        error,
+        kfd_error=kfd_error,
+        user=who.get("user"),
+        group=who.get("group"),
+        user_in_group=who.get("member"),
+        no_user_name=bool(who.get("nameless")),
+    )
 
 
 def _json_tail(text: str) -> Any:
@@ -274,11 +325,19 @@ def parse_amd_smi_version(text: str) -> tuple[str | None, str | None]:
     return (rocm.group(1) if rocm else None, drv.group(1) if drv else None)
 
 
+def _naive_gfx(text: str) -> str | None:
+    """rocm-smi's "GFX Version" prints gfx_target_version's parts as decimals ('gfx9010' for gfx90a,
+    ROCm/rocm_smi_lib#159); only a value with single-digit minor and stepping reads the same."""
+    m = re.fullmatch(r"\s*gfx(9|1[0-2])([0-9])([0-9])\s*", text, re.IGNORECASE)
+    return f"gfx{m.group(1)}{m.group(2)}{m.group(3)}" if m else None
+
+
 def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
-    """`rocm-smi --showproductname` in JSON, CSV or plain form -> GPUs with a device id and name.
+    """`rocm-smi` output -> GPUs: `--showproductname` (JSON, CSV or plain), `--showallinfo`, and the
+    default concise table (which gives only the count, and on 6.x the device id).
 
     The JSON "GFX Version" field prints gfx_target_version naively ("gfx9010" for gfx90a,
-    ROCm/rocm_smi_lib#159), so it is never used as an ISA name.
+    ROCm/rocm_smi_lib#159), so it is used only where that cannot mislead.
     """
     data = _json_tail(text)
     gpus: list[AmdGpu] = []
@@ -290,12 +349,15 @@ def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
                 AmdGpu(
                     name=str(fields.get("Card Series") or fields.get("Card series") or "") or None,
                     device_id=_hex_or_int(str(fields.get("Card Model") or fields.get("Card model") or "")),
+                    gfx=_naive_gfx(str(fields.get("GFX Version", ""))),
                 )
             )
         if gpus:
             return gpus
     cards: dict[str, dict[str, str]] = {}
     header: list[str] | None = None
+    concise: list[str] = []
+    in_concise = False
     for raw in text.splitlines():
         cells = [c.strip() for c in raw.split(",")]
         if len(cells) > 1 and any(c.lower() == "card series" for c in cells):
@@ -307,12 +369,66 @@ def parse_rocm_smi_product(text: str) -> list[AmdGpu]:
         m = re.match(r"\s*GPU\[([0-9]+)\]\s*:\s*([^:]+):\s*(.*)$", raw)
         if m:
             cards.setdefault(m.group(1), {})[m.group(2).strip().lower()] = m.group(3).strip()
+            continue
+        if re.match(r"\s*(GPU|Device)\s+.*(Temp|Node)", raw):
+            in_concise = True
+        elif in_concise and re.match(r"\s*[0-9]+\s+\S", raw):
+            concise.append(raw)
+        elif raw.startswith("="):
+            in_concise = in_concise and not concise
     for fields in cards.values():
-        series = fields.get("card series", "")
+        series = fields.get("card series") or fields.get("device name") or ""
         # Old rocm-smi prints the raw device id as "Card series: 0x738c" when pci.ids lacks it.
-        dev = _hex_or_int(series) if re.fullmatch(r"0x[0-9a-fA-F]+", series) else None
-        gpus.append(AmdGpu(name=None if dev is not None else series or None, device_id=dev))
+        raw_id = re.fullmatch(r"0x[0-9a-fA-F]+", series)
+        model = fields.get("device id") or fields.get("card model") or ""
+        dev = (
+            _hex_or_int(series)
+            if raw_id
+            else _hex_or_int(model)
+            if re.fullmatch(r"0x[0-9a-fA-F]+", model)
+            else None
+        )
+        vram = fields.get("vram total memory (b)", "")
+        if not (series or model or fields.get("gfx version")):
+            continue
+        gpus.append(
+            AmdGpu(
+                name=None if raw_id else series or None,
+                device_id=dev,
+                gfx=_naive_gfx(fields.get("gfx version", "")),
+                vram_bytes=int(vram) if vram.isascii() and vram.isdigit() else None,
+            )
+        )
+    if not gpus:
+        for row in concise:
+            did = re.search(r"\b0x([0-9a-fA-F]{4})\b", row)
+            gpus.append(AmdGpu(device_id=int(did.group(1), 16) if did else None))
     return gpus
+
+
+def parse_agent_enumerator(text: str) -> list[AmdGpu]:
+    """`rocm_agent_enumerator`: one ISA per agent; gfx000 is the CPU agent."""
+    gpus = []
+    for line in text.splitlines():
+        m = re.fullmatch(r"\s*(gfx[0-9]{1,2}[0-9a-f]{2,3})\s*", line, re.IGNORECASE)
+        if m and m.group(1).lower() != "gfx000":
+            gpus.append(AmdGpu(gfx=m.group(1).lower()))
+    return gpus
+
+
+def parse_rocm_smi_driver(text: str) -> str | None:
+    """`rocm-smi --showdriverversion` / `--showallinfo`: 'Driver version: 6.7.0' (the amdgpu module)."""
+    m = re.search(r"Driver version:\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?(?:[-.][0-9A-Za-z_.]+)?)", text)
+    return m.group(1) if m else None
+
+
+def parse_amd_smi_driver(text: str) -> str | None:
+    """`amd-smi static`: the DRIVER block's VERSION (text) or driver.version (JSON)."""
+    m = re.search(r"DRIVER:\s*\n(?:\s+\w+:.*\n)*?\s+VERSION:\s*([0-9][0-9A-Za-z.+_-]*)", text)
+    if m:
+        return m.group(1)
+    m = re.search(r'"driver"\s*:\s*\{[^}]*?"version"\s*:\s*"([0-9][^"]*)"', text)
+    return m.group(1) if m else None
 
 
 def parse_rocm_version_file(text: str) -> str | None:

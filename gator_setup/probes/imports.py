@@ -1,11 +1,11 @@
 """Import facts: what installed packages and the project import from watched providers.
 
-The probe finds the installed distributions that declare a watched provider in Requires-Dist,
-reads their Python files (from RECORD), and keeps, per file, the imports of provider modules
-and the provider calls (AST; files whose bytes do not mention a provider are not parsed). The
-per-distribution result is cached under the gator cache dir keyed by name + version + gator
-version, so a second run parses nothing. Every reference is then resolved against the exports
-of the providers installed in the inspected environment (read statically, never imported).
+An adapter over the analysis engine (`analysis.scan`): it finds the installed distributions that
+declare a watched provider in Requires-Dist, hands the Python files their RECORD lists to the
+engine (the triage, parse, verdicts and worker processes of `gator scan`), and turns what does
+not resolve against the installed providers (read statically, never imported) into ImportIssues.
+The verdict per distribution is cached, keyed by its name + version, the providers' versions and
+gator's version, so a second run parses nothing. The project is scanned with `scan_tree`.
 """
 
 from __future__ import annotations
@@ -23,18 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from gator_setup import __version__
-from gator_setup.analysis.candidates import import_candidates
-from gator_setup.analysis.extract import analyze_source, module_name, needs_scan
 from gator_setup.analysis.model import FileAnalysis
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
 from gator_setup.analysis.runtime import file_role, import_time_modules
-from gator_setup.analysis.scan import needles_for, scan_tree
-from gator_setup.cachedir import cache_root
+from gator_setup.analysis.scan import FileResult, analyze_files, scan_tree
+from gator_setup.cachedir import cache_root, write_cache_json
+from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.shorthash import short_hash
-from gator_setup.snapshot import Distribution, ProbeProblem
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
-ANALYSIS_VERSION = "5"
+ANALYSIS_VERSION = "7"
 #: A project bigger than this is probably a home folder, not a project: stop and say so.
 MAX_PROJECT_FILES = 20000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -43,7 +41,7 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 @lru_cache(maxsize=1)
 def watched_providers() -> dict[str, str]:
     """module -> distribution name of every watched provider (knowledge/watched_providers.toml)."""
-    from gator_setup.core.tomlread import load_toml
+    from gator_setup.tomlread import load_toml
 
     data = load_toml(Path(__file__).resolve().parent.parent / "knowledge" / "watched_providers.toml")
     return {str(p["module"]): str(p["dist"]) for p in data.get("provider", [])}
@@ -79,6 +77,9 @@ class ImportIssue:
     role: str  # "runtime" | "auxiliary"
     importer: str | None  # module name of the importing file
     import_time: bool = False  # `import <top package>` executes this file
+    #: whether anything users import reaches the importing module, and how (analysis/reachability.py)
+    reachable: bool = True
+    reach: str = ""
 
 
 @dataclass
@@ -152,118 +153,116 @@ def dist_python_files(dist: Distribution) -> tuple[Path, list[str]]:
     raise OSError("no RECORD or top_level.txt in its metadata folder")
 
 
-@dataclass
-class DistScan:
-    """The provider imports of one distribution's files (what the cache stores)."""
-
-    files: list[FileAnalysis]
-    problems: list[str]
-    files_seen: int
-    cached: bool = False
-
-
-def _cache_file(dist: Distribution, watched: Iterable[str]) -> Path:
-    tag = short_hash(",".join(sorted(watched)), 10)
-    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
-    return imports_cache_dir() / f"v{ANALYSIS_VERSION}-{__version__}" / f"{safe}-{tag}.json"
-
-
 def imports_cache_dir() -> Path:
-    """Where per-distribution import analyses live: $GATOR_IMPORTS_CACHE, else <cache>/imports.
+    """Where per-distribution import verdicts live: $GATOR_IMPORTS_CACHE, else <cache>/imports.
 
-    Entries depend only on a distribution's name + version (and gator's version), so test
-    suites may share one folder across tests while keeping GATOR_CACHE_DIR private.
+    Entries depend only on a distribution's name + version, the providers' versions and gator's
+    version, so test suites may share one folder across tests while keeping GATOR_CACHE_DIR private.
     """
     env = os.environ.get("GATOR_IMPORTS_CACHE")
     return Path(env).expanduser() if env else cache_root() / "imports"
 
 
-def _write_atomic(path: Path, payload: Any) -> None:
-    """Write via a temp file + rename: an interrupted run never leaves a half-written entry."""
+@dataclass(frozen=True)
+class DistRecord:
+    """The verdict on one installed distribution against one set of provider versions: its
+    unresolved imports and the files that could not be analysed (what the cache keeps)."""
+
+    issues: list[ImportIssue]
+    problems: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {"issues": [asdict(i) for i in self.issues], "problems": list(self.problems)}
+
+    @classmethod
+    def from_json(cls, data: Any, root: Path) -> DistRecord:
+        """The record as `to_json` wrote it, its paths under `root` (raises on a damaged entry)."""
+        issues = [ImportIssue(**{**r, "path": str(root / r["rel_path"])}) for r in data["issues"]]
+        return cls(issues, [str(p) for p in data["problems"]])
+
+
+def _record_file(dist: Distribution, watched: Iterable[str], tag: str) -> Path:
+    mods = short_hash(",".join(sorted(watched)), 10)
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
+    return imports_cache_dir() / f"v{ANALYSIS_VERSION}-{__version__}" / f"{safe}-{mods}.{tag}.json"
+
+
+def _load_record(dist: Distribution, watched: Iterable[str], tag: str) -> DistRecord | None:
+    """The cached record of `dist` against the providers tagged `tag`, or None."""
+    root = Path(dist.path).parent if dist.path else Path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, separators=(",", ":"))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs speed
+        return DistRecord.from_json(json.loads(_record_file(dist, watched, tag).read_text("utf-8")), root)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
-def scan_distribution(dist: Distribution, watched: frozenset[str], *, use_cache: bool = True) -> DistScan:
-    """Provider imports of one installed distribution (cached by name + version)."""
-    cache = _cache_file(dist, watched)
-    if use_cache:
+def analyze_distributions(
+    dists: Iterable[Distribution], providers: Providers, watched: frozenset[str], workers: int | None = None
+) -> dict[str, DistRecord | str]:
+    """Each distribution's record (or why it could not be analysed) by key.
+
+    The files of all of them go through the analysis engine together, one call per packages
+    folder (`analysis.scan.analyze_files`: the triage, parse, verdicts and executor of `gator
+    scan`), so a cold run spreads its files over the same worker processes; a file listed by
+    several distributions is analysed once.
+    """
+    out: dict[str, DistRecord | str] = {}
+    by_key = {d.key: d for d in dists}
+    listed: dict[str, tuple[Path, list[str]]] = {}
+    folders: dict[Path, dict[str, str]] = {}
+    for dist in by_key.values():
         try:
-            data = json.loads(cache.read_text("utf-8"))
-            return DistScan(
-                [FileAnalysis.from_json(f) for f in data["files"]],
-                list(data["problems"]),
-                int(data["files_seen"]),
-                cached=True,
+            root, rels = dist_python_files(dist)
+        except OSError as exc:
+            out[dist.key] = exc.strerror or str(exc)
+            continue
+        listed[dist.key] = (root, rels)
+        files = folders.setdefault(root, {})
+        for rel in rels:
+            files.setdefault(rel, str(root / rel))
+    results: dict[Path, dict[str, FileResult] | str] = {}
+    for root, files in folders.items():
+        try:
+            results[root] = analyze_files(
+                [(path, rel) for rel, path in files.items()],
+                providers,
+                watched=watched,
+                deep_needles=(),
+                workers=workers,
             )
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            pass
-    root, rels = dist_python_files(dist)
-    files: list[FileAnalysis] = []
-    problems: list[str] = []
-    jobs = [(str(root), rel, watched) for rel in rels]
-    for fa, problem in _map(_analyze_dist_file, jobs):
-        if problem:
-            problems.append(problem)
-        if fa is not None:
-            files.append(fa)
-    result = DistScan(files, problems, len(rels))
-    if use_cache:
-        _write_atomic(
-            cache,
-            {
-                "dist": dist.name,
-                "version": dist.version,
-                "files_seen": result.files_seen,
-                "problems": problems,
-                "files": [f.to_json() for f in files],
-            },
-        )
-    return result
+        except Exception as exc:  # one broken folder must not sink the probe
+            results[root] = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    for key, (root, rels) in listed.items():
+        got = results[root]
+        if isinstance(got, str):
+            out[key] = got
+            continue
+        out[key] = _record(by_key[key], root, rels, got)
+    return out
 
 
-def _analyze_dist_file(job: tuple[str, str, frozenset[str]]) -> tuple[FileAnalysis | None, str | None]:
-    """Import candidates of one file of a distribution (regex pass; AST only later, if needed)."""
-    root, rel, watched = job
-    mod = module_name(rel)
-    own = mod[0].split(".", 1)[0] if mod else None
-    others = watched - {own} if own else watched
-    try:
-        data = Path(root, rel).read_bytes()
-    except OSError as exc:
-        return None, f"{rel}: unreadable ({exc.strerror or exc})"
-    if not others or not needs_scan(data, needles_for(others)):
-        return None, None
-    cands = import_candidates(data, others)
-    if not cands:
-        return None, None
-    return FileAnalysis(rel, mod[0] if mod else None, cands), None
-
-
-#: Below this many files a process pool costs more than it saves.
-_PARALLEL_MIN_FILES = 200
-
-
-def _map(func: Any, jobs: list[Any]) -> Iterable[Any]:
-    """map() over a process pool for big distributions (cold cache only), serially otherwise."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(jobs) < _PARALLEL_MIN_FILES or workers < 2 or os.environ.get("GATOR_NO_PARALLEL"):
-        return map(func, jobs)
-    try:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(func, jobs, chunksize=32))
-    except (OSError, RuntimeError, ImportError):  # no fork/semaphores (sandboxes): do it here
-        return map(func, jobs)
+def _record(dist: Distribution, root: Path, rels: list[str], got: Mapping[str, FileResult]) -> DistRecord:
+    """A distribution's record from the results of its files, in RECORD order."""
+    issues: list[ImportIssue] = []
+    unreadable: list[str] = []
+    unparsed: list[str] = []
+    for rel in rels:
+        res = got[rel]
+        if res.error is not None:
+            unreadable.append(f"{rel}: {res.error}")
+            continue
+        fa = res.analysis
+        if fa is None:
+            continue
+        if fa.problem is not None:
+            unparsed.append(f"{rel}: {fa.problem.message}")
+        path = str(root / rel)
+        issues += [
+            import_issue(i.unresolved, dist.name, dist.version, path, rel, fa.module) for i in res.issues
+        ]
+    return DistRecord(mark_reach(_mark_import_time(issues, root), dist, root), unreadable + unparsed)
 
 
 def _source_reader(root: Path, top: str):  # type: ignore[no-untyped-def]
@@ -281,9 +280,10 @@ def _source_reader(root: Path, top: str):  # type: ignore[no-untyped-def]
     return read
 
 
-def _issue(
+def import_issue(
     u: Unresolved, origin: str, origin_version: str | None, path: str, rel: str, importer: str | None
 ) -> ImportIssue:
+    """The ImportIssue of one unresolved import of a file of `origin` (a distribution or "project")."""
     return ImportIssue(
         origin=origin,
         origin_version=origin_version,
@@ -312,8 +312,10 @@ def probe_imports(
     exclude: Iterable[str] = (),
     watched: Mapping[str, str] | None = None,
     use_cache: bool = True,
+    workers: int | None = None,
 ) -> ImportFacts:
-    """Scan dependents of watched providers and the project; resolve against installed providers."""
+    """Scan dependents of watched providers and the project; resolve against installed providers.
+    `workers`: processes of the analysis, this one included (None: one per CPU; 1: serial)."""
     start = time.perf_counter()
     watched = dict(watched if watched is not None else watched_providers())
     providers = providers_from_env(watched, dists, sys_path)
@@ -321,62 +323,42 @@ def probe_imports(
         providers={p.module: ProviderInfo(p.module, p.dist, p.version, str(p.root)) for p in providers}
     )
     mods = frozenset(watched)
-    hits = parsed = 0
     tag = providers_tag(providers)
-    for dist in dependents(dists, watched):
-        resolved = _load_resolved(dist, mods, tag) if use_cache else None
-        if resolved is not None:
-            # The verdict for this distribution against these provider versions is known.
-            issues, problems = resolved
-            hits += 1
-        else:
-            try:
-                scan = scan_distribution(dist, mods, use_cache=use_cache)
-                issues = _dist_issues(dist, scan, providers, mods, use_cache)
-            except Exception as exc:  # one broken distribution must not sink the probe
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                facts.problems.append(
-                    ProbeProblem("imports", dist.path or dist.name, f"cannot scan: {reason}")
-                )
-                continue
-            problems = scan.problems
-            hits += scan.cached
-            parsed += 0 if scan.cached else 1
+    todo = dependents(dists, watched)
+    # The verdict on a distribution against these provider versions is cached: a warm run reads
+    # one small file per dependent and parses nothing.
+    records: dict[str, DistRecord | str | None] = {
+        d.key: _load_record(d, mods, tag) if use_cache else None for d in todo
+    }
+    hits = sum(1 for r in records.values() if r is not None)
+    fresh = analyze_distributions([d for d in todo if records[d.key] is None], providers, mods, workers)
+    for dist in todo:
+        record = records[dist.key] or fresh[dist.key]
+        if isinstance(record, str):
+            facts.problems.append(ProbeProblem("imports", dist.path or dist.name, f"cannot scan: {record}"))
+            continue
+        if use_cache and dist.key in fresh:
+            write_cache_json(_record_file(dist, mods, tag), record.to_json())
         facts.scanned[dist.name] = dist.version
-        facts.issues.extend(issues)
-        if problems:
+        facts.issues.extend(record.issues)
+        if record.problems:
             facts.problems.append(
                 ProbeProblem(
                     "imports",
                     f"{dist.name} {dist.version}",
-                    f"{len(problems)} file(s) not analysed, e.g. {problems[0]}",
+                    f"{len(record.problems)} file(s) not analysed, e.g. {record.problems[0]}",
                 )
             )
     if project_dir:
-        _scan_project(facts, providers, Path(project_dir), paths, exclude, mods)
+        _scan_project(facts, providers, Path(project_dir), paths, exclude, mods, workers)
+        facts.issues = _reached_by_project(facts)
     facts.stats = {
         "seconds": round(time.perf_counter() - start, 4),
         "distributions": len(facts.scanned),
         "cache_hits": hits,
-        "parsed": parsed,
+        "parsed": len(fresh),
     }
     return facts
-
-
-def _parse_dist_file(root: Path, fa: FileAnalysis, watched: frozenset[str]) -> FileAnalysis:
-    """The AST analysis of one installed file (imports only)."""
-    mod = module_name(fa.path)
-    try:
-        data = (root / fa.path).read_bytes()
-    except OSError as exc:
-        out = FileAnalysis(fa.path, fa.module)
-        from gator_setup.analysis.model import SourceProblem
-
-        out.problem = SourceProblem(fa.path, f"unreadable ({exc.strerror or exc})")
-        return out
-    return analyze_source(
-        data, fa.path, module=fa.module, is_package=bool(mod and mod[1]), watched=watched, calls=False
-    )
 
 
 def providers_tag(providers: Providers) -> str:
@@ -384,53 +366,41 @@ def providers_tag(providers: Providers) -> str:
     return short_hash(spec, 12)
 
 
-def _dist_issues(
-    dist: Distribution, scan: DistScan, providers: Providers, mods: frozenset[str], use_cache: bool
-) -> list[ImportIssue]:
-    """Unresolved imports of one distribution, cached by its name+version and the provider versions.
+def mark_reach(issues: list[ImportIssue], dist: Distribution, root: Path) -> list[ImportIssue]:
+    """Set reachable/reach on issues in modules that `import <package>` does not run."""
+    from dataclasses import replace
 
-    Resolution reads provider sources; caching its outcome makes a warm run parse nothing at all.
-    """
-    root = Path(dist.path).parent if dist.path else Path()
-    cache = _resolved_file(dist, mods, providers_tag(providers))
-    issues: list[ImportIssue] = []
-    problems: list[str] = []
-    for fa in scan.files:
-        own = fa.module.split(".", 1)[0] if fa.module else None
-        if not any(providers.resolve(c) is not None for c in fa.imports if c.top != own):
-            continue
-        # A candidate fails: now the AST decides (guards, scope, strings and comments).
-        precise = _parse_dist_file(root, fa, mods - {own} if own else mods)
-        if precise.problem is not None:
-            problems.append(f"{fa.path}: {precise.problem.message}")
-        for ref in precise.imports:
-            u = providers.resolve(ref)
-            if u is not None:
-                issues.append(_issue(u, dist.name, dist.version, str(root / fa.path), fa.path, fa.module))
-    scan.problems.extend(problems)
-    issues = _mark_import_time(issues, root)
-    if use_cache:
-        from dataclasses import asdict
+    from gator_setup.analysis.reachability import PackageIndex, reach_for
 
-        _write_atomic(cache, {"issues": [asdict(i) for i in issues], "problems": scan.problems})
-    return issues
+    todo = {i.importer for i in issues if i.importer and i.role == "runtime" and not i.import_time}
+    if not todo or not dist.path:
+        return issues
+    _root, rels = dist_python_files(dist)
+    reach = reach_for(PackageIndex(root, rels), sorted(todo), Path(dist.path))
+    out = []
+    for i in issues:
+        r = reach.get(i.importer or "")
+        out.append(replace(i, reachable=r.reachable, reach=r.how) if r is not None else i)
+    return out
 
 
-def _resolved_file(dist: Distribution, mods: frozenset[str], tag: str) -> Path:
-    return _cache_file(dist, mods).with_suffix(f".{tag}.resolved.json")
+def _reached_by_project(facts: ImportFacts) -> list[ImportIssue]:
+    """Issues in modules no library import reaches, made reachable where the project imports them."""
+    from dataclasses import replace
 
-
-def _load_resolved(
-    dist: Distribution, mods: frozenset[str], tag: str
-) -> tuple[list[ImportIssue], list[str]] | None:
-    """Cached issues + problems of `dist` against the providers tagged `tag`, or None."""
-    root = Path(dist.path).parent if dist.path else Path()
-    try:
-        data = json.loads(_resolved_file(dist, mods, tag).read_text("utf-8"))
-        issues = [ImportIssue(**{**r, "path": str(root / r["rel_path"])}) for r in data["issues"]]
-        return issues, [str(p) for p in data["problems"]]
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
+    if all(i.reachable for i in facts.issues):
+        return facts.issues
+    imported: dict[str, str] = {}
+    for fa in facts.project_files:
+        for ref in fa.imports:
+            for mod in (ref.module, f"{ref.module}.{ref.name}" if ref.name else ref.module):
+                imported.setdefault(mod, f"{fa.path}:{ref.line}")
+    return [
+        replace(i, reachable=True, reach=f"reached: the project imports it ({imported[i.importer]})")
+        if not i.reachable and i.importer in imported
+        else i
+        for i in facts.issues
+    ]
 
 
 def _mark_import_time(issues: list[ImportIssue], root: Path) -> list[ImportIssue]:
@@ -472,6 +442,7 @@ def _scan_project(
     paths: Iterable[str],
     exclude: Iterable[str],
     mods: frozenset[str],
+    workers: int | None = None,
 ) -> None:
     roots = [project / p for p in paths] or [project]
     for root in roots:
@@ -483,7 +454,13 @@ def _scan_project(
         # A project's files change between runs, so the per-file cache is keyed by size and mtime.
         cache = tree_cache_file(root, providers, exclude, purpose="doctor-project")
         res = scan_tree(
-            root, providers, exclude=exclude, watched=mods, max_files=MAX_PROJECT_FILES, cache_file=cache
+            root,
+            providers,
+            exclude=exclude,
+            watched=mods,
+            max_files=MAX_PROJECT_FILES,
+            cache_file=cache,
+            workers=workers,
         )
         if res.truncated:
             facts.problems.append(
@@ -501,4 +478,6 @@ def _scan_project(
             )
         for si in res.issues:
             rel = os.path.relpath(si.file.path, root) if root.is_dir() else Path(si.file.path).name
-            facts.issues.append(_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module))
+            facts.issues.append(
+                import_issue(si.unresolved, "project", None, si.file.path, rel, si.file.module)
+            )

@@ -13,9 +13,10 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
-from gator_setup.probes import amd_parse, nvidia_parse
-from gator_setup.probes.system import NodeAccess, SystemView, UserInfo
+from gator_setup.probes import amd_parse, collect_env, nvidia_parse
+from gator_setup.probes.system import COMMANDS, NodeAccess, SystemView, UserInfo
 from gator_setup.probes.torch_build import DeepTorch, TorchBuild, probe_torch_build
 
 if sys.version_info >= (3, 11):
@@ -72,6 +73,31 @@ class PlatformFacts:
     #: "what: reason" for every fact that could not be collected.
     unavailable: tuple[str, ...] = ()
     sysroot: str | None = None
+    #: "Linux", or "WSL2" (GPUs reached through /dev/dxg, the driver lives on Windows).
+    platform: str = "Linux"
+    #: Which source gave each fact ("nvidia_driver": "nvidia-smi", "platform": "/proc/version"...).
+    sources: dict[str, str] = field(default_factory=dict)
+    #: What rocminfo said about who it ran as, when it could not open /dev/kfd.
+    kfd_user: str | None = None
+    kfd_group: str | None = None
+    #: The uid had no user name: typical of a container started with `-u UID`.
+    nameless_user: bool = False
+    #: "docker" or "podman" when gator (or the replayed machine) runs in a container.
+    container: str | None = None
+
+    @property
+    def in_container(self) -> bool:
+        return self.container is not None or self.nameless_user
+
+    @property
+    def wsl(self) -> bool:
+        return self.platform.startswith("WSL")
+
+    def learn(self, fact: str, value: str | None, source: str) -> None:
+        """Set a fact once, from the first source that knows it, and remember that source."""
+        if value and getattr(self, fact) is None:
+            setattr(self, fact, value)
+            self.sources[fact] = source
 
     @property
     def vendors(self) -> set[str]:
@@ -82,11 +108,30 @@ class PlatformFacts:
 
 
 @lru_cache(maxsize=1)
+def _gpu_ids() -> dict[str, Any]:
+    text = resources.files("gator_setup.knowledge").joinpath("gpu_ids.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
 def device_table() -> dict[str, dict[str, dict[str, str]]]:
     """PCI device id -> ISA table from knowledge/gpu_ids.toml."""
-    text = resources.files("gator_setup.knowledge").joinpath("gpu_ids.toml").read_text("utf-8")
-    data = tomllib.loads(text)
-    return {vendor: {k.lower(): v for k, v in rows.items()} for vendor, rows in data.items()}
+    data = _gpu_ids()
+    return {vendor: {k.lower(): v for k, v in data[vendor].items()} for vendor in ("amd", "nvidia")}
+
+
+@lru_cache(maxsize=1)
+def _name_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    rows = _gpu_ids().get("nvidia_name", [])
+    return tuple((re.compile(r["pattern"], re.IGNORECASE), r["arch"]) for r in rows)
+
+
+def nvidia_arch_for(name: str | None, family: str | None = None) -> str | None:
+    """Compute capability ('sm_90') from a GPU name, else from the -q architecture family."""
+    for pattern, arch in _name_patterns() if name else ():
+        if pattern.search(name or ""):
+            return arch
+    families: dict[str, str] = _gpu_ids().get("nvidia_family", {})
+    return families.get(family or "")
 
 
 def _hex(dev: int | None) -> str | None:
@@ -202,95 +247,244 @@ def _meminfo(system: SystemView) -> int | None:
     return int(m.group(1)) * 1024 if m else None
 
 
+AMD_TOOLS = ("rocminfo", "amd-smi", "rocm-smi", "rocm-agent-enumerator")
+NVIDIA_TOOLS = ("nvidia-smi-query", "nvidia-smi-query-nocap", "nvidia-smi", "nvidia-smi-q", "nvidia-smi-L")
+_AMD_PARSERS = {"amd-smi": amd_parse.parse_amd_smi_static, "rocm-smi": amd_parse.parse_rocm_smi_product}
+_AMD_DRIVER = {"amd-smi": amd_parse.parse_amd_smi_driver, "rocm-smi": amd_parse.parse_rocm_smi_driver}
+
+
+def detect_platform(system: SystemView) -> tuple[str, str | None]:
+    """("WSL2", what showed it) under the Windows Subsystem for Linux, else ("Linux", None)."""
+    version = system.read_text("/proc/version") or ""
+    if re.search(r"microsoft", version, re.IGNORECASE):
+        # WSL1 kernels say "-Microsoft"; WSL1 has no GPU access at all.
+        kind = "WSL2" if re.search(r"WSL2|microsoft-standard", version) else "WSL1"
+        return kind, "/proc/version"
+    for path in ("/dev/dxg", "/usr/lib/wsl/lib"):
+        if system.exists(path):
+            return "WSL2", path
+    return "Linux", None
+
+
+def detect_container(system: SystemView) -> tuple[str | None, str | None]:
+    """("docker"|"podman", marker path) when the marker file of a container runtime exists."""
+    for path, kind in (("/.dockerenv", "docker"), ("/run/.containerenv", "podman")):
+        if system.exists(path):
+            return kind, path
+    return None, None
+
+
+def _merge(first: list[GpuDevice], more: list[GpuDevice]) -> list[GpuDevice]:
+    """Fill what one tool left unknown from another that listed the same GPUs (same count, same order)."""
+    if len(first) != len(more):
+        return first
+    out = []
+    for a, b in zip(first, more, strict=True):
+        fill = {
+            k: getattr(b, k)
+            for k in ("name", "arch", "device_id", "vram_bytes", "compute_units")
+            if getattr(a, k) is None and getattr(b, k) is not None
+        }
+        if fill:
+            a = GpuDevice(**{**a.__dict__, **fill, "source": f"{a.source} + {b.source}"})
+        out.append(a)
+    return out
+
+
+def _rocminfo(
+    system: SystemView, facts: PlatformFacts, notes: list[str], errors: list[str]
+) -> list[GpuDevice]:
+    info = system.run("rocminfo")
+    if info.unavailable:
+        notes.append(f"rocminfo: not available: {info.unavailable}")
+        return []
+    parsed = amd_parse.parse_rocminfo(info.stdout)
+    facts.learn("amdgpu_driver", parsed.driver_version, "rocminfo")
+    facts.kfd_user, facts.kfd_group = parsed.user, parsed.group
+    facts.nameless_user = parsed.no_user_name
+    reason = (parsed.kfd_error or "").lower()
+    if "permission denied" in reason:
+        # EACCES: the node is there and its mode/group keep this user out (GTR205's business).
+        node = system.node_access("/dev/kfd")
+        facts.device_nodes = (
+            NodeAccess(
+                "/dev/kfd",
+                exists=True,
+                readable_writable=False,
+                group=node.group if node.exists else None,
+                mode=node.mode if node.exists else None,
+                source="rocminfo: Permission denied",
+            ),
+        )
+    elif "no such file" in reason:
+        facts.device_nodes = (NodeAccess("/dev/kfd", exists=False, source="rocminfo: No such file"),)
+    elif parsed.error:
+        errors.append(f"rocminfo: {parsed.error}")
+    return [_amd_from(g, i, "rocminfo") for i, g in enumerate(parsed.gpus)]
+
+
+def _amd_tools(
+    system: SystemView, facts: PlatformFacts, notes: list[str], errors: list[str]
+) -> list[GpuDevice]:
+    """GPUs from rocminfo, with amd-smi / rocm-smi filling in (or standing in when rocminfo failed)."""
+    gpus = _rocminfo(system, facts, notes, errors)
+    for key in ("amd-smi", "rocm-smi"):
+        if gpus and all(g.name and g.arch for g in gpus) and facts.amdgpu_driver:
+            break
+        if not system.has_command(key):
+            if not gpus:
+                where = "not installed" if system.root == "/" else "not recorded in the replay"
+                notes.append(f"{key}: not available: {where}")
+            continue
+        res = system.run(key)
+        if res.unavailable:
+            notes.append(f"{key}: not available: {res.unavailable}")
+            continue
+        facts.learn("amdgpu_driver", _AMD_DRIVER[key](res.stdout), key)
+        found = [_amd_from(g, i, key) for i, g in enumerate(_AMD_PARSERS[key](res.stdout))]
+        gpus = _merge(gpus, found) if gpus else found
+    if (not gpus or any(g.arch is None for g in gpus)) and system.has_command("rocm-agent-enumerator"):
+        res = system.run("rocm-agent-enumerator")
+        if res.unavailable is None:
+            found = [
+                _amd_from(g, i, "rocm_agent_enumerator")
+                for i, g in enumerate(amd_parse.parse_agent_enumerator(res.stdout))
+            ]
+            gpus = _merge(gpus, found) if gpus else found
+    return gpus
+
+
 def _probe_amd(system: SystemView, facts: PlatformFacts, notes: list[str], errors: list[str]) -> None:
     gpus = _kfd_gpus(system)
     pci_amd = [g for g in _pci_gpus(system) if g.vendor == "amd"]
-    if not gpus and (pci_amd or system.node_access("/dev/kfd").exists):
-        # No KFD topology (no amdgpu KFD, or a container without /sys): ask the tools.
-        info = system.run("rocminfo")
-        if info.unavailable:
-            notes.append(f"rocminfo: not available: {info.unavailable}")
-        else:
-            parsed = amd_parse.parse_rocminfo(info.stdout)
-            gpus = [_amd_from(g, i, "rocminfo") for i, g in enumerate(parsed.gpus)]
-            facts.amdgpu_driver = facts.amdgpu_driver or parsed.driver_version
-            if parsed.error:
-                errors.append(f"rocminfo: {parsed.error}")
-        for key, parser in (
-            ("amd-smi", amd_parse.parse_amd_smi_static),
-            ("rocm-smi", amd_parse.parse_rocm_smi_product),
-        ):
-            if gpus:
-                break
-            res = system.run(key)
-            if res.unavailable:
-                notes.append(f"{key}: not available: {res.unavailable}")
-                continue
-            gpus = [_amd_from(g, i, key) for i, g in enumerate(parser(res.stdout))]
-        if not gpus:
-            gpus = pci_amd
+    kfd_seen = system.node_access("/dev/kfd").exists
+    # Files first; the tools only when the files are silent and something suggests an AMD GPU
+    # (a PCI device, a KFD node, or an installed ROCm tool: containers without /sys, WSL, pastes).
+    if not gpus and (pci_amd or kfd_seen or any(system.has_command(k) for k in AMD_TOOLS)):
+        gpus = _amd_tools(system, facts, notes, errors) or pci_amd
     facts.gpus = (*facts.gpus, *gpus)
     rocm, source = _rocm_version(system, system.env())
-    if rocm is None and gpus:
+    if rocm is None and gpus and system.has_command("amd-smi-version"):
         res = system.run("amd-smi-version")
         if res.unavailable is None:
             rocm, drv = amd_parse.parse_amd_smi_version(res.stdout)
             source = "amd-smi version" if rocm else None
-            facts.amdgpu_driver = facts.amdgpu_driver or drv
+            facts.learn("amdgpu_driver", drv, "amd-smi version")
     facts.rocm_version, facts.rocm_source = rocm, source
+    if rocm and source:
+        facts.sources["rocm_version"] = source
     drv_text = (system.read_text("/sys/module/amdgpu/version") or "").strip()
-    if drv_text:
-        facts.amdgpu_driver = facts.amdgpu_driver or drv_text
-    if gpus:
+    facts.learn("amdgpu_driver", drv_text, "/sys/module/amdgpu/version")
+    if gpus and not facts.device_nodes and not facts.wsl:
+        # WSL has no /dev/kfd: ROCm there goes through /dev/dxg, so KFD access is not a question.
         nodes = ["/dev/kfd", *sorted({g.render_node for g in gpus if g.render_node})]
         if len(nodes) == 1:
             nodes.extend(system.glob("/dev/dri/renderD*")[:1])
         facts.device_nodes = tuple(system.node_access(n) for n in nodes)
+    if facts.device_nodes:
         facts.user = system.user()
 
 
-def _probe_nvidia(system: SystemView, facts: PlatformFacts, notes: list[str], errors: list[str]) -> None:
-    driver = nvidia_parse.parse_proc_version(system.read_text("/proc/driver/nvidia/version") or "")
-    pci = [g for g in _pci_gpus(system) if g.vendor == "nvidia"]
-    facts.nvidia_driver = driver
-    if driver is None and not pci and not system.listdir("/proc/driver/nvidia/gpus"):
-        return
+def _nvidia_tools(
+    system: SystemView, facts: PlatformFacts, notes: list[str], errors: list[str]
+) -> list[GpuDevice]:
     gpus: list[nvidia_parse.NvidiaGpu] = []
+    source = "nvidia-smi"
     for key in ("nvidia-smi-query", "nvidia-smi-query-nocap"):
+        if not system.has_command(key):
+            continue
         res = system.run(key)
         if res.unavailable:
             notes.append(f"{key}: not available: {res.unavailable}")
             break
         gpus, err = nvidia_parse.parse_query_csv(res.stdout)
         if gpus:
+            source = "nvidia-smi --query-gpu"
             break
         if err and "not a valid field" not in err:
             break  # the driver itself failed; a second query would fail the same way
-    plain = system.run("nvidia-smi")
-    if plain.unavailable is None:
-        parsed = nvidia_parse.parse_nvidia_smi(plain.stdout)
-        facts.cuda_driver_api = parsed.cuda
-        facts.nvidia_driver = facts.nvidia_driver or parsed.driver
-        if parsed.error:
+    for key, parse in (
+        ("nvidia-smi", nvidia_parse.parse_nvidia_smi),
+        ("nvidia-smi-q", nvidia_parse.parse_nvidia_smi_q),
+        ("nvidia-smi-L", nvidia_parse.parse_nvidia_smi_list),
+    ):
+        # -q only while something is unknown; -L (names only) only while no GPU is known.
+        enough = gpus and (key == "nvidia-smi-L" or facts.cuda_driver_api)
+        if not system.has_command(key) or (key != "nvidia-smi" and enough):
+            continue
+        res = system.run(key)
+        if res.unavailable:
+            notes.append(f"{key}: not available: {res.unavailable}")
+            continue
+        parsed = parse(res.stdout)
+        label = " ".join(COMMANDS[key][:2])
+        facts.learn("cuda_driver_api", parsed.cuda, label)
+        facts.learn("nvidia_driver", parsed.driver, label)
+        if parsed.windows_driver and not facts.wsl:
+            facts.platform = "WSL2"
+            facts.sources["platform"] = f"{label} (Windows driver model WDDM/TCC)"
+        if parsed.error and parsed.error not in errors:
             errors.append(parsed.error)
-        if not gpus:
-            gpus = list(parsed.gpus)
-    if gpus:
-        devs = [
+        if not gpus and parsed.gpus:
+            gpus, source = list(parsed.gpus), label
+    devs = []
+    for i, g in enumerate(gpus):
+        arch, where = g.arch, source
+        if arch is None:
+            arch = nvidia_arch_for(g.name, g.family)
+            where = f"{source}; arch from the name table" if arch else source
+        devs.append(
             GpuDevice(
                 vendor="nvidia",
                 index=g.index if g.index is not None else i,
-                name=g.name,
-                arch=g.arch,
+                name=f"{g.name} ..." if g.truncated and g.name else g.name,
+                arch=arch,
                 vram_bytes=g.vram_bytes,
-                source="nvidia-smi",
+                source=where,
             )
-            for i, g in enumerate(gpus)
-        ]
-        facts.nvidia_driver = facts.nvidia_driver or next((g.driver for g in gpus if g.driver), None)
-    else:
-        devs = pci
+        )
+        facts.learn("nvidia_driver", g.driver, source)
+    return devs
+
+
+def _probe_nvidia(system: SystemView, facts: PlatformFacts, notes: list[str], errors: list[str]) -> None:
+    driver = nvidia_parse.parse_proc_version(system.read_text("/proc/driver/nvidia/version") or "")
+    facts.learn("nvidia_driver", driver, "/proc/driver/nvidia/version")
+    pci = [g for g in _pci_gpus(system) if g.vendor == "nvidia"]
+    hints = (
+        driver is not None
+        or bool(pci)
+        or bool(system.listdir("/proc/driver/nvidia/gpus"))
+        or system.exists("/dev/nvidiactl")
+        or (facts.wsl and system.exists("/dev/dxg"))
+        or any(system.has_command(k) for k in NVIDIA_TOOLS)
+    )
+    if not hints:
+        return
+    devs = _nvidia_tools(system, facts, notes, errors) or pci
     facts.gpus = (*facts.gpus, *devs)
+
+
+def _probe_collect_env(system: SystemView, facts: PlatformFacts) -> None:
+    """A recorded torch collect_env: GPUs, driver and platform when nothing else told."""
+    if not system.has_command("collect-env"):
+        return
+    res = system.run("collect-env")
+    if res.unavailable:
+        return
+    env = collect_env.parse_collect_env(res.stdout)
+    if env.wsl and not facts.wsl:
+        facts.platform = "WSL2"
+        facts.sources["platform"] = "collect_env (Python platform)"
+    facts.learn("nvidia_driver", env.nvidia_driver, "collect_env")
+    if facts.gpus:
+        return
+    vendor = "amd" if env.hip_runtime or env.rocm_build else "nvidia"
+    gpus = []
+    for i, (name, gfx) in enumerate(env.gpus):
+        arch = gfx if vendor == "amd" else nvidia_arch_for(name)
+        gpus.append(GpuDevice(vendor=vendor, index=i, name=name, arch=arch, source="collect_env"))
+    facts.gpus = tuple(gpus)
 
 
 def _probe_nvml(facts: PlatformFacts, notes: list[str]) -> None:
@@ -303,9 +497,9 @@ def _probe_nvml(facts: PlatformFacts, notes: list[str]) -> None:
         pynvml.nvmlInit()
         try:
             cuda = pynvml.nvmlSystemGetCudaDriverVersion()
-            facts.cuda_driver_api = facts.cuda_driver_api or f"{cuda // 1000}.{(cuda % 1000) // 10}"
+            facts.learn("cuda_driver_api", f"{cuda // 1000}.{(cuda % 1000) // 10}", "NVML")
             drv = pynvml.nvmlSystemGetDriverVersion()
-            facts.nvidia_driver = facts.nvidia_driver or (drv.decode() if isinstance(drv, bytes) else drv)
+            facts.learn("nvidia_driver", drv.decode() if isinstance(drv, bytes) else drv, "NVML")
         finally:
             pynvml.nvmlShutdown()
     except Exception as exc:  # NVMLError subclasses; a broken driver must not sink the doctor
@@ -325,13 +519,22 @@ def probe_platform(
     facts = PlatformFacts(sysroot=None if system.root == "/" else system.root)
     notes: list[str] = []
     errors: list[str] = []
+    facts.platform, where = detect_platform(system)
+    if where:
+        facts.sources["platform"] = where
+    facts.container, marker = detect_container(system)
+    if marker:
+        facts.sources["container"] = marker
     _probe_amd(system, facts, notes, errors)
     _probe_nvidia(system, facts, notes, errors)
+    _probe_collect_env(system, facts)
     if use_nvml and facts.gpus_of("nvidia"):
         _probe_nvml(facts, notes)
     facts.ram_bytes = _meminfo(system)
     facts.hsa_override = system.env().get("HSA_OVERRIDE_GFX_VERSION")
     facts.torch = probe_torch_build(system, site_dirs)
+    if not facts.torch.version and system.has_command("collect-env"):
+        facts.torch = collect_env.torch_build(system.run("collect-env").stdout) or facts.torch
     if deep_python and facts.torch.version:
         facts.deep = run_deep(deep_python)
         if facts.deep.arch_list:
@@ -339,7 +542,10 @@ def probe_platform(
                 **{**facts.torch.__dict__, "arch_list": facts.deep.arch_list, "arch_source": "--deep"}
             )
     if not facts.gpus:
-        notes.append("GPU: none found (no KFD topology, no NVIDIA driver, no display-class PCI device)")
+        notes.append(
+            "GPU: none found (no KFD topology, no NVIDIA driver, no display-class PCI device, "
+            "no GPU tool that answered)"
+        )
     facts.unavailable = tuple(notes)
     facts.driver_errors = tuple(errors)
     return facts

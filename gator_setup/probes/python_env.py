@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gator_setup.envfacts import Distribution, Interpreter, ProbeProblem
 from gator_setup.errors import InterpreterError
 from gator_setup.names import canonicalize_name
 from gator_setup.probes.spawn import Spawned, SpawnTimeout
-from gator_setup.snapshot import Distribution, Interpreter, ProbeProblem
 
 #: Prefixes of environment variables that change how the GPU stack and the Hub client behave.
 ENV_PREFIXES = (

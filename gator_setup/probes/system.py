@@ -41,7 +41,18 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "--query-gpu=index,name,driver_version,memory.total",
         "--format=csv,noheader,nounits",
     ),
+    "nvidia-smi-q": ("nvidia-smi", "-q"),
+    "nvidia-smi-L": ("nvidia-smi", "-L"),
+    "rocm-agent-enumerator": ("rocm_agent_enumerator",),
+    "collect-env": ("python", "-m", "torch.utils.collect_env"),
 }
+#: Keys that are evidence only when recorded (pasted or bundled): running them live costs seconds
+#: (collect_env imports torch), so a live probe never does.
+#: `nvidia-smi -L` and rocm_agent_enumerator say less than the tools a live probe already runs.
+REPLAY_ONLY = frozenset({"collect-env", "nvidia-smi-L", "rocm-agent-enumerator"})
+#: Where tools live when they are not on PATH: ROCm's bin folder, and WSL's, which holds the
+#: nvidia-smi that talks to the Windows driver (not on PATH in many distros).
+TOOL_DIRS = ("/opt/rocm/bin", "/usr/lib/wsl/lib")
 
 #: Seconds a probe command may run; rocminfo can hang on a wedged driver (ROCm/rocminfo#37).
 COMMAND_TIMEOUT_S = 10.0
@@ -73,6 +84,10 @@ class NodeAccess:
     readable_writable: bool = False
     group: str | None = None
     mode: str | None = None
+    #: False when nothing says whether the node exists (a replay of pasted tool output has no /dev).
+    known: bool = True
+    #: What told: "stat" (the node itself), a replay's devices.json, or a tool's error message.
+    source: str = "stat"
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,14 @@ class SystemView:
 
     def run(self, key: str, timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
         """Run the command named by `key` in COMMANDS."""
+        raise NotImplementedError
+
+    def has_command(self, key: str) -> bool:
+        """Whether `run(key)` has something to run (live) or a recorded answer (replay)."""
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        """Whether a path (file, folder or device node) exists."""
         raise NotImplementedError
 
     def node_access(self, path: str) -> NodeAccess:
@@ -164,13 +187,34 @@ class LiveSystem(SystemView):
     def realpath(self, path: str) -> str:
         return os.path.realpath(path)
 
+    def __init__(self) -> None:
+        self._found: dict[str, str | None] = {}
+
+    def _exe(self, key: str) -> str | None:
+        if key in REPLAY_ONLY:
+            return None
+        name = COMMANDS[key][0]
+        if name not in self._found:  # four nvidia-smi keys, one search of PATH
+            dirs = [f"{root}/bin" for root in (os.environ.get("ROCM_PATH"),) if root] + list(TOOL_DIRS)
+            self._found[name] = shutil.which(name) or next(
+                (c for c in (f"{d}/{name}" for d in dirs) if os.access(c, os.X_OK)), None
+            )
+        return self._found[name]
+
+    def has_command(self, key: str) -> bool:
+        return self._exe(key) is not None
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
     def run(self, key: str, timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
         argv = COMMANDS[key]
-        exe = shutil.which(argv[0]) or next(
-            (c for c in (f"/opt/rocm/bin/{argv[0]}",) if os.access(c, os.X_OK)), None
-        )
+        if key in REPLAY_ONLY:
+            return CommandResult(key, unavailable=f"{' '.join(argv)} is read only from a replay")
+        exe = self._exe(key)
         if exe is None:
-            return CommandResult(key, unavailable=f"{argv[0]} is not installed (not on PATH)")
+            where = ", ".join(TOOL_DIRS)
+            return CommandResult(key, unavailable=f"{argv[0]} is not installed (not on PATH, {where})")
         try:
             proc = subprocess.run(
                 [exe, *argv[1:]],
@@ -275,6 +319,16 @@ class ReplaySystem(SystemView):
         except (ValueError, OSError):
             return path
 
+    def has_command(self, key: str) -> bool:
+        folder = self._gator / "commands"
+        return (folder / f"{key}.txt").is_file() or (folder / f"{key}.hang").exists()
+
+    def exists(self, path: str) -> bool:
+        try:
+            return self._p(path).exists()
+        except ValueError:
+            return False
+
     def run(self, key: str, timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
         argv = " ".join(COMMANDS[key])
         base = self._gator / "commands" / key
@@ -315,7 +369,10 @@ class ReplaySystem(SystemView):
         except ValueError:
             exists = False
         if not exists:
-            return NodeAccess(path, exists=False)
+            # A tree without /dev (pasted tool output, a container capture) says nothing about nodes.
+            # So does a tree of pasted parts (.gator/pasted.json): it lists the nodes it saw, no more.
+            known = (self._root / "dev").is_dir() and not (self._gator / "pasted.json").exists()
+            return NodeAccess(path, exists=False, known=known, source="sysroot")
         info = self._json("devices.json").get(path)
         info = info if isinstance(info, dict) else {}
         group = str(info.get("group", "render"))
@@ -327,7 +384,9 @@ class ReplaySystem(SystemView):
             bits = 0o660
         # The kernel's rule for a root-owned node: root, a world rw bit, or group rw + membership.
         ok = user.is_root or bits & 0o006 == 0o006 or (bits & 0o060 == 0o060 and group in user.groups)
-        return NodeAccess(path, exists=True, readable_writable=ok, group=group, mode=mode.zfill(4))
+        return NodeAccess(
+            path, exists=True, readable_writable=ok, group=group, mode=mode.zfill(4), source="sysroot"
+        )
 
     def env(self) -> dict[str, str]:
         data = self._json("env.json")
@@ -367,6 +426,20 @@ class Recorder(SystemView):
         result = self.inner.run(key, timeout)
         self.commands[key] = result
         return result
+
+    def has_command(self, key: str) -> bool:
+        return self.inner.has_command(key)
+
+    def exists(self, path: str) -> bool:
+        found = self.inner.exists(path)
+        if found and path.startswith("/dev/"):
+            self.nodes.setdefault(path, self.inner.node_access(path))
+        elif found and self.inner.listdir(path):
+            # A folder (WSL's /usr/lib/wsl/lib): a marker inside makes it exist in the bundle.
+            self.files.setdefault(f"{path.rstrip('/')}/.gator-exists", "")
+        elif found:
+            self.files.setdefault(path, "")  # a marker file such as /.dockerenv: its existence is the fact
+        return found
 
     def node_access(self, path: str) -> NodeAccess:
         result = self.inner.node_access(path)

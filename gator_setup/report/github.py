@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gator_setup.checks.base import Finding, Severity
+from gator_setup.findings import Finding, Severity
 from gator_setup.report.model import Report
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gator_setup.checks.base import Finding, Severity
-from gator_setup.checks.runner import CheckResult
+from gator_setup.findings import CheckResult, Finding, Severity
 
 #: Bumped on any incompatible change of the JSON output.
 SCHEMA_VERSION = 1
@@ -27,6 +26,11 @@ class Report:
         found = [f for r in self.results for f in r.findings]
         return sorted(found, key=lambda f: (-f.severity, f.code))
 
+    @property
+    def grouped_codes(self) -> set[str]:
+        """Checks whose findings were grouped under another check's (one finding per cause)."""
+        return {rel.code for f in self.findings for rel in f.related if rel.code != f.code}
+
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
@@ -36,7 +40,11 @@ class Report:
             "warnings": self.count(Severity.WARNING),
             "info": self.count(Severity.INFO),
             "checks_run": len(self.results),
-            "checks_passed": sum(1 for r in self.results if r.skipped is None and r.worst <= Severity.INFO),
+            "checks_passed": sum(
+                1
+                for r in self.results
+                if r.skipped is None and r.worst <= Severity.INFO and r.code not in self.grouped_codes
+            ),
             "checks_skipped": sum(1 for r in self.results if r.skipped is not None),
         }
 

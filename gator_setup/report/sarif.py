@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from gator_setup import __version__
-from gator_setup.checks.base import Severity
+from gator_setup.findings import Severity
 from gator_setup.report.model import Report
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

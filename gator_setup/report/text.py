@@ -7,8 +7,7 @@ import os
 import sys
 from typing import TextIO
 
-from gator_setup.checks.base import CATEGORIES, Finding, Severity
-from gator_setup.checks.runner import CheckResult
+from gator_setup.findings import CATEGORIES, CheckResult, Finding, Severity
 from gator_setup.report.model import Report
 
 _MARK = {
@@ -36,6 +35,8 @@ def _finding_lines(f: Finding, verbose: bool) -> Lines:
         for key, value in f.evidence.items():
             for i, part in enumerate(str(value).splitlines() or [""]):
                 lines.append(("dim", f"              {key if i == 0 else ' ' * len(key)}: {part}"))
+    for r in f.related:  # the same root cause, seen by another check (core/causes.py)
+        lines.append(("dim", f"              same cause: {r.code} {r.severity.label}: {r.message}"))
     return lines
 
 
@@ -47,6 +48,7 @@ def report_lines(report: Report, *, verbose: bool = False) -> Lines:
         lines.append(("bold", str(header)))
     lines.extend(("dim", note) for note in report.notes)
 
+    grouped = {rel.code: f.code for f in report.findings for rel in f.related if rel.code != f.code}
     by_category: dict[str, list[CheckResult]] = {}
     for r in report.results:
         by_category.setdefault(r.category, []).append(r)
@@ -55,6 +57,11 @@ def report_lines(report: Report, *, verbose: bool = False) -> Lines:
         for r in by_category[category]:
             if r.skipped is not None:
                 lines.append(("dim", f"  - {r.code} {r.title} (skipped: {r.skipped})"))
+                continue
+            if not r.findings and r.code in grouped:
+                lines.append(
+                    ("dim", f"  ↳ {r.code} {r.title}: its finding is grouped under {grouped[r.code]}")
+                )
                 continue
             mark, style = _MARK[r.worst if r.worst > Severity.INFO else Severity.OK]
             lines.append((style, f"  {mark} {r.code} {r.title}"))

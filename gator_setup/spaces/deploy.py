@@ -69,10 +69,11 @@ class DeployResult:
     commit_oid: str | None = None
     commit_url: str | None = None
     remote_only: list[str] = field(default_factory=list)  # on the Space, not in the folder: left alone
+    variables_changed: list[str] = field(default_factory=list)  # the others already had their value
 
     @property
     def nothing_to_change(self) -> bool:
-        return not self.dry_run and not self.changed
+        return not self.dry_run and not self.changed and not self.variables_changed
 
     def as_json(self) -> dict[str, object]:
         """The `--json` document: names of variables and secrets only, never their values."""
@@ -107,6 +108,7 @@ class DeployResult:
             "remote_only": self.remote_only,
             "readme_keys_added": list(plan.readme_added),
             "variables": sorted(plan.variables),
+            "variables_changed": self.variables_changed,
             "secrets": sorted(plan.secrets),
         }
 
@@ -189,13 +191,20 @@ def deploy(opts: DeployOptions, secret_source: SecretSource = env_secret) -> Dep
         hub = Hub(the_plan.endpoint, resolve_token(the_plan.endpoint, opts.token))
         who = hub.check_can_write(the_plan.space)
         hub.create_space(the_plan.space, the_plan.sdk, the_plan.hardware, the_plan.private, who)
-        hub.set_settings(the_plan.space, the_plan.variables, the_plan.secrets, who)
+        variables_changed = hub.set_settings(the_plan.space, the_plan.variables, the_plan.secrets, who)
         remote = hub.remote_files(the_plan.space, who)
         changed = [f for f in the_plan.files if f.path not in remote or not remote[f.path].matches(f)]
         local = {f.path for f in the_plan.files}
         # .gitattributes is written by the Hub itself when it creates a repo.
         extra = sorted(p for p in remote if p not in local and p != ".gitattributes")
-        result = DeployResult(the_plan, dry_run=False, user=who.user, changed=changed, remote_only=extra)
+        result = DeployResult(
+            the_plan,
+            dry_run=False,
+            user=who.user,
+            changed=changed,
+            remote_only=extra,
+            variables_changed=variables_changed,
+        )
         if not changed:
             return result
         # Only what differs goes up: unchanged files leave the staging copy before upload_folder runs.

@@ -35,6 +35,7 @@ class Identity:
     orgs: tuple[str, ...]
     writable_orgs: tuple[str, ...]
     role: str | None  # "read", "write", "fineGrained" or None when the server does not say
+    anywhere: bool = False  # the server says any token may write to every namespace (gator mirror, open mode)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,12 @@ def mapped_errors(
         raise
 
 
+def _open_mode(whoami: dict[str, Any]) -> bool:
+    """True when whoami carries a `gator mirror`'s open-mode mark (never on huggingface.co)."""
+    mark = whoami.get("gator")
+    return isinstance(mark, dict) and mark.get("openMode") is True
+
+
 class Hub:
     """A thin wrapper over HfApi bound to one endpoint and token."""
 
@@ -164,13 +171,20 @@ class Hub:
             orgs=tuple(str(o["name"]) for o in orgs),
             writable_orgs=tuple(str(o["name"]) for o in orgs if o.get("roleInOrg") not in ("read",)),
             role=role if isinstance(role, str) else None,
+            anywhere=_open_mode(info),
         )
 
     def check_can_write(self, space: SpaceId) -> Identity:
-        """Refuse early (before any write) when the token cannot write to the Space's namespace."""
+        """Refuse early (before any write) when the server would refuse the namespace: the same rules.
+
+        A user writes to its own namespace and to orgs where its role is not read; a `gator mirror`
+        in open development mode says so in whoami and lets any token write anywhere.
+        """
         who = self.identity()
         if who.role == "read":
             raise TokenReadOnlyError(self.endpoint, who.user)
+        if who.anywhere:
+            return who
         if space.owner != who.user and space.owner not in who.writable_orgs:
             raise NamespaceForbiddenError(space.owner, who.user, who.orgs)
         return who
@@ -225,10 +239,28 @@ class Hub:
                 ignore_patterns=ignore,
             )
 
+    def current_variables(self, space: SpaceId, who: Identity) -> dict[str, str]:
+        """The Space's public variables (key -> value); empty for a Space without any."""
+        with mapped_errors("Reading the Space's variables", self.endpoint, self.token, space.owner, who.user):
+            try:
+                found = self.api.get_space_variables(space.repo_id)
+            except Exception as exc:
+                if _status(exc) == 404:
+                    return {}
+                raise
+        return {str(k): str(getattr(v, "value", "")) for k, v in dict(found).items()}
+
     def set_settings(
         self, space: SpaceId, variables: dict[str, str], secrets: dict[str, str], who: Identity
-    ) -> None:
-        """add_space_variable / add_space_secret; values are never logged."""
+    ) -> list[str]:
+        """add_space_variable / add_space_secret; returns the variables that changed. Values never logged.
+
+        A variable that already has its value is not sent again: on the Hub a settings change
+        restarts the Space, and a re-deploy that changes nothing must not. Secrets are always sent:
+        the Hub never gives their values back, so there is nothing to compare with.
+        """
+        current = self.current_variables(space, who) if variables else {}
+        variables = {k: v for k, v in variables.items() if current.get(k) != v}
         for key, value in variables.items():
             with mapped_errors(
                 f"Setting variable {key}", self.endpoint, self.token, space.owner, who.user, hidden=(value,)
@@ -239,3 +271,4 @@ class Hub:
                 f"Setting secret {key}", self.endpoint, self.token, space.owner, who.user, hidden=(value,)
             ):
                 self.api.add_space_secret(space.repo_id, key, value)
+        return sorted(variables)

@@ -22,6 +22,7 @@ class Template:
     name: str
     description: str
     files: dict[str, str]
+    after_deploy: str = ""  # what to do once the Space is up, shown by `gator space template`
 
 
 def available() -> list[str]:
@@ -37,12 +38,16 @@ def load(name: str) -> Template:
     text = (resources.files("gator_setup.spaces") / "templates" / f"{name}.toml").read_text("utf-8")
     data = tomllib.loads(text)
     files = {str(path): str(body) for path, body in data["files"].items()}
-    return Template(str(data["name"]), str(data["description"]), files)
+    return Template(str(data["name"]), str(data["description"]), files, str(data.get("after_deploy", "")))
 
 
 def write(name: str, dest: Path, *, force: bool = False) -> list[Path]:
     """Write the template into dest (created if needed); refuses to overwrite unless force."""
-    template = load(name)
+    return write_template(load(name), dest, force=force)
+
+
+def write_template(template: Template, dest: Path, *, force: bool = False) -> list[Path]:
+    """Write a loaded template into dest; refuses to overwrite unless force."""
     if dest.exists() and not dest.is_dir():
         raise InputError(dest, "exists and is not a folder.")
     clashes = [p for p in template.files if (dest / p).exists()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gator_setup.analysis import analyze_source, extract_imports, module_name, needs_scan
+from gator_setup.analysis import analyze_source, extract_imports, module_name, needs_scan, speedups
 from gator_setup.analysis.model import SourceProblem
 
 SRC = b'''
@@ -177,7 +177,7 @@ def test_import_pairs_are_the_candidates_distinct_pairs(monkeypatch) -> None:  #
     modes = [True, False] if native_available() else [False]  # (native: with the `fast` extra)
     for native in modes:
         if not native:
-            monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
+            monkeypatch.setattr(speedups, "PURE_PYTHON", True)
         assert import_pairs(src, watched) == expected
         assert import_pairs(src, watched, present) == expected
         assert list(candidates._keyword_positions(src)) == [

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gator_setup.analysis import needles as needles_mod
+from gator_setup.analysis import speedups
 from gator_setup.analysis.needles import NeedleIndex, hide_offsets, native_available
 
 needs_native = pytest.mark.skipif(not native_available(), reason="ahocorasick_rs (the fast extra) absent")
@@ -70,7 +71,7 @@ def test_one_index_answers_many_files(needle_texts: list[str], haystacks: list[s
 
 
 def test_pure_python_fallback_is_used_when_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
+    monkeypatch.setattr(speedups, "PURE_PYTHON", True)
     assert not native_available()
     index = NeedleIndex(WATCHED)
     assert not index.native

@@ -25,7 +25,7 @@ def test_the_c_helpers_are_built_where_asked() -> None:
 
 
 def test_pure_python_switch_turns_them_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
+    monkeypatch.setattr(speedups, "PURE_PYTHON", True)
     assert speedups.native() is None
 
 

@@ -51,7 +51,8 @@ def fake_env(site: Path) -> None:
         "fancy",
         "1.0",
         {
-            "fancy/__init__.py": "from .utils import helpers\n",
+            "fancy/__init__.py": "from .utils import helpers\n_LAZY = {'lazy_mod': ['thing']}\n",
+            "fancy/lazy_mod.py": "from huggingface_hub import gone_lazily\n",
             "fancy/utils/__init__.py": "from .dyn import load\n",
             "fancy/utils/dyn.py": "from huggingface_hub import cached_download, hf_hub_download\n",
             "fancy/extra.py": "from huggingface_hub import gone_in_extra\n",
@@ -74,6 +75,7 @@ def test_probe_and_verdicts(tmp_path: Path) -> None:
     assert set(by_name) == {
         "cached_download",
         "gone_in_extra",
+        "gone_lazily",
         "guarded_name",
         "in_function",
         "only_in_tests",
@@ -88,8 +90,12 @@ def test_probe_and_verdicts(tmp_path: Path) -> None:
     assert "huggingface_hub 0.26.0" in top.message and "fancy/utils/dyn.py:1" in top.message
     assert top.fix is not None and "pip install -U fancy" in top.fix
     assert "huggingface_hub<0.26.0" in top.fix  # removal version known from deprecations.toml
-    extra = next(f for f in errors if "gone_in_extra" in f.message)
-    assert "importing `fancy.extra` fails" in extra.message
+    lazy = next(f for f in errors if "gone_lazily" in f.message)
+    assert "importing `fancy.lazy_mod` fails" in lazy.message
+    assert "fancy names fancy.lazy_mod" in lazy.evidence["reach"]  # the lazy table reaches it
+    # fancy.extra: no module imports or names it, no entry point: a warning, not an error.
+    extra = next(f for f in findings if "gone_in_extra" in f.message)
+    assert extra.severity is Severity.WARNING and "nothing users import reaches" in extra.message
     infos = [f for f in findings if f.severity is Severity.INFO]
     assert len(infos) == 1 and "in_function" in infos[0].message and "only_in_tests" in infos[0].message
     assert not any("guarded_name" in f.message for f in findings)
@@ -134,7 +140,7 @@ def test_project_imports_are_judged_too(tmp_path: Path) -> None:
     assert len(err) == 1 and err[0].message.startswith("app/main.py:1 imports `not_there`")
     # A project file has no release to pin back to: the fix says so instead of naming "project None".
     assert err[0].fix is not None and "None" not in err[0].fix and "release that still has it" in err[0].fix
-    warn = [f for f in findings if f.severity is Severity.WARNING]
+    warn = [f for f in findings if f.severity is Severity.WARNING and "not analysed" in f.message]
     assert len(warn) == 1 and "syntax error" in warn[0].message
 
 

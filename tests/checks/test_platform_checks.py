@@ -10,7 +10,7 @@ from factories import dist, snapshot
 from gator_setup.checks import platform as P
 from gator_setup.checks import profile as PR
 from gator_setup.checks.base import NotApplicable, Severity
-from gator_setup.core.profiles import load_profile
+from gator_setup.knowledge.profiles import load_profile
 from gator_setup.probes.platform import GpuDevice, PlatformFacts
 from gator_setup.probes.system import NodeAccess, UserInfo
 from gator_setup.probes.torch_build import DeepTorch, TorchBuild

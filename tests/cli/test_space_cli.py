@@ -113,6 +113,7 @@ def test_no_token_and_unreachable_endpoint(demo: Path, capsys, monkeypatch, tmp_
 def test_template_then_dry_run(tmp_path: Path, capsys) -> None:
     code, out, _ = run(["space", "template", "trackio", str(tmp_path / "dash")], capsys)
     assert code == 0 and "app.py" in out
+    assert 'trackio.init(project="NAME", space_id="OWNER/NAME")' in out  # what to do once deployed
     code, out, err = run(
         ["space", "deploy", str(tmp_path / "dash"), "--repo", "me/dash", "--dry-run"], capsys
     )

@@ -158,8 +158,14 @@ _ALL_FIXTURES = [
     "amd_smi_static_mi350x.txt",
     "rocm_smi_showproductname_json_mi250x.txt",
     "kfd_topology_node_properties_gfx1100_rx7900xtx_tinygrad.txt",
+    "rocminfo_gfx906_radeon_vii_flattened_garbled.txt",
+    "rocminfo_gfx900_vega_rocm2.2_no_marketing_name_TRUNCATED.txt",
+    "transcript_rocminfo_permission_denied_rocm_smi_concise_groups.txt",
+    "transcript_rocminfo_invalid_argument_rocm_smi_showallinfo_mi300x_TRUNCATED.txt",
 ]
 _PARSERS = [
+    ap.parse_rocm_smi_driver,
+    ap.parse_amd_smi_driver,
     ap.parse_rocminfo,
     ap.parse_amd_smi_static,
     ap.parse_rocm_smi_product,
@@ -183,3 +189,36 @@ def test_parsers_survive_truncated_and_corrupted_captures(name: str, cut: int, n
     text = fixture(name)[:cut] + noise.decode("utf-8", "replace")
     for parse in _PARSERS:
         parse(text)
+
+
+def test_rocm_smi_variants_and_driver_lines() -> None:
+    text = fixture("transcript_rocminfo_permission_denied_rocm_smi_concise_groups.txt")
+    concise = text.split("# rocm-smi\n")[1]
+    assert [g.device_id for g in ap.parse_rocm_smi_product(concise)] == [None] * 4  # count only
+    allinfo = fixture("transcript_rocminfo_invalid_argument_rocm_smi_showallinfo_mi300x_TRUNCATED.txt")
+    (mi300,) = ap.parse_rocm_smi_product(allinfo.split("--showallinfo\n")[1])
+    assert (mi300.name, mi300.device_id) == ("AMD Instinct MI300X OAM", 0x74A1)
+    assert ap.parse_rocm_smi_driver(allinfo) == "6.7.0"
+    assert ap.parse_amd_smi_driver(fixture("amd_smi_static_mi350x.txt")) == "6.18.3"
+    assert (
+        ap.parse_amd_smi_driver('{"gpu": 0, "driver": {"name": "amdgpu", "version": "6.10.5"}}') == "6.10.5"
+    )
+    # "GFX Version" is trusted only where the naive print cannot mislead (gfx9010 is gfx90a).
+    plain = "GPU[0]\t\t: Card series: \t\tVega 20\nGPU[0]\t\t: GFX Version: \t\tgfx906\n"
+    assert [g.gfx for g in ap.parse_rocm_smi_product(plain)] == ["gfx906"]
+    assert [g.gfx for g in ap.parse_rocm_smi_product(plain.replace("gfx906", "gfx9010"))] == [None]
+
+
+def test_rocminfo_user_and_group_lines() -> None:
+    res = ap.parse_rocminfo(
+        "ROCk module is loaded\nUnable to open /dev/kfd read-write: Permission denied\n"
+        'root is not member of "nogroup" group, the default DRM access group. Users must be a member\n'
+    )
+    assert (res.kfd_error, res.user, res.group, res.user_in_group) == (
+        "Permission denied",
+        "root",
+        "nogroup",
+        False,
+    )
+    res = ap.parse_rocminfo(fixture("rocminfo_kfd_cannot_allocate_memory_pitcairn.txt"))
+    assert res.kfd_error == "Cannot allocate memory" and res.user_in_group is True and not res.no_user_name

@@ -74,3 +74,58 @@ def test_parsers_never_raise(text: str) -> None:
     npz.parse_proc_version(text)
     npz.parse_query_csv(text)
     npz.parse_nvidia_smi(text)
+    npz.parse_nvidia_smi_q(text)
+    npz.parse_nvidia_smi_list(text)
+
+
+_CAPTURES = [
+    "nvidia_smi_h100_535_gvisor_TRUNCATED.txt",
+    "nvidia_smi_q_t4_colab_460_TRUNCATED.txt",
+    "nvidia_smi_q_wsl2_gtx1650ti_wddm_TRUNCATED.txt",
+    "nvidia_smi_wsl2_rtx3060_cuda_err_garbled.txt",
+    "nvidia_smi_b200_r610_kmd_umd_header.txt",
+    "nvidia_smi_q_xml_gtx1660ti_TRUNCATED.txt",
+    "nvidia_smi_L_a100_mig_telegraf.txt",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_CAPTURES), st.integers(0, 3000), st.binary(max_size=40))
+def test_parsers_survive_truncated_and_corrupted_captures(name: str, cut: int, noise: bytes) -> None:
+    text = fixture(name)[:cut] + noise.decode("utf-8", "replace")
+    npz.parse_nvidia_smi(text)
+    npz.parse_nvidia_smi_q(text)
+    npz.parse_nvidia_smi_list(text)
+    npz.parse_query_csv(text)
+
+
+def test_nvidia_smi_q_reads_gpus_versions_and_driver_model() -> None:
+    t4 = npz.parse_nvidia_smi_q(fixture("nvidia_smi_q_t4_colab_460_TRUNCATED.txt"))
+    assert (t4.driver, t4.cuda, t4.windows_driver) == ("460.32.03", "11.2", False)
+    assert [(g.name, g.family, g.vram_bytes) for g in t4.gpus] == [("Tesla T4", None, None)]
+    wsl = npz.parse_nvidia_smi_q(fixture("nvidia_smi_q_wsl2_gtx1650ti_wddm_TRUNCATED.txt"))
+    assert wsl.windows_driver and wsl.gpus[0].family == "Turing"
+    mem = "Driver Version : 550.54.14\nGPU 00000000:01:00.0\n    FB Memory Usage\n        Total : 24564 MiB\n"
+    assert npz.parse_nvidia_smi_q(mem).gpus[0].vram_bytes == 24564 * 1024**2
+    # "CUDA Version : Not Found" (a vGPU host) is not a version.
+    assert npz.parse_nvidia_smi_q("Driver Version : 580.105.06\nCUDA Version : Not Found\n").cuda is None
+
+
+def test_plain_table_name_cut_short_and_windows_rows() -> None:
+    wsl = npz.parse_nvidia_smi(fixture("nvidia_smi_wsl2_rtx3060_cuda_err_garbled.txt"))
+    (gpu,) = wsl.gpus
+    assert (gpu.name, gpu.truncated, wsl.cuda, wsl.driver) == (
+        "NVIDIA GeForce RTX 3060",
+        True,
+        None,
+        "546.80",
+    )
+    # nvidia-smi.exe on Windows (rows from microsoft/WSL#9134): the driver model replaces Persistence-M.
+    windows = (
+        "| NVIDIA-SMI 517.48       Driver Version: 517.48       CUDA Version: 11.7     |\n"
+        "| GPU  Name            TCC/WDDM | Bus-Id        Disp.A | Volatile Uncorr. ECC |\n"
+        "|   0  NVIDIA GeForce ... WDDM  | 00000000:0A:00.0  On |                  N/A |\n"
+        "|  0%   31C    P8    16W / 250W |    576MiB / 11264MiB |      0%      Default |\n"
+    )
+    res = npz.parse_nvidia_smi(windows)
+    assert res.windows_driver and res.gpus[0].vram_bytes == 11264 * 1024**2 and res.gpus[0].truncated

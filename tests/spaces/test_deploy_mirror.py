@@ -29,7 +29,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     d = tmp_path_factory.mktemp("space-hub")
     tokens = d / "tokens"
     tokens.write_text(
-        f"{WRITE} me write\n{READ} me read\n{OTHER} other write\norg team me:write\norg viewers me:read\n"
+        f"{WRITE} me write\n{READ} me read\n{OTHER} other write\n"
+        "org team me:write\norg viewers me:read\norg admins me:admin other:read\n"
     )
     server = start_mirror(d / "store", tokens_file=tokens)
     try:
@@ -147,6 +148,7 @@ def test_deploy_roundtrip_settings_and_incremental(
     # Same folder again: no commit.
     code, out, err = deploy(args, capsys)
     assert code == 0 and "Nothing to change" in out, err
+    assert "Variables already set: MODE" in out and "Variables set:" not in out
     assert head(hub, "me/roundtrip") == first
 
     # One file changed: one file uploaded, the rest left as is.
@@ -159,6 +161,7 @@ def test_deploy_roundtrip_settings_and_incremental(
     data = json.loads(out)
     assert code == 0 and data["nothing_to_change"] is True and data["commit"] is None, err
     assert data["user"] == "me" and not any(f["changed"] for f in data["files"])
+    assert data["variables"] == ["MODE"] and data["variables_changed"] == []
 
     # A file removed locally stays on the Space and is reported, not deleted.
     (demo / "static" / "notes.txt").unlink()
@@ -167,6 +170,13 @@ def test_deploy_roundtrip_settings_and_incremental(
     assert "Nothing to change" in out
     assert_no_token(out, err, caplog.text)
 
+    # A new value for a variable, same files: the variable is set, no commit is made.
+    before_var = head(hub, "me/roundtrip")
+    code, out, err = deploy([*args[:5], "--var", "MODE=prod", *args[7:]], capsys)
+    assert code == 0 and "Variables set: MODE" in out and "no commit" in out, err
+    assert "Nothing to change" not in out and head(hub, "me/roundtrip") == before_var
+    assert api.get_space_variables("me/roundtrip")["MODE"].value == "prod"
+
 
 @pytest.mark.parametrize(
     ("token", "repo", "needle"),
@@ -174,7 +184,7 @@ def test_deploy_roundtrip_settings_and_incremental(
         (UNKNOWN, "me/denied", "401 Unauthorized"),
         (READ, "me/denied", "read-only"),
         (WRITE, "other/denied", "may not write to the namespace 'other'"),
-        (WRITE, "viewers/denied", "may not write to the namespace 'viewers' (member of: team, viewers)"),
+        (WRITE, "viewers/denied", "namespace 'viewers' (member of: admins, team, viewers)"),
     ],
 )
 def test_refused_tokens_create_nothing(
@@ -288,3 +298,124 @@ def test_server_refuses_foreign_namespace_without_client_check(
             run_deploy(opts)
     assert head(hub, "other/theirs") == before
     assert theirs.get_space_variables("other/theirs") == {}
+
+
+@pytest.fixture(scope="module")
+def open_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`gator mirror serve` without --tokens: open development mode, any token writes anywhere."""
+    server = start_mirror(tmp_path_factory.mktemp("open-hub") / "store")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_open_mode_mirror_takes_any_namespace(
+    open_hub: str, tmp_path: Path, capsys, monkeypatch, no_stored_token
+) -> None:
+    """Issue 19 item 8: the pre-check no longer refuses what the open-mode server accepts."""
+    monkeypatch.setenv("HF_TOKEN", UNKNOWN)
+    demo = make_demo(tmp_path / "demo")
+    for repo in ("me/demo", "acme/demo", "dev/demo"):
+        code, out, err = deploy([str(demo), "--repo", repo, "--endpoint", open_hub], capsys)
+        assert code == 0 and f"Space: {open_hub}/spaces/{repo}" in out, (repo, err)
+        owner, name = repo.split("/")
+        notes = space_files(open_hub, repo, tmp_path / f"dl-{owner}")["static/notes.txt"]
+        assert notes == f"owner={owner} name={name}\n".encode()
+        code, out, err = deploy([str(demo), "--repo", repo, "--endpoint", open_hub], capsys)
+        assert code == 0 and "Nothing to change" in out, err
+        assert_no_token(out, err)
+
+
+def _precheck(url: str, token: str, repo: str) -> str:
+    """gator's verdict before any write: 'ok' or the HTTP status its error stands for."""
+    from gator_setup.spaces.errors import NamespaceForbiddenError, TokenReadOnlyError, TokenRejectedError
+    from gator_setup.spaces.hub import Hub
+    from gator_setup.spaces.naming import parse_space_id
+
+    try:
+        Hub(url, token).check_can_write(parse_space_id(repo))
+    except TokenRejectedError:
+        return "401"
+    except (NamespaceForbiddenError, TokenReadOnlyError):
+        return "403"
+    return "ok"
+
+
+def _server(url: str, token: str, repo: str) -> str:
+    """The server's own verdict on creating the Space, asked without gator in between."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        HfApi(endpoint=url, token=token).create_repo(repo, repo_type="space", space_sdk="static")
+    except HfHubHTTPError as exc:
+        return str(exc.response.status_code)
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    ("token", "owner"),
+    [
+        (WRITE, "me"),  # own namespace
+        (WRITE, "team"),  # org, role write
+        (WRITE, "admins"),  # org, role admin
+        (WRITE, "viewers"),  # org, role read
+        (WRITE, "other"),  # another user
+        (WRITE, "nobody"),  # a namespace nobody has
+        (OTHER, "admins"),  # org where this user only reads
+        (READ, "me"),  # read-only token, own namespace
+        (READ, "team"),
+        (UNKNOWN, "me"),  # a token the tokens file does not know
+    ],
+)
+def test_precheck_gives_the_servers_answer(hub: str, no_stored_token, token: str, owner: str) -> None:
+    """With a tokens file, gator refuses exactly what the mirror refuses (each Space is new)."""
+    repo = f"{owner}/agree-{ALL_TOKENS.index(token)}"
+    verdict = _precheck(hub, token, repo)
+    assert verdict == _server(hub, token, repo), (token, repo)
+
+
+@pytest.mark.parametrize("owner", ["me", "acme", "dev"])
+def test_precheck_agrees_in_open_mode(open_hub: str, no_stored_token, owner: str) -> None:
+    repo = f"{owner}/agree-open"
+    assert _precheck(open_hub, UNKNOWN, repo) == _server(open_hub, UNKNOWN, repo) == "ok"
+
+
+def test_trackio_template_deploys_then_changes_nothing(
+    hub: str, tmp_path: Path, capsys, caplog, monkeypatch, no_stored_token
+) -> None:
+    """Issue 21's acceptance run on the mirror: template, deploy, deploy again; trackio's settings survive."""
+    caplog.set_level(logging.DEBUG)
+    folder = tmp_path / "tracks"
+    assert main(["space", "template", "trackio", str(folder)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("HF_TOKEN", WRITE)  # also the Space's HF_TOKEN secret, as trackio's deploy sets it
+    args = [str(folder), "--repo", "me/tracks", "--endpoint", hub, "--secret", "HF_TOKEN"]
+    args += ["--var", "GRADIO_MCP_SERVER=True"]
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Uploaded 3 of 3 files" in out and "Secrets set: HF_TOKEN" in out, err
+    first = head(hub, "me/tracks")
+    got = space_files(hub, "me/tracks", tmp_path / "dl")
+    assert sorted(got) == ["README.md", "app.py", "requirements.txt"]
+    assert got["requirements.txt"] == (folder / "requirements.txt").read_bytes()
+    assert b'space_id="me/tracks"' in got["README.md"] and b"trackio.show(" in got["app.py"]
+
+    from huggingface_hub import HfApi
+
+    # What trackio.init(space_id="me/tracks") does to an existing Space (trackio's
+    # deploy._ensure_bucket_mounted_at_data): mount a bucket at /data (the mirror has no volumes API)
+    # and point TRACKIO_DIR there. gator leaves both alone.
+    api = HfApi(endpoint=hub, token=WRITE)
+    api.add_space_variable("me/tracks", "TRACKIO_DIR", "/data/trackio")
+    api.add_space_variable("me/tracks", "TRACKIO_BUCKET_ID", "me/tracks-bucket")
+    code, out, err = deploy(args, capsys)
+    assert code == 0 and "Nothing to change: all 3 files" in out, err
+    assert head(hub, "me/tracks") == first
+    found = {k: v.value for k, v in api.get_space_variables("me/tracks").items()}
+    assert found == {
+        "GRADIO_MCP_SERVER": "True",
+        "TRACKIO_DIR": "/data/trackio",
+        "TRACKIO_BUCKET_ID": "me/tracks-bucket",
+    }
+    assert_no_token(out, err, caplog.text)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gator_setup.core.profiles import available_profiles, load_profile, parse_profile
 from gator_setup.errors import InputError, UnknownNameError
+from gator_setup.knowledge.profiles import available_profiles, load_profile, parse_profile
 
 REPO = Path(__file__).resolve().parents[2]
 

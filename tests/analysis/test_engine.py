@@ -1,0 +1,87 @@
+"""One engine: a list of files (an installed distribution's RECORD) goes through the same pipeline
+as a tree, and the engine's variants are chosen by its callers, never by the environment."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from gator_setup.analysis import Provider, Providers, speedups
+from gator_setup.analysis import scan as scan_mod
+from gator_setup.analysis.scan import analyze_files, scan_tree
+from gator_setup.cli.output import engine_workers
+
+ENGINE = Path(scan_mod.__file__).resolve().parent
+SOURCE = "from huggingface_hub import hf_hub_download, cached_download\nimport huggingface_hub.commands\n"
+
+
+def fake_hub(root: Path) -> Providers:
+    pkg = root / "site" / "huggingface_hub"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from .file_download import hf_hub_download\n")
+    (pkg / "file_download.py").write_text("def hf_hub_download(): pass\n")
+    return Providers([Provider("huggingface_hub", "huggingface_hub", "9.0.0", root / "site")])
+
+
+def test_the_engine_reads_no_environment_variable() -> None:
+    used = {
+        p.name: m.group(0)
+        for p in ENGINE.glob("*.py")
+        if (m := re.search(r"os\.environ|os\.getenv|getenv\(", p.read_text("utf-8")))
+    }
+    assert used == {}, "engine variants are passed in (cli/output.py engine_workers selects them)"
+
+
+def _tree(root: Path) -> list[tuple[str, str]]:
+    files = {
+        "pkg/__init__.py": "from pkg import a\n",
+        "pkg/a.py": SOURCE,
+        "pkg/ok.py": "from huggingface_hub import hf_hub_download\n",
+        "pkg/plain.py": "import os\n",
+        "pkg/bad.py": "import huggingface_hub\nfrom huggingface_hub import nope\nif (:\n",
+        "huggingface_hub_user.py": "def f():\n    from huggingface_hub import gone\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return [(str(root / rel), rel) for rel in sorted(files)]
+
+
+def _issues(res: object) -> set[tuple[str, str, str]]:
+    return {(i.file.path, i.unresolved.kind, i.unresolved.missing) for i in res}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_list_gets_what_a_tree_scan_gets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    providers = fake_hub(tmp_path)
+    site = tmp_path / "lib"
+    files = _tree(site)
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)  # forks even for these few files
+    got = analyze_files(files, providers, deep_needles=(), workers=workers)
+    assert set(got) == {rel for _p, rel in files}
+    tree = scan_tree(site, providers, deep_needles=())
+    assert _issues(i for r in got.values() for i in r.issues) == _issues(tree.issues)
+    assert {r.analysis.problem.message for r in got.values() if r.analysis and r.analysis.problem} == {
+        p.message for p in tree.problems
+    }
+    assert got["pkg/plain.py"] == (None, [], None) and got["pkg/ok.py"] == (None, [], None)
+
+
+def test_cli_selects_the_variants_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(speedups, "PURE_PYTHON", False)
+    monkeypatch.delenv("GATOR_PURE_PYTHON", raising=False)
+    monkeypatch.delenv("GATOR_NO_PARALLEL", raising=False)
+    assert (engine_workers() is None and speedups.native() is not None) or not _built()
+    monkeypatch.setenv("GATOR_PURE_PYTHON", "1")
+    monkeypatch.setenv("GATOR_NO_PARALLEL", "1")
+    assert engine_workers() == 1
+    assert speedups.PURE_PYTHON and speedups.native() is None
+
+
+def _built() -> bool:
+    return any(ENGINE.glob("_speedups*.so")) or sys.platform == "win32"
