@@ -155,6 +155,11 @@ def run_doctor(opts: DoctorOptions) -> Report:
             "venv": interp.is_venv,
         },
         "distributions": len(snapshot.distributions),
+        # the report's "here:" line: the model stack's key packages, or their absence (None)
+        "packages": {
+            name: (d.version if (d := snapshot.distributions.get(name)) else None)
+            for name in ("torch", "diffusers", "transformers", "huggingface-hub", "accelerate", "numpy")
+        },
         "project": snapshot.project_dir,
         "env": dict(snapshot.env_vars),
         "settings": settings.source,
