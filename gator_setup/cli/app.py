@@ -15,8 +15,10 @@ from gator_setup.cli import models as models_cmd
 from gator_setup.cli import profiles as profiles_cmd
 from gator_setup.cli import scan as scan_cmd
 from gator_setup.cli import space as space_cmd
+from gator_setup.cli.compat import typer_kwargs
 
 app = typer.Typer(
+    **typer_kwargs(),
     name="gator",
     help="A doctor and installer for GPU model stacks (Stable Diffusion, FLUX, Llama...).",
     no_args_is_help=True,

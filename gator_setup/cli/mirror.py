@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 
 from gator_setup.cli.common import guarded
+from gator_setup.cli.compat import typer_kwargs
 
 app = typer.Typer(
+    **typer_kwargs(),
     help="A Hugging-Face-compatible local hub and pull-through cache (point clients at it with HF_ENDPOINT).",
     no_args_is_help=True,
     add_completion=False,

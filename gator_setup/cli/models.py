@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from gator_setup.cli.common import JsonOpt, error_line, guarded
+from gator_setup.cli.compat import typer_kwargs
 
 INSTALL_EPILOG = """Examples:
 
@@ -36,6 +37,7 @@ MODELS_EPILOG = """Examples:
 """
 
 models_app = typer.Typer(
+    **typer_kwargs(),
     name="models",
     help="The model catalog: list and show entries (add your own in ~/.config/gator/models.toml).",
     no_args_is_help=True,

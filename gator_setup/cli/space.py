@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gator_setup.cli.common import JsonOpt, guarded
+from gator_setup.cli.compat import typer_kwargs
 
 if TYPE_CHECKING:
     from gator_setup.spaces.deploy import DeployResult
@@ -31,6 +32,7 @@ TEMPLATE_EPILOG = """Examples:
 """
 
 space_app = typer.Typer(
+    **typer_kwargs(),
     help="Publish Hugging Face Spaces through the Hub API (no git).",
     no_args_is_help=True,
     rich_markup_mode=None,
