@@ -15,6 +15,7 @@ from gator_setup.cli.output import OutputFormat, emit_report, error_line, exit_c
 __all__ = [
     "FormatOpt",
     "JsonOpt",
+    "JsonOutputOpt",
     "OutputFormat",
     "StrictOpt",
     "VerboseOpt",
@@ -29,6 +30,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+#: --json on a command that has no --format (its only other output is text).
+JsonOutputOpt = Annotated[bool, typer.Option("--json", help="JSON output on stdout.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Also fail (exit 1) on warnings.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence for each finding.")]
 

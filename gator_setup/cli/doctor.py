@@ -10,6 +10,7 @@ import typer
 from gator_setup.cli.common import (
     FormatOpt,
     JsonOpt,
+    JsonOutputOpt,
     OutputFormat,
     StrictOpt,
     VerboseOpt,
@@ -124,7 +125,7 @@ def doctor(
 
 @guarded
 def checks(
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """List every finding code gator knows (checks, plugins, what-if and check-pins rules)."""
     import json
@@ -169,7 +170,7 @@ EXPLAIN_EPILOG = """Examples:
 @guarded
 def explain(
     code: Annotated[str, typer.Argument(help="A finding code, e.g. GTR101 (`gator checks` lists them).")],
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Explain a finding code: what it means, why it matters, how to fix it."""
     import json

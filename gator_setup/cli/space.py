@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gator_setup.cli.common import JsonOpt, guarded
+from gator_setup.cli.common import JsonOutputOpt, guarded
 from gator_setup.cli.compat import typer_kwargs
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; touch nothing.")
     ] = False,
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Create or update a Space from a folder: token check, create, upload only what changed."""
     from gator_setup.spaces.deploy import DeployOptions

@@ -124,6 +124,21 @@ def _skip_lines(skipped: list[CheckResult]) -> list[Line]:
     return lines
 
 
+def brief_lines(report: Report) -> list[Line]:
+    """The short form: what is here, only the checks that found a problem, the counts, next step."""
+    full = report_lines(report)
+    problems = [r for r in report.results if r.skipped is None and r.worst >= Severity.WARNING]
+    lines = [line for line in full[:2] if line.text and line.style != "dim"]
+    for r in problems:
+        mark, style = _MARK[r.worst]
+        lines.append(Line(style, f"  {mark} {r.code} {r.title}", 4))
+        for f in sorted(r.findings, key=lambda f: -f.severity):
+            if f.severity >= Severity.WARNING:
+                lines.extend(_finding_lines(f, False))
+    tail = [line for line in full if line.text.startswith("next step:") or " checks: " in line.text]
+    return lines + tail
+
+
 def report_lines(report: Report, *, verbose: bool = False) -> list[Line]:
     """The whole report as styled logical lines, independent of how they are printed."""
     lines: list[Line] = []
@@ -248,16 +263,16 @@ def render_text(
     color: bool | None = None,
     width: int | None = None,
     out: TextIO | None = None,
+    brief: bool = False,
 ) -> str:
-    """Render the report; returns the text (also written to `out` when given)."""
+    """Render the report (`brief`: only its problems); returns the text (also written to `out`)."""
     target = out or sys.stdout
     if color is None:
         color = "NO_COLOR" not in os.environ and target.isatty()
     if width is None:
         width = terminal_width(target)
-    lines = [
-        (line.style, part) for line in report_lines(report, verbose=verbose) for part in wrap(line, width)
-    ]
+    logical = brief_lines(report) if brief else report_lines(report, verbose=verbose)
+    lines = [(line.style, part) for line in logical for part in wrap(line, width)]
     if color:
         # rich only when colour is wanted: importing it costs more than the whole warm doctor run.
         from rich.console import Console

@@ -319,3 +319,11 @@ def test_random_bytes_bundle_is_one_clear_line(tmp_path: Path, capsys: pytest.Ca
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1, err
         assert "not a tar archive" in err and "could not be opened successfully" not in err
+
+
+def test_json_shorthand_only_where_there_is_a_format(capsys: pytest.CaptureFixture[str]) -> None:
+    for cmd in leaves(capsys):
+        text = _help(capsys, cmd)
+        names = {p.name for p in params(text)}
+        if "Shorthand for --format json" in text:
+            assert "--format" in names, cmd
