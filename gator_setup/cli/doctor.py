@@ -50,8 +50,13 @@ def doctor(
         str | None, typer.Option("--python", help="Interpreter or venv folder to inspect.")
     ] = None,
     project: Annotated[
-        Path, typer.Option("--project", help="Project folder (settings, source scan).")
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            "--project",
+            help="Project folder (settings, source scan); default: the nearest folder at or above this "
+            "one with pyproject.toml, setup.py, setup.cfg, requirements*.txt or .git.",
+        ),
+    ] = None,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only these check codes (A,B).")
     ] = None,
@@ -92,13 +97,15 @@ def doctor(
     """Check an environment for broken imports, conflicts, known-bad combinations and GPU mismatches."""
     from gator_setup.core.config import load_settings
     from gator_setup.core.doctor import DoctorOptions, run_doctor, select_results
+    from gator_setup.core.project import resolve_project
 
+    project_dir, project_note = resolve_project(project)
     if what_if:
         from gator_setup.core.whatif import WhatIfOptions, run_what_if
 
-        settings = load_settings(project)
+        settings = load_settings(project_dir)
         wi_report = select_results(
-            run_what_if(WhatIfOptions(changes=tuple(what_if), python=python, project_dir=str(project))),
+            run_what_if(WhatIfOptions(changes=tuple(what_if), python=python, project_dir=project_dir)),
             split_codes(only),
             split_codes(skip),
             settings.ignore,
@@ -108,7 +115,7 @@ def doctor(
 
     opts = DoctorOptions(
         python=python,
-        project_dir=str(project),
+        project_dir=project_dir,
         profile=profile,
         only=split_codes(only),
         skip=split_codes(skip),
@@ -119,7 +126,9 @@ def doctor(
         workers=engine_workers(),
     )
     report = run_doctor(opts)
-    strict = strict or load_settings(project).strict
+    if project_note:
+        report.notes.append(project_note)
+    strict = strict or load_settings(project_dir).strict
     raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))
 
 

@@ -21,7 +21,7 @@ _FORMATS = {f.value for f in OutputFormat}
 _SPEC = PlainSpec(
     defaults={
         "python": None,
-        "project": ".",
+        "project": None,
         "only": [],
         "skip": [],
         "profile": None,
@@ -82,11 +82,14 @@ def _run(opts: dict[str, Any]) -> int:
     from gator_setup.cli.output import emit_report, engine_workers, split_codes
     from gator_setup.core.config import load_settings
     from gator_setup.core.doctor import DoctorOptions, run_doctor
+    from gator_setup.core.project import resolve_project
 
+    # (Path(...) as Typer's Path option gives it)
+    project_dir, project_note = resolve_project(Path(opts["project"]) if opts["project"] else None)
     report = run_doctor(
         DoctorOptions(
             python=opts["python"],
-            project_dir=str(Path(opts["project"])),  # as Typer's Path option gives it
+            project_dir=project_dir,
             profile=opts["profile"],
             only=split_codes(opts["only"] or None),
             skip=split_codes(opts["skip"] or None),
@@ -96,6 +99,8 @@ def _run(opts: dict[str, Any]) -> int:
             workers=engine_workers(),
         )
     )
-    strict = opts["strict"] or load_settings(Path(opts["project"])).strict
+    if project_note:
+        report.notes.append(project_note)
+    strict = opts["strict"] or load_settings(project_dir).strict
     fmt = OutputFormat(opts["fmt"])
     return emit_report(report, fmt, json_=opts["json_"], verbose=opts["verbose"], strict=strict)
