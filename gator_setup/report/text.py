@@ -51,7 +51,7 @@ def _category_order(category: str) -> tuple[int, str]:
 
 def _finding_lines(f: Finding, verbose: bool) -> list[Line]:
     mark, style = _MARK[f.severity]
-    where = f" [{f.location}]" if f.location else ""
+    where = f" [{_short(str(f.location))}]" if f.location else ""
     head = f"    {mark} {f.severity.label:<7} "
     lines = [Line(style, f"{head}{f.message}{where}", len(head))]
     pad = " " * len(head)
@@ -65,6 +65,14 @@ def _finding_lines(f: Finding, verbose: bool) -> list[Line]:
     for r in f.related:  # the same root cause, seen by another check (core/causes.py)
         lines.append(Line("dim", f"{pad}same cause: {r.code} {r.severity.label}: {r.message}", len(pad) + 12))
     return lines
+
+
+def _short(location: str) -> str:
+    """A location inside an environment from its packages folder on (the JSON keeps the full path)."""
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in location:
+            return "…" + marker + location.split(marker, 1)[1]
+    return location
 
 
 def _here(context: Mapping[str, Any]) -> str | None:
@@ -115,7 +123,7 @@ def _next_step(report: Report) -> str | None:
 def _skip_lines(skipped: list[CheckResult]) -> list[Line]:
     """One line per reason: `- skipped (no AMD GPU found): GTR203, GTR205`."""
     by_reason: dict[str, list[str]] = {}
-    for r in skipped:
+    for r in sorted(skipped, key=lambda r: r.code):
         by_reason.setdefault(str(r.skipped), []).append(r.code)
     lines = []
     for reason, codes in by_reason.items():
