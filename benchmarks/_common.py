@@ -16,8 +16,14 @@ BENCH_REQUIREMENTS = ("torch==2.13.0", "diffusers", "transformers", "huggingface
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for timed processes: bytecode caching on (as for users), no colour."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    """The environment for timed processes: bytecode caching on (as for users), no colour, and no
+    inherited GATOR_* variable (a GATOR_IMPORTS_CACHE or GATOR_NO_PARALLEL left in the shell would
+    make a "cold" run warm or a parallel one serial); `extra` sets what the run needs."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH") and not k.startswith("GATOR_")
+    }
     env["NO_COLOR"] = "1"
     env.update(extra)
     return env

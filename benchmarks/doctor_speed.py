@@ -6,12 +6,15 @@ Usage (from the repository root, with gator installed in the running interpreter
 The venv (created when missing) holds torch 2.13.0 (from --find-links /opt/wheels), diffusers,
 transformers and huggingface_hub. "cold" runs use an empty gator cache each time; "warm" runs
 reuse one. Each tool is run once untimed first so that bytecode caches exist for all of them.
+Targets (issue 15): cold no slower than `hf env`, warm at most half of it. The load average is
+printed before and after: on a shared machine, compare only figures of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,6 +40,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     venv = ensure_venv(args.venv)
     py = str(venv / "bin" / "python")
     project = tempfile.mkdtemp(prefix="gator-bench-project-")
@@ -58,16 +62,22 @@ def main() -> int:
         results["gator doctor (cold cache)"].append(time_run(gator, cold)[0])
     med = {k: median(v) for k, v in results.items()}
     torch_loaded = torch_imported_by_doctor(venv, project)
+    load = {"before": load_before, "after": os.getloadavg()}
     if args.json:
-        print(json.dumps({"medians_s": med, "runs": results, "torch_imported": torch_loaded}, indent=2))
+        out = {"medians_s": med, "runs": results, "torch_imported": torch_loaded, "loadavg": load}
+        print(json.dumps(out, indent=2))
         return 0
     print(f"venv: {venv}  ({args.runs} runs each, whole-process wall time)")
+    print(f"  load average (1/5/15 min) before {load_before}, after {load['after']}")
     for name, values in results.items():
         print(f"  {name:<28} {fmt(values)}")
+    targets = {"warm": 0.5, "cold": 1.0}  # at most this many times `hf env`
     for mode in ("warm", "cold"):
         g = med[f"gator doctor ({mode} cache)"]
+        ratio = g / med["hf env"]
         print(
-            f"  ratio gator({mode}) / hf env = {g / med['hf env']:.2f}   "
+            f"  ratio gator({mode}) / hf env = {ratio:.2f} (target <= {targets[mode]}: "
+            f"{'met' if ratio <= targets[mode] else 'NOT met'})   "
             f"gator({mode}) / collect_env = {g / med['torch collect_env']:.1%}"
         )
     print(f"  torch imported by the default doctor path: {'YES' if torch_loaded else 'no'}")

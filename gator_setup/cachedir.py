@@ -22,8 +22,8 @@ def write_cache_json(path: Path, data: Any) -> None:
     """Best effort, atomically: temp file + rename, so an interrupted run never leaves a half-written
     cache; a cache that cannot be written (read-only home, full disk) is simply not written.
 
-    `json.dumps` (the C encoder, one string) rather than `json.dump` (pure-Python chunks): ~10x faster
-    on the scan cache.
+    `json.dumps` (the C encoder, one string) rather than `json.dump` (pure-Python chunks), which
+    writes the scan cache in small pieces from Python code.
     """
     import json
 
@@ -44,7 +44,7 @@ def write_cache_json(path: Path, data: Any) -> None:
 
 def _temp_file(folder: Path) -> tuple[int, str]:
     """A new file of its own in `folder` (fd, path), as `tempfile.mkstemp` makes one, without
-    importing tempfile (about 5 ms of every scan's start-up here: it imports random and shutil)."""
+    importing tempfile (it imports random and shutil, on every scan's start-up path)."""
     for _ in range(100):
         name = os.path.join(folder, f".tmp-{os.urandom(8).hex()}")
         try:

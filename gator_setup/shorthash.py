@@ -1,6 +1,7 @@
 """Short sha256 hex digests for cache file names, without loading OpenSSL on the hot path.
 
-`import hashlib` loads OpenSSL's libcrypto (~5-7 ms, a twentieth of a warm `gator scan`); names of
+`import hashlib` loads OpenSSL's libcrypto (a measurable part of a warm `gator scan`'s start-up,
+docs/imports.md); names of
 cache files need no more than the built-in sha256, which gives the same digest. The stdlib's
 `random` does the same with `_sha512`.
 """

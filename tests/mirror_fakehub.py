@@ -52,6 +52,7 @@ class FakeHub:
         self.log: list[tuple[str, str, str, str]] = []  # (origin, method, path, user-agent)
         self.auth_log: list[str] = []  # every Authorization header received, on any origin
         self.revoked: set[str] = set()  # Authorization values no longer accepted
+        self.tamper: Any = None  # a malicious upstream: called with each tree page's entries, returns them
         self.url = self.cdn_url = self.link_url = ""
         self._loop = asyncio.new_event_loop()
         self._runners: list[web.AppRunner] = []
@@ -117,6 +118,8 @@ class FakeHub:
                 e["lfs"] = {"oid": info["sha256"], "size": len(data), "pointerSize": 130}
                 e["xetHash"] = "f" * 64
             entries.append(e)
+        if self.tamper is not None:
+            entries = self.tamper(entries)
         start = int(request.query.get("cursor", "0"))
         page = entries[start : start + self.page_size]
         headers = {}

@@ -60,7 +60,7 @@ def test_latest_diffusers_and_hub_are_healthy(tmp_path: Path, capsys) -> None:
 )  # fmt: skip
 def test_hub_exports_across_versions(version: str, has_cached_download: bool, has_repository: bool) -> None:
     from gator_setup.analysis import provider_exports
-    from gator_setup.core.scan import fetch_provider
+    from gator_setup.probes.provider_wheel import fetch_provider
 
     p = fetch_provider("huggingface_hub", "huggingface_hub", version)
     e = provider_exports(p.root, "huggingface_hub")
@@ -79,7 +79,7 @@ def test_scan_against_named_hub_version(tmp_path: Path, capsys) -> None:
 
 def test_accelerate_exports() -> None:
     from gator_setup.analysis import provider_exports
-    from gator_setup.core.scan import fetch_provider
+    from gator_setup.probes.provider_wheel import fetch_provider
 
     p = fetch_provider("accelerate", "accelerate", "1.15.0")
     e = provider_exports(p.root, "accelerate")

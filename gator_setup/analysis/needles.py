@@ -1,8 +1,8 @@
 """Which of a fixed set of byte strings a file contains: the scan's pre-filter.
 
 Most of a cold scan of a site-packages is this question (about 10,000 files, 200 MB, a dozen
-names). Asked with `bytes.__contains__` it costs one pass over the file per absent name, about
-0.5 s of CPU for a whole site-packages here. With the optional `ahocorasick_rs` package (the
+names). Asked with `bytes.__contains__` it costs one pass over the file per absent name. With the
+optional `ahocorasick_rs` package (the
 `fast` extra: Rust's aho-corasick crate, whose SIMD "Teddy" searcher is what ripgrep uses for
 a few literals) one pass answers every name for several times less CPU
 (`python benchmarks/scan_speed.py` prints which of the two ran). Both give the same answers; the

@@ -2,10 +2,10 @@
 
 Resolving `from torch.nn.functional import gelu` needs only to know that `gelu` is bound in that
 module, and a column-0 `def gelu(` outside any string or bracket proves it. Parsing the whole
-module with `ast` costs 10-20x more (torch.nn.functional: 42-54 ms against about 4 ms here), and cold
-scans ask about a hundred such modules. The answer is one-sided: a name found here is one the AST
-reading (exports.py) also finds; a name not found here sends the caller to that reading, so
-verdicts are the AST's either way.
+module with `ast` costs an order of magnitude more (figures in docs/imports.md, "Start-up and
+engine figures"), and cold scans ask about a hundred such modules. The answer is one-sided: a
+name found here is one the AST reading (exports.py) also finds; a name not found here sends the
+caller to that reading, so verdicts are the AST's either way.
 
 How: strings and comments are deleted (one regex substitution, in C); the binding statements
 are then found at column 0 and at the first indentation level of a column-0 `if` / `try` /

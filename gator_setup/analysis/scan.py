@@ -511,8 +511,8 @@ Walked = tuple[list[tuple[str, str, list[Any]] | DistTop], bool]
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a scan runs (used as a decorator). A scan's objects
     form no cycles to speak of, and each collection walks every object of the process (in a
-    forked worker, copying the pages it touches): a serial cold scan of a site-packages ran 187
-    collections, 37 ms."""
+    forked worker, copying the pages it touches); a cold scan of a site-packages ran nearly two
+    hundred collections for nothing (docs/imports.md)."""
     if not gc.isenabled():
         yield
         return
@@ -785,7 +785,7 @@ _CHUNK = 200
 _OWN_CHUNK = 32
 # Tasks outstanding per child: one to work on, the others waiting. With two, a child ran dry
 # whenever the parent spent more than one task's time on its own work (a file to parse, a provider
-# module to read): 55-90 ms of a 0.3 s scan waiting. More in flight would leave the parent idle at
+# module to read; docs/imports.md says how long). More in flight would leave the parent idle at
 # the end instead, waiting for the tasks queued at the child, so tasks shrink once the end of the
 # walk is in sight (_TAIL_SPLIT).
 _AHEAD = 4

@@ -9,7 +9,7 @@ distributions' folders. Their C versions give exactly what the pure-Python origi
 them when the extension was built (`pip install` builds it where a C compiler is found, and goes
 on without it where none is) and fall back to the originals otherwise. `PURE_PYTHON` switches
 them off, as it does the native pre-filter (analysis/needles.py): the engine never reads the
-environment; the CLI sets it for `GATOR_PURE_PYTHON=1` (cli/output.py `select_engine`)."""
+environment; the CLI sets it for `GATOR_PURE_PYTHON=1` (cli/output.py `engine_workers`)."""
 
 from __future__ import annotations
 

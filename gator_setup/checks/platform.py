@@ -17,6 +17,8 @@ PYTORCH_INDEX = "https://download.pytorch.org/whl"
 #: Minimum Linux driver per CUDA major (NVIDIA's compatibility table, as encoded in astral-sh/uv
 #: crates/uv-torch/src/backend.rs): a cu12x wheel needs >= 525.60.13, cu11x >= 450.80.02.
 MIN_DRIVER = {12: "525.60.13", 11: "450.80.02"}
+#: The same table's Windows column: under WSL2 nvidia-smi reports the Windows driver's version.
+MIN_DRIVER_WINDOWS = {12: "527.41", 11: "452.39"}
 USERMOD = 'sudo usermod -aG render,video "$USER"'
 #: Under WSL2 the GPU driver is the Windows one: a Linux NVIDIA driver inside WSL breaks the
 #: /usr/lib/wsl/lib libraries it shadows, so every driver fix points at Windows.
@@ -53,7 +55,8 @@ def torch_install_hint(env: EnvSnapshot, vendor: str) -> str:
         return f"pip install --force-reinstall torch --index-url {PYTORCH_INDEX}/rocm{mm}"
     if vendor == "nvidia":
         drv = _v(facts.nvidia_driver if facts else None)
-        tag = "cu121" if drv is None or drv >= Version(MIN_DRIVER[12]) else "cu118"
+        table = MIN_DRIVER_WINDOWS if facts and facts.wsl else MIN_DRIVER
+        tag = "cu121" if drv is None or drv >= Version(table[12]) else "cu118"
         return f"pip install --force-reinstall torch --index-url {PYTORCH_INDEX}/{tag}"
     return f"pip install --force-reinstall torch --index-url {PYTORCH_INDEX}/cpu"
 
@@ -331,7 +334,7 @@ class CudaDriverAge(_PlatformCheck):
         wheel = _v(tb.cuda)
         api = _v(facts.cuda_driver_api)
         drv = _v(facts.nvidia_driver)
-        need = MIN_DRIVER.get(wheel.major) if wheel else None
+        need = (MIN_DRIVER_WINDOWS if facts.wsl else MIN_DRIVER).get(wheel.major) if wheel else None
         too_old = (api is not None and wheel is not None and api < wheel) or (
             api is None and drv is not None and need is not None and drv < Version(need)
         )

@@ -10,6 +10,7 @@ import typer
 
 # (OutputFormat, error_line, emit_report and split_codes live in cli/output.py, which imports no
 # Typer, so that the fast `gator scan` / `gator doctor` paths can use them; re-exported here.)
+from gator_setup.cli.optspec import OUTPUT, by_key
 from gator_setup.cli.output import OutputFormat, emit_report, error_line, exit_code_for, split_codes
 
 __all__ = [
@@ -28,12 +29,13 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+_OUT = by_key(OUTPUT)  # (the output options' rows, shared with the fast paths: cli/optspec.py)
+FormatOpt = Annotated[OutputFormat, _OUT["fmt"].typer()]
+JsonOpt = Annotated[bool, _OUT["json_"].typer()]
 #: --json on a command that has no --format (its only other output is text).
 JsonOutputOpt = Annotated[bool, typer.Option("--json", help="JSON output on stdout.")]
-StrictOpt = Annotated[bool, typer.Option("--strict", help="Also fail (exit 1) on warnings.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show evidence for each finding.")]
+StrictOpt = Annotated[bool, _OUT["strict"].typer()]
+VerboseOpt = Annotated[bool, _OUT["verbose"].typer()]
 
 
 def guarded(func: F) -> F:

@@ -14,11 +14,9 @@ from gator_setup.cli.common import (
     OutputFormat,
     StrictOpt,
     VerboseOpt,
-    emit_report,
     guarded,
-    split_codes,
 )
-from gator_setup.cli.output import engine_workers
+from gator_setup.cli.optspec import DOCTOR, by_key
 
 DOCTOR_EPILOG = """Examples:
 
@@ -44,92 +42,31 @@ DOCTOR_EPILOG = """Examples:
 """
 
 
+D = by_key(DOCTOR)
+
+
 @guarded
 def doctor(
-    python: Annotated[
-        str | None, typer.Option("--python", help="Interpreter or venv folder to inspect.")
-    ] = None,
-    project: Annotated[
-        Path | None,
-        typer.Option(
-            "--project",
-            help="Project folder (settings, source scan); default: the nearest folder at or above this "
-            "one with pyproject.toml, setup.py, setup.cfg, requirements*.txt or .git.",
-        ),
-    ] = None,
-    only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only these check codes (A,B).")
-    ] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip these check codes (A,B).")] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="Also check against a profile (constraints/NAME.txt).")
-    ] = None,
-    deep: Annotated[
-        bool,
-        typer.Option("--deep", help="Import torch in the target interpreter (arch list, devices)."),
-    ] = False,
-    sysroot: Annotated[
-        str | None, typer.Option("--sysroot", help="Replay a support bundle or tree instead of this machine.")
-    ] = None,
-    save_bundle: Annotated[
-        str | None, typer.Option("--save-bundle", help="Write the raw GPU probe inputs to FILE.tar.gz.")
-    ] = None,
-    from_output: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--from-output",
-            help="Diagnose pasted output of rocminfo, rocm-smi, amd-smi, nvidia-smi or collect_env "
-            "(a file, or - for stdin; repeatable) instead of this machine.",
-        ),
-    ] = None,
-    fmt: FormatOpt = OutputFormat.text,
-    json_: JsonOpt = False,
-    strict: StrictOpt = False,
-    verbose: VerboseOpt = False,
-    what_if: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--what-if",
-            help="Report what installing these requirements would break, without installing (repeatable).",
-        ),
-    ] = None,
+    python: Annotated[str | None, D["python"].typer()] = D["python"].default,
+    project: Annotated[Path | None, D["project"].typer()] = D["project"].default,
+    only: Annotated[list[str] | None, D["only"].typer()] = D["only"].default,
+    skip: Annotated[list[str] | None, D["skip"].typer()] = D["skip"].default,
+    profile: Annotated[str | None, D["profile"].typer()] = D["profile"].default,
+    deep: Annotated[bool, D["deep"].typer()] = D["deep"].default,
+    sysroot: Annotated[str | None, D["sysroot"].typer()] = D["sysroot"].default,
+    save_bundle: Annotated[str | None, D["save_bundle"].typer()] = D["save_bundle"].default,
+    from_output: Annotated[list[str] | None, D["from_output"].typer()] = D["from_output"].default,
+    fmt: FormatOpt = OutputFormat(D["fmt"].default),
+    json_: JsonOpt = D["json_"].default,
+    strict: StrictOpt = D["strict"].default,
+    verbose: VerboseOpt = D["verbose"].default,
+    what_if: Annotated[list[str] | None, D["what_if"].typer()] = D["what_if"].default,
 ) -> None:
     """Check an environment for broken imports, conflicts, known-bad combinations and GPU mismatches."""
-    from gator_setup.core.config import load_settings
-    from gator_setup.core.doctor import DoctorOptions, run_doctor, select_results
-    from gator_setup.core.project import resolve_project
+    values = dict(locals())  # the options, named as in cli/optspec.py
+    from gator_setup.cli.fastdoctor import doctor_command
 
-    project_dir, project_note = resolve_project(project)
-    if what_if:
-        from gator_setup.core.whatif import WhatIfOptions, run_what_if
-
-        settings = load_settings(project_dir)
-        wi_report = select_results(
-            run_what_if(WhatIfOptions(changes=tuple(what_if), python=python, project_dir=project_dir)),
-            split_codes(only),
-            split_codes(skip),
-            settings.ignore,
-        )
-        strict = strict or settings.strict
-        raise typer.Exit(emit_report(wi_report, fmt, json_=json_, verbose=verbose, strict=strict))
-
-    opts = DoctorOptions(
-        python=python,
-        project_dir=project_dir,
-        profile=profile,
-        only=split_codes(only),
-        skip=split_codes(skip),
-        deep=deep,
-        sysroot=sysroot,
-        save_bundle=save_bundle,
-        from_output=tuple(from_output or ()),
-        workers=engine_workers(),
-    )
-    report = run_doctor(opts)
-    if project_note:
-        report.notes.append(project_note)
-    strict = strict or load_settings(project_dir).strict
-    raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))
+    raise typer.Exit(doctor_command(values))
 
 
 @guarded

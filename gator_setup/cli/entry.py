@@ -16,14 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else list(argv)
     code: int | None = None
-    if args[:1] == ["scan"]:
-        from gator_setup.cli.fastscan import fast_scan
+    if args[:1] in (["scan"], ["doctor"]):
+        from gator_setup.cli.output import run_guarded
 
-        code = fast_scan(args[1:])
-    elif args[:1] == ["doctor"]:
-        from gator_setup.cli.fastdoctor import fast_doctor
-
-        code = fast_doctor(args[1:])
+        code = run_guarded(_fast, args)
     if code is not None:
         return _leave(code) if argv is None else code
     from gator_setup.cli.app import main as app_main
@@ -31,11 +27,22 @@ def main(argv: list[str] | None = None) -> int:
     return app_main(argv)
 
 
+def _fast(args: list[str]) -> int | None:
+    """The fast path of `scan` / `doctor` (None: the Typer app handles these arguments)."""
+    if args[0] == "scan":
+        from gator_setup.cli.fastscan import fast_scan
+
+        return fast_scan(args[1:])
+    from gator_setup.cli.fastdoctor import fast_doctor
+
+    return fast_doctor(args[1:])
+
+
 def _leave(code: int) -> int:
     """End the process now, its output flushed, without tearing down the interpreter.
 
     A cold scan of a site-packages leaves some hundred thousand objects (paths, the index it
-    wrote, the verdicts), and freeing them one by one at exit took 12-16 ms of a 0.35 s run. A
+    wrote, the verdicts), and freeing them one by one at exit is measurable (docs/imports.md). A
     fast path has nothing left to do at exit: it starts no thread that outlives it, its files are
     closed and its child processes reaped.
     """

@@ -31,7 +31,7 @@ SERVE_EPILOG = """Examples:
   gator mirror serve --storage /srv/hub                                  # local hub on 127.0.0.1:8090
   gator mirror serve --storage /srv/hub --upstream https://huggingface.co  # pull-through cache
   gator mirror serve --storage /srv/hub --upstream https://huggingface.co --offline
-  gator mirror serve --storage /srv/hub --host 0.0.0.0 --tokens /etc/gator/tokens
+  gator mirror serve --storage /srv/hub --host 0.0.0.0 --tokens /etc/gator/tokens --workers 8
 Then: export HF_ENDPOINT=http://127.0.0.1:8090
 """
 
@@ -62,6 +62,10 @@ def serve(
     public_url: Annotated[
         str | None, typer.Option("--public-url", help="Base URL clients use (for absolute Link headers).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Processes serving the port (default: one per core)."),
+    ] = None,
 ) -> None:
     """Serve the mirror until interrupted."""
     import os
@@ -69,6 +73,7 @@ def serve(
     from gator_setup.core import inputs
     from gator_setup.mirror.config import MirrorConfig
     from gator_setup.mirror.server import serve as run
+    from gator_setup.mirror.workers import default_workers
 
     # The user's own mistakes, each named with its fix, before anything starts.
     inputs.writable_folder(storage, "--storage")
@@ -92,7 +97,7 @@ def serve(
         public_url=public_url,
     )
     try:
-        run(config)
+        run(config, workers=workers or default_workers())
     except OSError as exc:
         # (the port was free a moment ago: something took it in between)
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
@@ -146,20 +151,45 @@ def ls(
         print(f"{r['type']:<8} {r['id']:<40} {_human(r['bytes']):>9}  {r['commits']} commits  {branches}")
 
 
-@app.command("prune")
+@app.command(
+    "prune",
+    epilog="Example:\n  gator mirror prune --storage /srv/hub --max-size 2T   # exit 1 if still over 2T\n",
+)
 @guarded
 def prune(
     storage: StorageOpt,
     max_size: Annotated[str, typer.Option("--max-size", help="Keep at most this much blob data, e.g. 50G.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be removed.")] = False,
+    include_pinned: Annotated[
+        bool, typer.Option("--include-pinned", help="Also evict blobs that `gator mirror pin` stored.")
+    ] = False,
 ) -> None:
-    """Evict least-recently-used cached blobs until the store fits (local uploads are kept)."""
+    """Evict least-recently-served cached blobs until the store fits; say what stays and why."""
+    import sys
+
     from gator_setup.mirror.core import parse_size, prune_store
 
+    limit = parse_size(max_size)
     with _user_errors(storage, create=False):
-        removed, freed, kept = prune_store(storage, parse_size(max_size), dry_run=dry_run)
+        r = prune_store(storage, limit, dry_run=dry_run, include_pinned=include_pinned)
     verb = "would remove" if dry_run else "removed"
-    print(f"{verb} {removed} blobs ({_human(freed)}); {_human(kept)} kept")
+    print(f"{verb} {r.removed} blobs ({_human(r.freed)}); {_human(r.kept)} kept")
+    for kept, why in (
+        (r.published, "of repos published here (never evicted)"),
+        (r.pinned, "pinned by `gator mirror pin` (--include-pinned evicts them)"),
+        (r.recent, "served in the last minute"),
+        (r.busy, "could not be removed (permissions or I/O error)"),
+    ):
+        if kept.blobs:
+            print(f"not evicted: {kept.blobs} blobs ({_human(kept.bytes)}) {why}")
+    if r.temp.files:
+        print(f"removed {r.temp.files} abandoned temp files ({_human(r.temp.bytes)})")
+    if r.over:
+        print(
+            f"gator mirror prune: {_human(r.kept)} of blobs remain, over --max-size {max_size}.",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
 
 
 TypeOpt = Annotated[str, typer.Option("--type", help="model, dataset or space.")]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 class OutputFormat(str, enum.Enum):
@@ -68,6 +71,15 @@ def split_codes(values: list[str] | None) -> tuple[str, ...]:
     for v in values or []:
         out.extend(p.strip().upper() for p in v.split(",") if p.strip())
     return tuple(out)
+
+
+def run_guarded(run: Callable[..., R], *args: Any) -> R | int:
+    """`run(*args)`, or the exit code `exit_code_for` maps its exception to (one line on stderr):
+    the error boundary of the fast paths; Typer commands get the same through `cli.common.guarded`."""
+    try:
+        return run(*args)
+    except (Exception, KeyboardInterrupt) as exc:
+        return exit_code_for(exc)
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -12,10 +12,9 @@ from gator_setup.cli.common import (
     OutputFormat,
     StrictOpt,
     VerboseOpt,
-    emit_report,
     guarded,
 )
-from gator_setup.cli.output import engine_workers
+from gator_setup.cli.optspec import SCAN, by_key
 
 SCAN_EPILOG = """Examples:
 
@@ -29,33 +28,22 @@ SCAN_EPILOG = """Examples:
 """
 
 
+S = by_key(SCAN)
+
+
 @guarded
 def scan(
     paths: Annotated[list[str], typer.Argument(help="Folders, .py files or .whl files to scan.")],
-    hub_version: Annotated[
-        str | None,
-        typer.Option("--hub-version", help="Check against this huggingface_hub version (downloaded once)."),
-    ] = None,
-    python: Annotated[
-        str | None, typer.Option("--python", help="Resolve against the providers of this interpreter/venv.")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Glob of files not to scan (repeatable).")
-    ] = None,
-    fmt: FormatOpt = OutputFormat.text,
-    json_: JsonOpt = False,
-    strict: StrictOpt = False,
-    verbose: VerboseOpt = False,
+    hub_version: Annotated[str | None, S["hub_version"].typer()] = S["hub_version"].default,
+    python: Annotated[str | None, S["python"].typer()] = S["python"].default,
+    exclude: Annotated[list[str] | None, S["exclude"].typer()] = S["exclude"].default,
+    fmt: FormatOpt = OutputFormat(S["fmt"].default),
+    json_: JsonOpt = S["json_"].default,
+    strict: StrictOpt = S["strict"].default,
+    verbose: VerboseOpt = S["verbose"].default,
 ) -> None:
     """Find imports of names the providers do not export, and removed huggingface_hub APIs."""
-    from gator_setup.core.scan import ScanOptions, run_scan
+    values = dict(locals())  # the options, named as in cli/optspec.py
+    from gator_setup.cli.fastscan import scan_command
 
-    opts = ScanOptions(
-        paths=tuple(paths),
-        hub_version=hub_version,
-        python=python,
-        exclude=tuple(exclude or ()),
-        workers=engine_workers(),
-    )
-    report = run_scan(opts)
-    raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))
+    raise typer.Exit(scan_command(values))

@@ -86,8 +86,8 @@ def bind_error(
     """The one-line error for a failed bind of host:port."""
     if exc.errno == errno.EADDRINUSE:
         return UsageError(
-            f"{port_option} {port}: {host}:{port} is already in use (another server, or a gator mirror "
-            "still running?).",
+            f"Cannot bind {host}:{port} ({port_option} {port}): already in use (another server, or a "
+            "gator mirror still running?).",
             hint=f"Pick another {port_option}, or stop what listens there.",
         )
     if exc.errno == errno.EACCES:

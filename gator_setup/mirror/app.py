@@ -139,7 +139,11 @@ async def _revision(request: web.Request, ref: RepoRef, args: list[str]) -> web.
 
 
 async def _tree(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
-    return await routes_read.tree(request, ref, _rev(args), "/".join(plain(s) for s in args[1:]))
+    # The folder may come with its slashes encoded (huggingface_hub quotes it with safe=""), as the Hub
+    # accepts; the decoded path is validated whole (check_path) by the route.
+    return await routes_read.tree(
+        request, ref, _rev(args), "/".join(unquote(s) for s in args[1:]).rstrip("/")
+    )
 
 
 async def _paths_info(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
@@ -201,6 +205,7 @@ API_ROUTES: dict[tuple[str, ...], dict[str, Handler]] = {
     ("datasets",): {"GET": hubapi.list_datasets},
     ("spaces",): {"GET": hubapi.list_spaces},
     ("repos", "move"): {"POST": hubapi.move_repo},
+    ("settings", "repositories"): {"GET": hubapi.list_my_repos},
 }
 
 # First match wins; a repo URL whose verb matches no entry is a 404.
@@ -282,4 +287,6 @@ async def _dispatch_api(request: web.Request, segs: list[str], method: str) -> w
         for route in REPO_ROUTES:
             if route.matches(ref, rest[0], method, rest[1:]):
                 return await route.handler(request, ref, rest[1:])
+    if len(segs) == 4 and segs[0] == "organizations" and segs[2:] == ["settings", "repositories"]:
+        return await hubapi.list_org_repos(request, segs[1])  # `hf repos ls --namespace ORG`
     raise HubError(404, None, "Not found.")

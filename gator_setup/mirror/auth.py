@@ -180,6 +180,12 @@ class Auth:
                 return user
         raise HubError(401, None, "Invalid credentials in Authorization header")
 
+    def secrets(self) -> list[str]:
+        """Every credential the tokens file holds (local tokens, upstream tokens), for log redaction."""
+        if self.tokens is None:
+            return []
+        return [t for t in self.tokens] + [u.upstream_token for u in self.tokens.values() if u.upstream_token]
+
     def upstream_caller(self, authorization: str | None) -> Caller:
         """Who the caller is upstream; HubError 401 for a token the tokens file does not know.
 

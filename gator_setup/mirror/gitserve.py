@@ -31,7 +31,7 @@ from dulwich.repo import MemoryRepo
 from dulwich.server import DictBackend, UploadPackHandler
 
 from gator_setup.mirror import gitobj, history, hubctx
-from gator_setup.mirror.http import BlobFileResponse, error_response, json_response
+from gator_setup.mirror.http import blob_response, error_response, json_response
 from gator_setup.mirror.ids import HubError, RepoRef
 from gator_setup.mirror.store import Store
 
@@ -230,11 +230,8 @@ async def upload_pack(request: web.Request, ref: RepoRef) -> web.Response:
     """POST /{repo}[.git]/git-upload-pack: the pack of what the client wants."""
     try:
         view = await _view(request, ref)
+        # aiohttp inflates gzip bodies (git gzips large requests) within the app's client_max_size.
         data = await request.read()
-        if request.headers.get("Content-Encoding") == "gzip":
-            import gzip
-
-            data = gzip.decompress(data)
         body = await asyncio.to_thread(_run_upload_pack, view.repo, data, False)
     except HubError as exc:
         return _git_error(exc)
@@ -304,12 +301,14 @@ async def lfs_object(request: web.Request, ref: RepoRef, oid: str) -> web.Stream
         expires = int(request.query.get("expires", "0"))
     except ValueError:
         expires = 0
+    sig = request.query.get("sig", "").encode("utf-8", "replace")
     good = _SHA256_RE.match(oid) and hmac.compare_digest(
-        _signature(state.store, ref, oid, expires), request.query.get("sig", "")
+        _signature(state.store, ref, oid, expires).encode(), sig
     )
     if not good or expires < time.time():
         raise HubError(403, None, "Invalid or expired LFS download URL; run git lfs pull again.")
     if not state.store.has_blob(oid):
         raise HubError(404, None, "Object does not exist")
     state.store.touch_blob(oid)
-    return BlobFileResponse(state.store.blob_path(oid), oid, {"Content-Type": "application/octet-stream"})
+    blob = state.store.blob_path(oid)
+    return await blob_response(request, blob, blob.stat().st_size, {"ETag": f'"{oid}"'})

@@ -10,19 +10,24 @@ from typing import Any
 from aiohttp import web
 
 from gator_setup.mirror.ids import HubError
+from gator_setup.mirror.logs import scrub
+from gator_setup.mirror.ranges import parse_range
 
 
 def error_response(exc: HubError) -> web.Response:
     """The Hub's error shape: JSON body, X-Error-Code / X-Error-Message, commit header when known."""
-    headers = {"X-Error-Message": _header_safe(exc.message)}
+    # Messages may quote the request (a repo id, a path): never let a credential come back in them.
+    message = scrub(exc.message)
+    headers = {"X-Error-Message": _header_safe(message)}
     if exc.code:
         headers["X-Error-Code"] = exc.code
     if exc.commit:
         headers["X-Repo-Commit"] = exc.commit
+    headers.update(exc.headers)
     return web.Response(
         status=exc.status,
         headers=headers,
-        body=json.dumps({"error": exc.message}).encode(),
+        body=json.dumps({"error": message}).encode(),
         content_type="application/json",
     )
 
@@ -72,19 +77,47 @@ def _header_safe(text: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)[:500]
 
 
-class BlobFileResponse(web.FileResponse):
-    """aiohttp's FileResponse (sendfile, Range, 416) but with the Hub ETag instead of mtime-size."""
+SMALL_FILE = 256 * 1024  # read in the event loop: cheaper than a thread hop plus sendfile
 
-    def __init__(self, path: Path, etag: str, headers: dict[str, str]) -> None:
-        super().__init__(path, headers=headers)
-        self._hub_etag = etag
 
-    @property
-    def etag(self) -> Any:
-        return self._hub_etag
+async def blob_response(
+    request: web.Request, path: Path, size: int, headers: dict[str, str]
+) -> web.StreamResponse:
+    """A stored blob (whole, or the one range asked for): HEAD answers exactly what GET would send.
 
-    @etag.setter
-    def etag(self, value: Any) -> None:
-        # FileResponse sets an mtime-size ETag; the client names its cached blob after the ETag, so it
-        # must be the content id instead.
-        self._headers["ETag"] = f'"{self._hub_etag}"'
+    Range is parsed by `ranges.parse_range` for every size; large bodies go out with sendfile.
+    """
+    rng = request.headers.get("Range")
+    start, count = parse_range(rng, size)
+    status = 206 if rng is not None else 200
+    extra = {"Content-Range": f"bytes {start}-{start + count - 1}/{size}"} if status == 206 else {}
+    if request.method == "HEAD":
+        head = web.StreamResponse(status=status, headers={**headers, **extra})
+        head.content_length = count
+        head.content_type = "application/octet-stream"
+        return head
+    if count <= SMALL_FILE:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            body = fh.read(count)
+        if len(body) != count:
+            raise HubError(503, "BlobMissing", "Stored content is shorter than its entry.")
+        resp = web.Response(status=status, body=body, headers={**headers, **extra})
+        resp.content_type = "application/octet-stream"
+        return resp
+    loop = asyncio.get_running_loop()
+    fobj = await loop.run_in_executor(None, open, path, "rb")
+    try:
+        stream = web.StreamResponse(status=status, headers={**headers, **extra})
+        stream.content_type = "application/octet-stream"
+        stream.content_length = count
+        await stream.prepare(request)
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("client went away")
+        # The kernel copies page cache -> socket; Python never touches the bytes.
+        await loop.sendfile(transport, fobj, start, count)
+        await stream.write_eof()
+        return stream
+    finally:
+        fobj.close()

@@ -30,6 +30,7 @@ class HubError(Exception):
         self.code = code
         self.message = message
         self.commit = commit
+        self.headers: dict[str, str] = {}  # extra response headers (e.g. Content-Range of a 416)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class RepoRef:
         return API_PLURAL[self.type]
 
 
-def is_sha(value: str) -> bool:
+def is_sha(value: object) -> bool:
     """True for a full 40-hex commit id."""
     return isinstance(value, str) and bool(_SHA_RE.fullmatch(value))
 

@@ -115,3 +115,51 @@ async def list_repos(request: web.Request, rtype: str) -> web.Response:
         query.append(("cursor", base64.urlsafe_b64encode(str(start + page_size).encode()).decode()))
         headers["Link"] = f'<{hubctx.public_base(request)}/api/{rtype}s?{urlencode(query)}>; rel="next"'
     return json_response(page, headers=headers)
+
+
+async def list_storage(request: web.Request, org: str | None) -> web.Response:
+    """GET /api/settings/repositories (the caller's own repos) or /api/organizations/{org}/settings/
+    repositories (an org the caller belongs to): each repo with its visibility and stored bytes
+    (`hf repos ls`, `list_user_repos`)."""
+    state = hubctx.state_of(request)
+    user = hubctx.caller(request)
+    if user is None:
+        raise HubError(401, None, "You must be authenticated to list your repos.")
+    namespace = user.name if org is None else hubctx.plain_segment(org)
+    if org is not None and not user.anywhere and user.role_in(namespace) is None:
+        raise HubError(403, None, f"{user.name} is not a member of {namespace}")
+    rows: list[dict[str, Any]] = []
+    for ref in state.store.list_repos():
+        meta = state.store.repo_meta(ref)
+        if ref.namespace != namespace or meta is None or meta.get("upstream"):
+            continue
+        head = state.store.resolve(ref, "main")
+        commit = (state.store.get_commit(ref, head) if head else None) or {}
+        rows.append(
+            {
+                "id": ref.id,
+                "type": ref.type,
+                "updatedAt": commit.get("time") or meta.get("created_at"),
+                "visibility": "private" if meta.get("private") else "public",
+                "storage": state.store.repo_size(ref)[1],
+            }
+        )
+    total = sum(r["storage"] for r in rows)
+    for r in rows:
+        r["storagePercent"] = round(100 * r["storage"] / total, 2) if total else 0
+    try:
+        start = (
+            int(base64.urlsafe_b64decode(request.query["cursor"]).decode())
+            if "cursor" in request.query
+            else 0
+        )
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise HubError(400, "BadRequest", "Invalid cursor.") from None
+    size = state.config.list_page_size
+    headers = {}
+    if start + size < len(rows):
+        cursor = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        headers["Link"] = (
+            f'<{hubctx.public_base(request)}{request.rel_url.raw_path}?cursor={cursor}>; rel="next"'
+        )
+    return json_response(rows[start : start + size], headers=headers)

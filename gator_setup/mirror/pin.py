@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from gator_setup.mirror.bundle import _ref_and_rev
 from gator_setup.mirror.ids import HubError
 from gator_setup.mirror.pullthrough import refresh_commit
 from gator_setup.mirror.store import CHUNK, BlobMismatch, Store
+from gator_setup.mirror.tmpfiles import Busy
 from gator_setup.mirror.upstream import Upstream, UpstreamDown
 
 
@@ -40,6 +42,8 @@ async def _pin(
                 print(f"[{i}/{len(todo)}] {path}: stored", file=sys.stderr)
                 continue
             fetched += await _fetch(store, up, ref, sha, path, e, auth, f"[{i}/{len(todo)}]")
+        # Recorded once every file is stored: prune keeps pinned blobs unless told otherwise.
+        store.record_pin(ref, sha, include)
         return sha, len(todo), fetched
     finally:
         await up.close()
@@ -49,7 +53,12 @@ async def _fetch(
     store: Store, up: Upstream, ref: Any, sha: str, path: str, e: dict[str, Any], auth: str | None, tag: str
 ) -> int:
     key = str(e.get("sha256") or e["oid"])
-    w = store.new_blob(resume_name=key)  # an interrupted earlier run continues where it stopped
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", key):  # it names a temp file below
+        raise GatorError(f"{path}: upstream gave an invalid blob id {key[:80]!r}.")
+    try:
+        w = store.new_blob(resume_name=key)  # an interrupted earlier run continues where it stopped
+    except Busy:
+        raise GatorError(f"{path}: another `gator mirror pin` is fetching it; wait for it.") from None
     size = int(e["size"])
     if w.size > size:
         w.abort()
@@ -72,7 +81,7 @@ async def _fetch(
     except BlobMismatch as exc:
         raise GatorError(f"{path}: upstream bytes do not match ({exc}).") from None
     except (UpstreamDown, OSError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        w.flush()
+        w.detach()  # keep the partial file for the next run, and let go of its lock
         raise GatorError(
             f"{path}: download interrupted ({exc}); run the same command again to resume."
         ) from None

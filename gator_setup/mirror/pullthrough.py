@@ -31,11 +31,12 @@ from typing import Any, BinaryIO
 import aiohttp
 from aiohttp import web
 
+from gator_setup.mirror import flight
 from gator_setup.mirror.auth import Caller
 from gator_setup.mirror.config import MirrorConfig
-from gator_setup.mirror.entries import Located, etag_of
-from gator_setup.mirror.http import BlobFileResponse
-from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha
+from gator_setup.mirror.entries import Located
+from gator_setup.mirror.http import blob_response
+from gator_setup.mirror.ids import HubError, RepoRef, check_path, is_sha, is_sha256
 from gator_setup.mirror.ranges import parse_range
 from gator_setup.mirror.store import BlobMismatch, BlobWriter, Store, atomic_write_json, read_json
 from gator_setup.mirror.transfer import ConnectionPool, UpstreamBody, open_body
@@ -65,8 +66,9 @@ def _refused(ref: RepoRef, kind: str, caller: Caller, why: str) -> HubError:
 class Fetch:
     """One upstream download in progress, readable while it grows."""
 
-    def __init__(self, writer: BlobWriter, size: int) -> None:
-        self.writer = writer
+    def __init__(self, size: int, path: Path, writer: BlobWriter | None = None) -> None:
+        self.writer = writer  # None while following another process's fetch (flight.py)
+        self.path = path  # the growing temp file
         self.size = size
         self.written = 0
         self.complete = False
@@ -259,20 +261,25 @@ class PullThrough:
     ) -> web.StreamResponse:
         # The caller was authorised by `authorize_file` before anything was sent.
         auth = loc.caller.upstream_auth if loc.caller else None
-        sha256 = entry.get("sha256") or self.store.sha256_for_oid(str(entry["oid"]))
+        oid = str(entry["oid"])
+        # Stored commits were checked when they came from the upstream; check again before a path.
+        sha256 = entry.get("sha256") or (self.store.sha256_for_oid(oid) if is_sha(oid) else None)
         if sha256 and self.store.has_blob(sha256):
             self.store.touch_blob(sha256)
-            return BlobFileResponse(self.store.blob_path(sha256), etag_of(entry), headers)
+            return await blob_response(request, self.store.blob_path(sha256), int(entry["size"]), headers)
         if self.config.offline:
             raise HubError(504, "UpstreamUnavailable", f"{path} is not stored and the mirror is offline.")
         size = int(entry["size"])
+        rng = request.headers.get("Range")
+        start, count = parse_range(rng, size)
         if request.method == "HEAD":
-            resp = web.StreamResponse(headers=headers)
-            resp.content_length = size
+            resp = web.StreamResponse(status=206 if rng is not None else 200, headers=headers)
+            if rng is not None:
+                resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
+            resp.content_length = count
             resp.content_type = "application/octet-stream"
             await resp.prepare(request)
             return resp
-        start, count = parse_range(request.headers.get("Range"), size)
         key = str(entry.get("sha256") or entry["oid"])
         fetch = self.fetches.get(key)
         if fetch is None:
@@ -282,12 +289,71 @@ class PullThrough:
     def _start(
         self, key: str, ref: RepoRef, sha: str, path: str, entry: dict[str, Any], auth: str | None
     ) -> Fetch:
-        git_size = None if entry.get("lfs") else int(entry["size"])
-        fetch = Fetch(self.store.new_blob(git_size=git_size), int(entry["size"]))
+        size = int(entry["size"])
+        lock = flight.claim(self.store.root, key)
+        if lock is None:  # another process (worker, host) is fetching it: relay its file
+            fetch = Fetch(size, flight.flight_dir(self.store.root) / f"{key}.part")
+            self.fetches[key] = fetch
+            fetch.task = asyncio.ensure_future(self._follow(key, fetch, ref, sha, path, entry, auth))
+            return fetch
+        if isinstance(lock, flight.FlightLock):
+            fetch = Fetch(size, lock.part)  # the writer is opened by _run (it may resume a dead fetch)
+        else:  # ids or file system without a shared claim: single-flight within this process only
+            writer = self.store.new_blob(git_size=None if entry.get("lfs") else size)
+            fetch, lock = Fetch(size, writer.path, writer), None
         self.fetches[key] = fetch
         self.file_fetches += 1
-        fetch.task = asyncio.ensure_future(self._run(key, fetch, ref, sha, path, entry, auth))
+        fetch.task = asyncio.ensure_future(self._run(key, fetch, ref, sha, path, entry, auth, lock))
         return fetch
+
+    def _stored(self, entry: dict[str, Any]) -> Path | None:
+        sha256 = self.store.blob_of(entry)
+        return self.store.blob_path(sha256) if sha256 and self.store.has_blob(sha256) else None
+
+    async def _follow(
+        self,
+        key: str,
+        fetch: Fetch,
+        ref: RepoRef,
+        sha: str,
+        path: str,
+        entry: dict[str, Any],
+        auth: str | None,
+    ) -> None:
+        async def take_over(lock: flight.FlightLock) -> None:
+            log.warning("taking over the fetch of %s/%s from a process that stopped", ref.id, path)
+            self.file_fetches += 1
+            await self._run(key, fetch, ref, sha, path, entry, auth, lock)
+
+        try:
+            await flight.follow(self.store.root, key, entry, fetch, self._stored, take_over)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            fetch.error = f"{type(exc).__name__}: {exc}"
+            log.warning("relaying %s/%s from another process failed: %s", ref.id, path, exc)
+        finally:
+            self.fetches.pop(key, None)
+            fetch.notify()
+
+    async def _open_writer(self, fetch: Fetch, entry: dict[str, Any], lock: flight.FlightLock) -> BlobWriter:
+        """The shared temp file, continued where a stopped or dead leader left it (re-hashed first)."""
+        loop = asyncio.get_running_loop()
+        git_size = None if entry.get("lfs") else fetch.size
+        with contextlib.suppress(OSError):
+            lock.path.with_suffix(".error").unlink()
+
+        def open_it() -> BlobWriter:
+            w = BlobWriter(self.store, git_size=git_size, resume_path=lock.part)
+            if w.size > fetch.size:  # not a prefix of this blob: start over
+                w.abort()
+                w = BlobWriter(self.store, git_size=git_size, resume_path=lock.part)
+            return w
+
+        writer = await loop.run_in_executor(None, open_it)
+        if writer.size:
+            log.info("resuming the fetch of %s at %d of %d bytes", lock.part.name, writer.size, fetch.size)
+        return writer
 
     async def _run(
         self,
@@ -298,9 +364,26 @@ class PullThrough:
         path: str,
         entry: dict[str, Any],
         auth: str | None,
+        lock: flight.FlightLock | None = None,
     ) -> None:
-        writer = fetch.writer
         loop = asyncio.get_running_loop()
+        if fetch.writer is None:
+            assert lock is not None
+            try:
+                fetch.writer = await self._open_writer(fetch, entry, lock)
+            except BaseException as exc:
+                lock.release()
+                fetch.error = f"{type(exc).__name__}: {exc}"
+                self.fetches.pop(key, None)
+                fetch.notify()
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                log.warning("fetch of %s/%s could not start: %s", ref.id, path, fetch.error)
+                return
+            fetch.path = fetch.writer.path
+            fetch.written = fetch.writer.size
+            fetch.notify()
+        writer = fetch.writer
         hasher = _Hasher(writer)
 
         def grew() -> None:  # on the loop: more bytes are in the temp file
@@ -358,7 +441,14 @@ class PullThrough:
                 for pump in pumps:
                     await _until_done(pump)
                 await hasher.stop()
-                writer.abort()
+                if lock is not None and error == "cancelled":
+                    writer.detach()  # this process is stopping: another may resume the shared file
+                else:
+                    writer.abort()
+                    if lock is not None:
+                        lock.fail(error or "failed")
+            if lock is not None:
+                lock.release()
             # Readers learn of a failure only now, once the partial file is gone.
             if error is not None:
                 fetch.error = error
@@ -370,12 +460,14 @@ class PullThrough:
         self, ref: RepoRef, sha: str, path: str, auth: str | None, fetch: Fetch, grew: Callable[[], None]
     ) -> None:
         """Regular (non-LFS) files: small by the Hub's rules, so the pooled keep-alive session wins."""
+        writer = fetch.writer
+        assert writer is not None
         resp = await self.up.open_file(ref, sha, path, auth, fetch.written)
         try:
             async for chunk in resp.content.iter_any():
                 if fetch.written + len(chunk) > fetch.size:
                     raise BlobMismatch(f"upstream sent more than the {fetch.size} bytes announced")
-                fetch.writer.append(chunk)
+                writer.append(chunk)
                 grew()
         finally:
             resp.release()
@@ -392,6 +484,8 @@ class PullThrough:
     ) -> None:
         """LFS files: a worker thread pulls the body (see transfer.py); its future goes into `pumps`."""
         loop = asyncio.get_running_loop()
+        writer = fetch.writer
+        assert writer is not None
         self.up.requests += 1
         url = self.up.file_url(ref, sha, path)
         headers = self.up.file_headers(auth, fetch.written)
@@ -407,7 +501,7 @@ class PullThrough:
             pump = loop.run_in_executor(
                 self._transfers,
                 body.pump,
-                fetch.writer,
+                writer,
                 fetch.size - fetch.written,
                 lambda: loop.call_soon_threadsafe(grew),
             )
@@ -429,7 +523,7 @@ class PullThrough:
             await fetch.wait()
         if fetch.error and fetch.written <= start:
             raise HubError(502, "UpstreamUnavailable", f"Fetching from upstream failed: {fetch.error}")
-        status = 206 if count != size or request.headers.get("Range") else 200
+        status = 206 if request.headers.get("Range") is not None else 200
         resp = web.StreamResponse(status=status, headers=headers)
         resp.content_type = "application/octet-stream"
         resp.content_length = count
@@ -542,14 +636,12 @@ async def refresh_commit(
             except HubError:
                 log.warning("skipping unsafe upstream path %r in %s", e["path"], ref.id)
                 continue
-            lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
-            # xetHash and other transfer details are dropped: clients only ever see this mirror.
-            files[path] = {
-                "size": int(e.get("size", 0)),
-                "oid": str(e.get("oid", "")),
-                "lfs": bool(lfs),
-                "sha256": str(lfs["oid"]) if lfs else None,
-            }
+            entry = _upstream_entry(e)
+            if entry is None:
+                # Ids from the upstream name files in the store: never trusted unchecked.
+                log.warning("skipping upstream entry %r in %s: malformed ids or size", path, ref.id)
+                continue
+            files[path] = entry
         store.put_commit(
             ref,
             {"id": sha, "files": files, "parents": [], "time": info.get("lastModified"), "upstream": True},
@@ -559,13 +651,25 @@ async def refresh_commit(
     return sha, meta
 
 
+def _upstream_entry(e: dict[str, Any]) -> dict[str, Any] | None:
+    """A tree entry from the upstream as stored, or None when its ids or size are not well formed."""
+    size, oid = e.get("size", 0), e.get("oid")
+    lfs = e.get("lfs") if isinstance(e.get("lfs"), dict) else None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not is_sha(oid):
+        return None
+    if lfs is not None and not (is_sha256(lfs.get("oid")) and lfs.get("size", size) == size):
+        return None
+    # xetHash and other transfer details are dropped: clients only ever see this mirror.
+    return {"size": size, "oid": oid, "lfs": bool(lfs), "sha256": lfs["oid"] if lfs else None}
+
+
 async def _open_growing(fetch: Fetch) -> BinaryIO | None:
     """The fetch's temp file, or the published blob if it was already renamed."""
     while True:
         with contextlib.suppress(FileNotFoundError):
             if fetch.final_path is not None:
                 return open(fetch.final_path, "rb")
-            return open(fetch.writer.path, "rb")
+            return open(fetch.path, "rb")
         if fetch.error:
             return None
         await fetch.wait()

@@ -44,9 +44,12 @@ async def move_repo(request: web.Request) -> web.Response:
         raise HubError(400, "BadRequest", f"Invalid repo type {rtype!r}.")
     src = parse_repo_id(str(body.get("fromRepo") or ""), rtype)
     dst = parse_repo_id(str(body.get("toRepo") or ""), rtype)
-    user = hubctx.caller(request)
-    state.auth.check_write(src, user)
+    user = state.auth.check_write(src, hubctx.caller(request))
     state.auth.check_write(dst, user)
+    if not user.anywhere and user.role_in(src.namespace) != "admin":
+        # As on the Hub, renaming or transferring takes admin rights on the source: a member with
+        # write access could otherwise carry an org's repo off into their own namespace.
+        raise HubError(403, None, f"{user.name} needs the admin role in {src.namespace} to move {src.id}")
     meta = hubctx.local_meta(request, src)
     if src == dst:
         raise HubError(400, "BadRequest", "Source and destination are the same repo.")

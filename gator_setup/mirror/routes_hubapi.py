@@ -36,6 +36,14 @@ async def list_spaces(request: web.Request) -> web.StreamResponse:
     return await listing.list_repos(request, "space")
 
 
+async def list_my_repos(request: web.Request) -> web.StreamResponse:
+    return await listing.list_storage(request, None)
+
+
+async def list_org_repos(request: web.Request, org: str) -> web.StreamResponse:
+    return await listing.list_storage(request, org)
+
+
 async def move_repo(request: web.Request) -> web.StreamResponse:
     return await repo_admin.move_repo(request)
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
 from gator_setup.mirror import cards, gitobj, history
-from gator_setup.mirror.entries import Located, etag_of, file_headers
-from gator_setup.mirror.http import BlobFileResponse, json_body, json_response
+from gator_setup.mirror.entries import Located, file_headers
+from gator_setup.mirror.http import blob_response, json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
-from gator_setup.mirror.ranges import parse_range
 from gator_setup.mirror.state import public_base, state_of, user_of
+from gator_setup.mirror.treeindex import BadCursor, decode_cursor, encode_cursor
 
 
 async def locate(request: web.Request, ref: RepoRef, rev: str) -> Located:
@@ -68,42 +65,17 @@ async def resolve(request: web.Request, ref: RepoRef, rev: str, path: str) -> we
         headers["Location"] = f"/{ref.url_path}/resolve/{loc.sha}/{quote(path)}"
         headers["X-Linked-Size"] = str(entry["size"])
         return web.Response(status=307, headers=headers)
-    sha256 = entry.get("sha256")
+    # Small files of upstream copies (pinned, pulled through) are found by their git blob id.
+    sha256 = entry.get("sha256") or state.store.sha256_for_oid(str(entry["oid"]))
     if sha256 and state.store.has_blob(sha256):
         state.store.touch_blob(sha256)
         if request.method == "GET":
             state.stats["served_bytes"] += int(entry["size"])
-        if int(entry["size"]) <= SMALL_FILE:
-            return small_file_response(request, state.store.blob_path(sha256), int(entry["size"]), headers)
-        return BlobFileResponse(state.store.blob_path(sha256), etag_of(entry), headers)
+        return await blob_response(request, state.store.blob_path(sha256), int(entry["size"]), headers)
     if state.pull is not None and not loc.local:
         resp: web.StreamResponse = await state.pull.serve_file(request, ref, loc, path, entry, headers)
         return resp
     raise HubError(503, "BlobMissing", f"Content of {path} is missing from the store; re-import the repo.")
-
-
-SMALL_FILE = 256 * 1024
-
-
-def small_file_response(
-    request: web.Request, path: Path, size: int, headers: dict[str, str]
-) -> web.StreamResponse:
-    """Small blobs are read in the loop: cheaper than a thread hop plus sendfile for a few KiB."""
-    rng = request.headers.get("Range")
-    start, count = parse_range(rng, size) if rng else (0, size)
-    if request.method == "HEAD":
-        head = web.StreamResponse(status=200, headers=headers)
-        head.content_length = size
-        head.content_type = "application/octet-stream"
-        return head
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        body = fh.read(count)
-    resp = web.Response(status=206 if rng else 200, body=body, headers=headers)
-    resp.content_type = "application/octet-stream"
-    if rng:
-        resp.headers["Content-Range"] = f"bytes {start}-{start + count - 1}/{size}"
-    return resp
 
 
 def _iso_commit_time(commit: dict[str, Any]) -> str:
@@ -158,28 +130,6 @@ def _pointer_size(entry: dict[str, Any]) -> int:
     return len(gitobj.lfs_pointer(str(entry["sha256"]), int(entry["size"])))
 
 
-def tree_entries(commit: dict[str, Any], prefix: str, recursive: bool) -> list[dict[str, Any]]:
-    """Tree entries under `prefix` (files and directories), sorted by path, in the Hub's JSON shape."""
-    files: dict[str, Any] = commit["files"]
-    _, dir_oids = gitobj.tree_oid(files)
-    base = prefix + "/" if prefix else ""
-    out: dict[str, dict[str, Any]] = {}
-    for path, e in files.items():
-        if not path.startswith(base):
-            continue
-        rest = path[len(base) :].split("/")
-        depth = len(rest) if recursive else 1
-        for i in range(1, min(depth, len(rest) - 1) + 1):
-            d = base + "/".join(rest[:i])
-            out[d] = {"type": "directory", "oid": dir_oids.get(d, ""), "size": 0, "path": d}
-        if recursive or len(rest) == 1:
-            fe: dict[str, Any] = {"type": "file", "oid": e["oid"], "size": e["size"], "path": path}
-            if e.get("lfs"):
-                fe["lfs"] = {"oid": e["sha256"], "size": e["size"], "pointerSize": _pointer_size(e)}
-            out[path] = fe
-    return [out[k] for k in sorted(out)]
-
-
 async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Response:
     """GET /api/{type}s/{repo}/tree/{rev}[/{path}] with `recursive`, `cursor`, `limit` and a Link header."""
     state = state_of(request)
@@ -187,28 +137,25 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
         check_path(sub)
     loc = await locate(request, ref, rev)
     recursive = request.query.get("recursive", "").lower() in ("1", "true")
-    entries = tree_entries(loc.commit, sub, recursive)
-    if sub and not entries:
+    index = state.store.tree_index(ref, loc.commit)
+    if sub and not index.is_dir(sub):
         if sub in loc.commit["files"]:
             raise HubError(400, "BadRequest", f"{sub} is a file, not a directory.")
         raise HubError(404, "EntryNotFound", f"{sub} does not exist on {rev}", commit=loc.sha)
     try:
         limit = int(request.query.get("limit", state.config.tree_page_size))
-        start = (
-            int(base64.urlsafe_b64decode(request.query["cursor"]).decode())
-            if "cursor" in request.query
-            else 0
-        )
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        after = decode_cursor(request.query["cursor"]) if "cursor" in request.query else None
+    except (ValueError, BadCursor):
         raise HubError(400, "BadRequest", "Invalid cursor or limit.") from None
     limit = max(1, min(limit, state.config.tree_page_size))
-    page = entries[start : start + limit]
+    page, more = index.page(sub, recursive, after, limit)
     if request.query.get("expand", "").lower() in ("1", "true") and loc.local:
+        page = [dict(e) for e in page]  # index entries are shared by every request: add to copies
         history.add_last_commits(state.store, ref, loc.sha, page)  # expand=true: lastCommit per entry
     headers = dict(loc.extra_headers)
-    if start + limit < len(entries):
+    if more and page:
         query = {k: v for k, v in request.query.items() if k != "cursor"}
-        query["cursor"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        query["cursor"] = encode_cursor(page[-1]["path"])
         # Absolute, pointing at this mirror: clients follow the Link verbatim.
         headers["Link"] = f'<{public_base(request)}{request.rel_url.raw_path}?{urlencode(query)}>; rel="next"'
     return json_response(page, headers=headers)
@@ -216,8 +163,9 @@ async def tree(request: web.Request, ref: RepoRef, rev: str, sub: str) -> web.Re
 
 async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
     """POST /api/{type}s/{repo}/paths-info/{rev}: entries for the listed paths (missing ones omitted)."""
+    state = state_of(request)
     loc = await locate(request, ref, rev)
-    timeout = state_of(request).config.body_timeout
+    timeout = state.config.body_timeout
     if request.content_type == "application/json":
         body = await json_body(request, timeout)
         listed, expand = body.get("paths", []), body.get("expand", "")
@@ -232,14 +180,15 @@ async def paths_info(request: web.Request, ref: RepoRef, rev: str) -> web.Respon
         except ValueError:
             raise HubError(400, "BadRequest", "Malformed form body.") from None
     paths = [p for p in listed if isinstance(p, str)]
-    every = {e["path"]: e for e in tree_entries(loc.commit, "", True)}
+    index = state.store.tree_index(ref, loc.commit)
     result: list[dict[str, Any]] = []
     for p in paths[:1000]:
-        e = every.get(str(p).strip("/"))
+        e = index.get(str(p).strip("/"))
         if e is not None:
             result.append(e)
     if str(expand).lower() in ("1", "true") and loc.local:
-        history.add_last_commits(state_of(request).store, ref, loc.sha, result)
+        result = [dict(e) for e in result]  # index entries are shared by every request: add to copies
+        history.add_last_commits(state.store, ref, loc.sha, result)
     return json_response(result, headers=loc.extra_headers)
 
 

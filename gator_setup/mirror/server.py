@@ -41,35 +41,88 @@ def _startup_lines(config: MirrorConfig, port: int) -> list[str]:
     return lines
 
 
-async def _start(config: MirrorConfig, sock: socket.socket | None = None) -> tuple[Any, int]:
+class _Running:
+    """The aiohttp runner plus the listening socket it serves through the connection guard."""
+
+    def __init__(self, runner: Any, server: asyncio.AbstractServer, guard: Any) -> None:
+        self.runner = runner
+        self.server = server
+        self.guard = guard
+        self.app = runner.app
+
+    async def cleanup(self) -> None:
+        self.server.close()
+        await self.runner.cleanup()
+
+
+async def _start(
+    config: MirrorConfig, sock: socket.socket | None = None, *, reuse_port: bool = False
+) -> tuple[_Running, int]:
     from aiohttp import web
 
     from gator_setup.mirror.app import ACCESS_LOG_FORMAT, make_app
+    from gator_setup.mirror.guard import ConnectionGuard, SafeRequestHandler, default_caps
+    from gator_setup.mirror.logs import guard_logs
+    from gator_setup.mirror.state import STATE
 
     app = make_app(config)
-    runner = web.AppRunner(
-        app,
-        access_log=logging.getLogger("gator.mirror.access") if config.access_log else None,
-        access_log_format=ACCESS_LOG_FORMAT,
-        handle_signals=False,
-    )
+    state = app[STATE]
+    guard_logs(state.auth.secrets() + ([config.upstream_token] if config.upstream_token else []))
+    handler_args: dict[str, Any] = {
+        # Also the deadline for a new connection's first request and for its headers.
+        "keepalive_timeout": config.idle_timeout,
+        "access_log": logging.getLogger("gator.mirror.access") if config.access_log else None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+    }
+    runner = web.AppRunner(app, handle_signals=False, **handler_args)
     await runner.setup()
+    manager = runner.server
+    assert manager is not None
+    loop = asyncio.get_running_loop()
+    guard = ConnectionGuard(*default_caps(config.max_connections, config.max_connections_per_client))
+    state.guard = guard
+
+    def protocol() -> asyncio.Protocol:
+        return guard.wrap(SafeRequestHandler(manager, loop=loop, **handler_args))
+
     if sock is not None:
-        site: Any = web.SockSite(runner, sock)
-        port = sock.getsockname()[1]
+        server = await loop.create_server(protocol, sock=sock, backlog=1024)
     else:
-        site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
-        port = config.port
-    await site.start()
-    if sock is None and config.port == 0:
-        port = runner.addresses[0][1]
-    return runner, port
+        server = await loop.create_server(
+            protocol,
+            config.host,
+            config.port,
+            reuse_address=True,
+            reuse_port=reuse_port or None,
+            backlog=1024,
+        )
+    port = server.sockets[0].getsockname()[1]
+    return _Running(runner, server, guard), port
 
 
-def serve(config: MirrorConfig) -> None:
-    """Serve until interrupted (the CLI)."""
+def serve(config: MirrorConfig, workers: int = 1) -> None:
+    """Serve until interrupted (the CLI); `workers` > 1 runs that many processes (workers.py)."""
     check_config(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    from gator_setup.mirror.tmpfiles import clean_tmp
+
+    cleaned = clean_tmp(config.storage)  # partial files of transfers killed in an earlier run
+    if cleaned.files:
+        log.info("removed %d abandoned temp files (%d bytes)", cleaned.files, cleaned.bytes)
+
+    if workers > 1:
+        from gator_setup.mirror.workers import run_workers
+
+        def announce(port: int) -> None:
+            for line in _startup_lines(config, port):
+                print(line, file=sys.stderr, flush=True)
+            print(f"gator mirror: {workers} worker processes on port {port}", file=sys.stderr, flush=True)
+
+        try:
+            run_workers(config, workers, announce, _start)
+        except KeyboardInterrupt:
+            print("gator mirror: stopped", file=sys.stderr)
+        return
 
     async def main() -> None:
         runner, port = await _start(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ class MirrorState:
     started: float = field(default_factory=time.time)
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "served_bytes": 0})
     upload_slots: asyncio.Semaphore | None = None  # bounds upload bodies received at once
+    guard: Any = None  # the ConnectionGuard of the listening socket (counters for tests and stats)
 
     def uploads(self) -> asyncio.Semaphore:
         """The semaphore bounding concurrent upload bodies (created in the serving loop)."""

@@ -32,8 +32,10 @@ from typing import Any
 
 from filelock import FileLock
 
-from gator_setup.mirror import gitobj
+from gator_setup.mirror import gitobj, tmpfiles
 from gator_setup.mirror.ids import API_PLURAL, REPO_TYPES, HubError, RepoRef, is_sha, valid_name
+from gator_setup.mirror.treeindex import IndexCache, TreeIndex
+from gator_setup.mirror.usage import UsageLog
 
 _SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")  # a commit-id prefix (git's default short length and up)
 FileEntry = dict[str, Any]  # {"sha256": str|None, "size": int, "oid": str, "lfs": bool}
@@ -102,11 +104,19 @@ class _JsonCache:
 class BlobWriter:
     """Receives the bytes of one blob into tmp/, hashing as they come; `finish` verifies and publishes."""
 
-    def __init__(self, store: Store, resume_name: str | None = None, git_size: int | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        resume_name: str | None = None,
+        git_size: int | None = None,
+        *,
+        resume_path: Path | None = None,
+    ) -> None:
         self.store = store
         name = f"resume-{resume_name}.part" if resume_name else f"{uuid.uuid4().hex}.part"
-        self.path = store.root / "tmp" / name
+        self.path = resume_path or store.root / "tmp" / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        resume = resume_name is not None or resume_path is not None
         self._sha256 = hashlib.sha256()
         # With the size known up front the git blob id is hashed on the fly too (no second read).
         self._sha1 = hashlib.sha1(gitobj.blob_header(git_size)) if git_size is not None else None
@@ -115,13 +125,23 @@ class BlobWriter:
         self._hash_buf: memoryview | None = None
         self.done = False
         self.digest: str | None = None
-        if resume_name and self.path.exists():
-            # Resume a download interrupted in an earlier run: re-hash what is already there.
-            with open(self.path, "rb") as fh:
-                while chunk := fh.read(CHUNK):
-                    self._update(chunk)
         # Read-write: hash_through reads the bytes back with pread.
-        self._fh = open(self.path, "a+b" if resume_name else "w+b")  # noqa: SIM115 - closed in finish/abort
+        # Resumed files are not opened in append mode: splice(2) refuses O_APPEND targets.
+        self._fh = (
+            os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")
+            if resume
+            else open(self.path, "w+b")  # noqa: SIM115 - closed in finish/abort
+        )
+        try:
+            # Held while this writer lives: start-up and prune remove only temp files nobody holds.
+            tmpfiles.hold(self._fh.fileno(), self.path.name)
+            if resume:
+                # Resume a download interrupted earlier (maybe by another, dead, process): re-hash it.
+                self.size = self._fh.seek(0, os.SEEK_END)
+                self.hash_through(self.size)
+        except BaseException:
+            self._fh.close()
+            raise
 
     def _hash(self, data: bytes | memoryview) -> None:
         self._sha256.update(data)
@@ -129,7 +149,7 @@ class BlobWriter:
             self._sha1.update(data)
         self.hashed += len(data)
 
-    def _update(self, data: bytes) -> None:
+    def _update(self, data: bytes | memoryview) -> None:
         self._hash(data)
         self.size += len(data)
 
@@ -179,6 +199,13 @@ class BlobWriter:
             if n <= 0:
                 raise OSError(f"{self.path.name} shrank while hashing")
             self._hash(buf[:n])
+
+    def detach(self) -> None:
+        """Stop writing but leave the partial file for another writer to resume (shared fetches)."""
+        if not self.done:
+            self.done = True
+            with contextlib.suppress(OSError):
+                self._fh.close()
 
     def abort(self) -> None:
         """Drop the partial blob."""
@@ -268,7 +295,8 @@ class Store:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
         self._cache = _JsonCache()
-        self._touched: dict[str, float] = {}
+        self.usage = UsageLog(self.root)
+        self.trees = IndexCache()
         for sub in ("blobs", "tmp", "repos", "index/sha1"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -279,7 +307,7 @@ class Store:
         return self.root / "blobs" / sha256[:2] / sha256
 
     def has_blob(self, sha256: str | None) -> bool:
-        return bool(sha256) and self.blob_path(str(sha256)).is_file()
+        return bool(sha256) and _is_hex(str(sha256), 64) and self.blob_path(str(sha256)).is_file()
 
     def new_blob(self, resume_name: str | None = None, git_size: int | None = None) -> BlobWriter:
         return BlobWriter(self, resume_name, git_size)
@@ -307,24 +335,22 @@ class Store:
 
     def sha256_for_oid(self, oid: str) -> str | None:
         """sha256 of the content whose git blob id is `oid`, if known."""
+        if not _is_hex(oid, 40):  # ids come from upstream trees: never let one name a path
+            return None
         try:
-            return (self.root / "index" / "sha1" / oid).read_text().strip() or None
+            value = (self.root / "index" / "sha1" / oid).read_text().strip()
         except (FileNotFoundError, ValueError):
             return None
+        return value if _is_hex(value, 64) else None
 
     def remember_oid(self, oid: str, sha256: str) -> None:
+        if not (_is_hex(oid, 40) and _is_hex(sha256, 64)):
+            raise ValueError("not a git blob id / sha256")
         atomic_write_bytes(self.root / "index" / "sha1" / oid, sha256.encode())
 
     def touch_blob(self, sha256: str) -> None:
-        """Record a use of the blob (atime, set explicitly so noatime mounts still give LRU order)."""
-        now = time.time()
-        if now - self._touched.get(sha256, 0.0) < 30:
-            return
-        self._touched[sha256] = now
-        with contextlib.suppress(OSError, ValueError):
-            p = self.blob_path(sha256)
-            st = p.stat()
-            os.utime(p, (time.time(), st.st_mtime))
+        """Record that the blob was served (see usage.py: prune's least-recently-used order)."""
+        self.usage.record(sha256)
 
     # ---- repos
     def repo_dir(self, ref: RepoRef) -> Path:
@@ -420,7 +446,15 @@ class Store:
         if _SHORT_SHA_RE.match(rev):
             # The Hub resolves unique commit-id prefixes too (huggingface_hub issue #197, fixed server-side).
             found = [p.stem for p in (self.repo_dir(ref) / "commits").glob(f"{rev}*.json")]
-            return found[0] if len(found) == 1 else None
+            if len(found) == 1:
+                return found[0]
+        # An upstream copy (filled by `pin` or pull-through) served on its own: the revisions it was
+        # resolved from upstream, as last seen (a mirror with --upstream re-resolves them instead).
+        known = self.upstream_refs(ref).get(rev)
+        if isinstance(known, dict) and is_sha(str(known.get("sha", ""))):
+            sha = str(known["sha"])
+            if (self.repo_dir(ref) / "commits" / f"{sha}.json").is_file():
+                return sha
         return None
 
     def get_commit(self, ref: RepoRef, sha: str) -> dict[str, Any] | None:
@@ -429,6 +463,10 @@ class Store:
         # Commits are immutable: the cached object is shared; callers must not modify it.
         data: dict[str, Any] | None = self._cache.get(self.repo_dir(ref) / "commits" / f"{sha}.json")
         return data
+
+    def tree_index(self, ref: RepoRef, commit: dict[str, Any]) -> TreeIndex:
+        """The sorted tree index of a stored commit (built on first use, then cached)."""
+        return self.trees.get(ref.url_path, commit)
 
     def put_commit(self, ref: RepoRef, commit: dict[str, Any]) -> None:
         """Store a commit as given (pull-through: id and files come from the upstream)."""
@@ -504,6 +542,27 @@ class Store:
             data[rev] = {"sha": sha, "checked": time.time()}
             atomic_write_json(self.repo_dir(ref) / "upstream_refs.json", data)
 
+    def record_pin(self, ref: RepoRef, sha: str, include: list[str]) -> None:
+        """Remember that `gator mirror pin` stored commit `sha` (files matching `include`, all if empty):
+        prune keeps those blobs unless asked to evict pinned content."""
+        with self.repo_lock(ref):
+            path = self.repo_dir(ref) / "pins.json"
+            data: dict[str, Any] = read_json(path, {})
+            data[sha] = {"include": sorted(include), "time": time.time()}
+            atomic_write_json(path, data)
+
+    def pins(self, ref: RepoRef) -> dict[str, Any]:
+        """Pinned commits of the repo: {commit: {"include": [glob...], "time": ...}}."""
+        data: dict[str, Any] = read_json(self.repo_dir(ref) / "pins.json", {})
+        return data
+
+    def blob_of(self, entry: FileEntry) -> str | None:
+        """sha256 of a tree entry's content (small files of upstream copies: via their git blob id)."""
+        sha256 = entry.get("sha256")
+        if sha256:
+            return str(sha256)
+        return self.sha256_for_oid(str(entry.get("oid", ""))) if entry.get("oid") else None
+
     def repo_size(self, ref: RepoRef) -> tuple[int, int]:
         """(number of commits, bytes of distinct blobs stored for the repo)."""
         seen: dict[str, int] = {}
@@ -513,6 +572,10 @@ class Store:
                 if e.get("sha256") and self.has_blob(e["sha256"]):
                     seen[e["sha256"]] = e["size"]
         return len(commits), sum(seen.values())
+
+
+def _is_hex(value: str, length: int) -> bool:
+    return len(value) == length and all(c in "0123456789abcdef" for c in value)
 
 
 def _iso(ts: float) -> str:

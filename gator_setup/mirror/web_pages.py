@@ -10,9 +10,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from gator_setup.mirror import gitobj, history, hubctx
+from gator_setup.mirror.http import blob_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_path
 from gator_setup.mirror.routes_read import locate
 
+RAW_IN_MEMORY = 1024 * 1024  # larger raw files go out with sendfile
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title></head>
 <body><h1>{title}</h1>
@@ -69,7 +71,10 @@ async def blob_or_raw(
         return web.Response(body=pointer, content_type="text/plain", headers=headers)
     sha256 = entry.get("sha256")
     if sha256 and state.store.has_blob(sha256):
-        body = state.store.blob_path(sha256).read_bytes()  # non-LFS files are below 10 MiB
+        path_on_disk = state.store.blob_path(sha256)
+        if int(entry["size"]) > RAW_IN_MEMORY:
+            return await blob_response(request, path_on_disk, int(entry["size"]), headers)
+        body = path_on_disk.read_bytes()
         return web.Response(body=body, content_type="text/plain", charset="utf-8", headers=headers)
     # Not stored yet (an upstream copy): the resolve route fetches it; its bytes are the same.
     return web.Response(status=307, headers={"Location": resolve, **headers})

@@ -36,10 +36,11 @@ _SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|AUTH|CREDENTIAL", re.IGN
 REDACTED = "<redacted>"
 
 # Asked of the target interpreter once; everything else is read from files. Neither json nor
-# platform is imported there (but by Python 2): they took about half of the answer's 17 ms (json
-# imports re). The answer is printed with ascii() (no encoding trouble whatever the locale; repr
-# on Python 2) and read back with ast.literal_eval; _answer turns it into what
-# platform.python_version(), python_implementation() and machine() would have said.
+# platform is imported there (but by Python 2): they were about half of the answer's time (json
+# imports re; docs/imports.md, "Start-up and engine figures"). The answer is printed with
+# ascii() (no encoding trouble whatever the locale; repr on Python 2) and read back with
+# ast.literal_eval; _answer turns it into what platform.python_version(),
+# python_implementation() and machine() would have said.
 _INTERPRETER_SCRIPT = (
     "import os, sys;"
     "print((ascii if sys.version_info[0] > 2 else repr)({'executable': sys.executable,"
@@ -189,7 +190,7 @@ def _save_answer(exe: Path, cache_dir: Path | None, interp: Interpreter) -> None
 
 
 def start_query(path: str | os.PathLike[str], cache_dir: Path | None = None) -> None:
-    """Start asking `path` now, so its ~30 ms start-up overlaps gator's own imports; with
+    """Start asking `path` now, so its interpreter's start-up overlaps gator's own imports; with
     `cache_dir`, a still-valid earlier answer (see _stamp) makes the process unnecessary.
 
     Any failure is left for query_interpreter to report (it starts the process again).

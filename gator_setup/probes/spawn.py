@@ -1,8 +1,9 @@
 """A child process with its stdout and stderr collected, started without the subprocess module.
 
 The `--python` query of `gator scan` and `gator doctor` is one short process started while gator
-imports the rest of itself; importing `subprocess` (with selectors, signal, threading) took about
-5 ms of that start here, on the path every cold scan waits on. `os.posix_spawn` with two pipes
+imports the rest of itself; importing `subprocess` (with selectors, signal, threading) is a
+measurable part of that start, on the path every cold scan waits on (figures: docs/imports.md,
+"Start-up and engine figures"). `os.posix_spawn` with two pipes
 does the same job for this one use; where it is missing (Windows) `subprocess` is used as before.
 """
 

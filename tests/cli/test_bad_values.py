@@ -226,7 +226,7 @@ def no_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     """`mirror serve` checks its config and builds the app (store, tokens) but does not block."""
     from gator_setup.mirror import server
 
-    def fake_serve(config: Any) -> None:
+    def fake_serve(config: Any, **_: Any) -> None:
         from gator_setup.mirror.app import make_app
 
         server.check_config(config)
@@ -289,7 +289,7 @@ def test_mirror_serve_names_the_bad_value_and_the_fix(tmp_path: Path) -> None:
         (["--storage", "afile"], "--storage afile: is a file, not a folder"),
         (["--storage", "afile/hub"], "--storage afile/hub: cannot create the folder (afile is a file)"),
         (["--storage", "hub", "--port", "99999"], "--port 99999: not a TCP port"),
-        (["--storage", "hub", "--port", str(port)], f"--port {port}: 127.0.0.1:{port} is already in use"),
+        (["--storage", "hub", "--port", str(port)], f"127.0.0.1:{port} (--port {port}): already in use"),
         (["--storage", "hub", "--upstream", "hf.co"], "--upstream 'hf.co': not an http(s) URL"),
     ]
     try:

@@ -195,3 +195,16 @@ def test_no_gpu_is_information_not_a_pass(capsys, tmp_path: Path) -> None:
     assert check["status"] == "info"
     (f200,) = gtr(rep, "GTR200")
     assert f200["severity"] == "info" and f200["message"].startswith("No GPU found")
+
+
+def test_wsl2_driver_age_uses_the_windows_minimum(capsys, tmp_path: Path) -> None:
+    real = fixture("torch_collect_env_cuda12.1_rtx4070_wsl2_head.txt")
+    paste = tmp_path / "env.txt"
+    paste.write_text(real)
+    _, rep = doctor(capsys, tmp_path, "--from-output", str(paste))
+    assert not gtr(rep, "GTR204")  # Windows driver 551.88 runs cu121
+    # The same report with a Windows driver below 527.41 (a Linux 525.x would pass; Windows needs more).
+    paste.write_text(real.replace("Nvidia driver version: 551.88", "Nvidia driver version: 526.98"))
+    code, rep = doctor(capsys, tmp_path, "--from-output", str(paste))
+    (f204,) = gtr(rep, "GTR204")
+    assert code == 1 and "526.98" in f204["message"] and "Windows" in f204["fix"]

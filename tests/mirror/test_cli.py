@@ -35,9 +35,9 @@ def test_import_ls_prune(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     rows = {r["id"]: r for r in json.loads(out)["repos"]}
     assert code == 0 and rows["acme/tiny"]["type"] == "model" and rows["acme/ds"]["type"] == "dataset"
     assert rows["acme/tiny"]["bytes"] > 300_000 and "main" in rows["acme/tiny"]["branches"]
-    # Local uploads are never evicted, whatever the limit.
-    code, out, _ = run(["mirror", "prune", "--storage", str(store), "--max-size", "1K"], capsys)
-    assert code == 0 and out.startswith("removed 0 blobs")
+    # Local uploads are never evicted, whatever the limit: prune says so and fails (still over).
+    code, out, err = run(["mirror", "prune", "--storage", str(store), "--max-size", "1K"], capsys)
+    assert code == 1 and out.startswith("removed 0 blobs") and "never evicted" in out and "over" in err
 
 
 def test_prune_evicts_lru_upstream_blobs_only(tmp_path: Path) -> None:
@@ -50,12 +50,12 @@ def test_prune_evicts_lru_upstream_blobs_only(tmp_path: Path) -> None:
     past = time.time() - 3600
     os.utime(store.blob_path(old), (past - 10, past - 10))
     os.utime(store.blob_path(new), (past, past))
-    removed, freed, kept = prune_store(tmp_path, 1500)
-    assert (removed, freed, kept) == (1, 1000, 1000)
+    r = prune_store(tmp_path, 1500)
+    assert (r.removed, r.freed, r.kept) == (1, 1000, 1000)
     assert not store.has_blob(old) and store.has_blob(new)
     # A blob used within the last minute (being served) is kept even over the limit.
     store.touch_blob(new)
-    assert prune_store(tmp_path, 0)[0] == 0
+    assert prune_store(tmp_path, 0).removed == 0
 
 
 def test_bad_input_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -80,10 +80,11 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[
 def test_serve_announces_open_mode_and_logs_one_line_per_request(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "gator_setup", "mirror", "serve", "--storage", str(tmp_path), "--port", "0"]
+    cmd += ["--workers", "2"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stderr is not None
-        lines = [proc.stderr.readline() for _ in range(3)]
+        lines = [proc.stderr.readline() for _ in range(4)]  # the last: "2 worker processes on port N"
         assert "open development mode" in "".join(lines)
         url = next(w for ln in lines for w in ln.split() if w.startswith("HF_ENDPOINT=")).split("=", 1)[1]
         req = urllib.request.Request(url + "/healthz", headers={"Authorization": "Bearer hf_supersecret"})

@@ -3,6 +3,7 @@ same ids as the API, same bytes as `hf download`, private and gated repos refuse
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -198,9 +199,10 @@ def test_lfs_batch_serves_only_this_repos_objects_with_signed_urls(served: dict[
     with urllib.request.urlopen(href) as r:
         data = r.read()
     assert hashlib.sha256(data).hexdigest() == oid and len(data) == first["size"]
-    with pytest.raises(urllib.error.HTTPError) as bad:
-        urllib.request.urlopen(href.replace("sig=", "sig=0"))
-    assert bad.value.code == 403
+    for forged in (href.replace("sig=", "sig=0"), href.replace("sig=", "sig=%C3%A9"), href.split("?")[0]):
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(forged)
+        assert bad.value.code == 403
     assert _post(f"{url}/alice/priv.git/info/lfs/objects/batch", batch)[0] == 401
     assert _post(f"{url}/alice/priv.git/info/lfs/objects/batch", batch, BOB)[0] == 404
     assert _post(f"{url}/alice/priv.git/info/lfs/objects/batch", batch, ALICE)[0] == 200
@@ -215,6 +217,14 @@ def test_push_and_malformed_requests_are_refused(served: dict[str, Any]) -> None
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(junk)
     assert err.value.code == 400 and "Bad git request" in err.value.headers["X-Error-Message"]
+    for body, code in ((gzip.compress(b"0000"), 200), (gzip.compress(bytes(80 * 1024 * 1024)), 413)):
+        req = urllib.request.Request(f"{served['url']}/alice/pub/git-upload-pack", data=body, method="POST")
+        req.add_header("Content-Encoding", "gzip")
+        try:
+            with urllib.request.urlopen(req) as r:
+                assert r.status == code
+        except urllib.error.HTTPError as e:
+            assert e.code == code
 
 
 def test_too_large_for_git_is_a_clear_refusal(

@@ -22,7 +22,7 @@ TOKENS = """
 hf_alice_write_0001  alice  write
 hf_bob_write_000003  bob    write
 hf_carol_read_00004  carol  read
-org lab alice:admin
+org lab alice:admin bob:write
 """
 ALICE, BOB, CAROL = "hf_alice_write_0001", "hf_bob_write_000003", "hf_carol_read_00004"
 CARD = """---
@@ -59,6 +59,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import_repo(store, src, "bob/other-a")
     import_repo(store, src, "alice/data1", repo_type="dataset")
     import_repo(store, src, "bob/space1", repo_type="space")
+    dcard = make_tiny_repo(d / "dcard", big=10)
+    (dcard / "README.md").write_text(
+        "---\nlicense: mit\ntask_categories:\n- text-classification\n---\nrows\n"
+    )
+    import_repo(store, dcard, "bob/carded-set", repo_type="dataset")
     (d / "tokens").write_text(TOKENS)
     server = start_mirror(store, tokens_file=d / "tokens", list_page_size=2)
     try:
@@ -91,7 +96,7 @@ print(json.dumps(out))
     [
         (None, ["alice/pub-a", "bob/other-a", "bob/thing"]),
         (ALICE, ["alice/pub-a", "alice/zz-priv", "bob/other-a", "bob/thing", "lab/secret"]),
-        (BOB, ["alice/pub-a", "bob/other-a", "bob/thing"]),
+        (BOB, ["alice/pub-a", "bob/other-a", "bob/thing", "lab/secret"]),
         (CAROL, ["alice/pub-a", "bob/other-a", "bob/thing"]),
     ],
 )
@@ -102,7 +107,7 @@ def test_listings_follow_pages_and_hide_private(hub: str, token: str | None, vis
     assert out["alice"] == [v for v in visible if v.startswith("alice/")]
     assert out["search"] == [v for v in visible if "-a" in v]
     assert out["limit"] == visible[:3]
-    assert out["datasets"] == ["alice/data1"]
+    assert out["datasets"] == ["alice/data1", "bob/carded-set"]
     assert out["spaces"] == ["bob/space1"]
     assert out["filter"] == ["alice/pub-a"]
     assert out["card"][0] == "apache-2.0"
@@ -126,8 +131,9 @@ def test_model_info_card_data_and_tags(hub: str) -> None:
 import json
 from huggingface_hub import HfApi
 info = HfApi().model_info("alice/pub-a")
+ds = HfApi().dataset_info("bob/carded-set")
 print(json.dumps({"card": info.card_data.to_dict(), "tags": info.tags, "lib": info.library_name,
-                  "pipe": info.pipeline_tag}))
+                  "pipe": info.pipeline_tag, "ds": [ds.card_data.to_dict().get("license"), ds.tags]}))
 """
     out = _json(run_client(code, hub))
     assert out["card"]["license"] == "apache-2.0" and out["card"]["date"] == "2024-01-02"
@@ -135,6 +141,7 @@ print(json.dumps({"card": info.card_data.to_dict(), "tags": info.tags, "lib": in
     derived = {"diffusers", "text-to-image", "dataset:acme/pixels", "en", "license:apache-2.0"}
     assert derived <= set(out["tags"])
     assert out["lib"] == "diffusers" and out["pipe"] == "text-to-image"
+    assert out["ds"] == ["mit", ["task_categories:text-classification", "license:mit"]]
 
 
 HISTORY = """
@@ -226,6 +233,7 @@ for who in ("ALICE", "BOB", "CAROL"):
 out["anon"] = status(lambda: HfApi(token=False).auth_check("alice/zz-priv"))
 alice, bob = HfApi(token=tok["ALICE"]), HfApi(token=tok["BOB"])
 out["move_foreign"] = status(lambda: bob.move_repo("alice/pub-a", "bob/pub-a"))
+out["move_org_writer"] = status(lambda: bob.move_repo("lab/secret", "bob/secret"))
 alice.create_repo("alice/mv")
 alice.upload_file(path_or_fileobj=b"moved", path_in_repo="m.txt", repo_id="alice/mv")
 out["move_exists"] = status(lambda: alice.move_repo("alice/mv", "alice/pub-a"))
@@ -247,10 +255,11 @@ def test_auth_check_move_duplicate(hub: str) -> None:
     env = {"ALICE": ALICE, "BOB": BOB, "CAROL": CAROL}
     out = _json(run_client(ADMIN, hub, env=env))
     assert out["ALICE"] == [200, 200, 200, 200]
-    assert out["BOB"] == [404, 200, 403, 403]
+    assert out["BOB"] == [404, 200, 403, 200]  # bob writes to org lab
     assert out["CAROL"] == [404, 200, 403, 403]
     assert out["anon"] == 401
     assert out["move_foreign"] == 403 and out["move_exists"] == 409
+    assert out["move_org_writer"] == 403  # moving takes the admin role, write is not enough
     assert out["moved"] == "moved" and out["old_gone"] == 404
     assert out["dup_url"] == f"{hub}/bob/copy" and out["dup_again"] == f"{hub}/bob/copy"
     assert out["dup_files"] == ["README.md", "config.json", "model.safetensors", "sub/notes.txt"]
@@ -320,3 +329,37 @@ def test_short_commit_ids_resolve_only_when_unique(tmp_path: Path) -> None:
     assert store.resolve(ref, "abcdef10") == "abcdef1" + "0" * 33
     assert store.resolve(ref, "abcdef") is None  # shorter than 7
     assert store.resolve(ref, "abcdef2") is None
+
+
+def test_hf_repos_ls_lists_own_and_org_repos_with_storage(hub: str) -> None:
+    def hf(*args: str, token: str) -> subprocess.CompletedProcess[str]:
+        home = tempfile.mkdtemp(prefix="hf-home-")
+        env = {**os.environ, "HF_ENDPOINT": hub, "HF_HOME": home, "HF_TOKEN": token, "NO_COLOR": "1"}
+        return subprocess.run(
+            ["hf", "repos", "ls", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    code = """
+import json
+from huggingface_hub import HfApi
+api = HfApi()
+print(json.dumps([[r.id, r.type, r.visibility, r.storage] for r in api.list_user_repos()]
+                 + [[r.id, r.type, r.visibility, r.storage] for r in api.list_user_repos(namespace="lab")]))
+"""
+    rows = _json(run_client(code, hub, token=BOB))
+    # bob's own repos (pages of two were followed), then org lab's (other tests may have added some).
+    expected = [
+        ["bob/other-a", "model", "public"],
+        ["bob/thing", "model", "public"],
+        ["bob/carded-set", "dataset", "public"],
+        ["bob/space1", "space", "public"],
+        ["lab/secret", "model", "private"],
+    ]
+    assert all(e in [r[:3] for r in rows] for e in expected)
+    owners = [r[0].split("/")[0] for r in rows]
+    assert owners == sorted(owners) and set(owners) == {"bob", "lab"}
+    assert all(r[3] > 0 for r in rows)  # stored bytes of each repo's blobs
+    cli = hf(token=BOB)
+    assert cli.returncode == 0 and "bob/thing" in cli.stdout, cli.stderr
+    outsider = hf("--namespace", "lab", token=CAROL)
+    assert outsider.returncode != 0 and "403" in outsider.stderr + outsider.stdout
