@@ -155,7 +155,7 @@ class Hub:
         if self._api is None:
             from huggingface_hub import HfApi
 
-            from gator_setup.installers.net import limit_hub_session
+            from gator_setup.nettimeouts import limit_hub_session
 
             limit_hub_session()  # (a dead --endpoint: an error within a minute, not a silent hang)
             self._api = HfApi(endpoint=self.endpoint, token=self.token)
