@@ -19,6 +19,12 @@ from pathlib import Path, PurePosixPath
 NUMPY2_MARK = b"numpy._core._multiarray_umath"
 NUMPY1_MARK = b"numpy.core._multiarray_umath"
 _BINARY_SUFFIXES = (".so", ".pyd", ".dylib")
+_TAIL = b"core._multiarray_umath"
+_NUMPY2_HEAD = NUMPY2_MARK[: -len(_TAIL)]
+_NUMPY1_HEAD = NUMPY1_MARK[: -len(_TAIL)]
+#: Python bindings that call numpy's C API are small; the files above this are compute kernels
+#: (libtorch_cpu.so: 434 MB, CUDA kernels: GBs) and reading them would cost the doctor seconds.
+MAX_BINARY_BYTES = 256 * 1024 * 1024
 
 
 def is_binary(rel_path: str) -> bool:
@@ -28,16 +34,25 @@ def is_binary(rel_path: str) -> bool:
 
 
 def numpy_build_of_bytes(data: bytes | mmap.mmap) -> int | None:
-    """2 for a numpy-2 build, 1 for a numpy-1.x build, None when the file does not use numpy's C API."""
-    if data.find(NUMPY2_MARK) >= 0:
-        return 2
-    if data.find(NUMPY1_MARK) >= 0:
-        return 1
-    return None
+    """2 for a numpy-2 build, 1 for a numpy-1.x build, None when the file does not use numpy's C API.
+
+    One pass over the bytes: each occurrence of the common tail is judged by what precedes it.
+    """
+    found = None
+    at = data.find(_TAIL)
+    while at >= 0:
+        if data[max(0, at - len(_NUMPY2_HEAD)) : at] == _NUMPY2_HEAD:
+            return 2
+        if data[max(0, at - len(_NUMPY1_HEAD)) : at] == _NUMPY1_HEAD:
+            found = 1
+        at = data.find(_TAIL, at + 1)
+    return found
 
 
 def numpy_build_of(path: Path) -> tuple[int | None, bool]:
     """(numpy build, is an extension module) of a binary file, mapped rather than read whole."""
+    if path.stat().st_size > MAX_BINARY_BYTES:
+        return None, False
     with path.open("rb") as fh:
         try:
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

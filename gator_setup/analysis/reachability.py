@@ -1,7 +1,8 @@
 """Whether a module of an installed package is reachable from what users import, read from the code.
 
 A module is *reachable* when one of these reaches it:
-- a root: a top-level module of the distribution (what `import <package>` names), a module named by
+- a root: a top-level module of the distribution (what `import <package>` names) or a public direct
+  child of one (`from skops import hub_utils`; no leading underscore), a module named by
   one of its entry points (console scripts, plugins), or a module the project's own code imports;
 - an edge from a reachable module: an import of it (at any scope: a function-level import runs
   when the function is called; a guarded import still runs it), or a string that names it in the
@@ -187,7 +188,13 @@ def reachability(
 ) -> dict[str, Reach]:
     """Reach of each target module. `roots`: module -> how users reach it (entry point, project,
     `import <package>` for what the package's import runs). Top-level modules are roots too."""
-    reached: dict[str, str] = {m: f"`import {m}`" for m in index.modules if "." not in m}
+    # Users import a package and its public subpackages and modules by name (`from skops import
+    # hub_utils`): the top level and its direct children without a leading underscore are roots.
+    reached: dict[str, str] = {
+        m: f"`import {m}`"
+        for m in index.modules
+        if m.count(".") == 0 or (m.count(".") == 1 and not m.rpartition(".")[2].startswith("_"))
+    }
     reached.update({m: how for m, how in roots.items() if m in index.modules})
     via: dict[str, tuple[str, str]] = {}
     out: dict[str, Reach] = {}

@@ -40,6 +40,16 @@ def check_pins(
     profile: Annotated[
         str | None, typer.Option("--profile", help="Also check against constraints/NAME.txt.")
     ] = None,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            "--resolve/--no-resolve",
+            help="Resolve the files (uv) and analyse the resolved wheels; --no-resolve: knowledge base only.",
+        ),
+    ] = True,
+    python_version: Annotated[
+        str, typer.Option("--python-version", help="Python version to resolve the files for.")
+    ] = "3.11",
     fmt: FormatOpt = OutputFormat.text,
     json_: JsonOpt = False,
     strict: StrictOpt = False,
@@ -49,7 +59,11 @@ def check_pins(
     from gator_setup.core.check_pins import CheckPinsOptions, run_check_pins
 
     opts = CheckPinsOptions(
-        files=tuple(str(f) for f in files or ()), project_dir=str(project), profile=profile
+        files=tuple(str(f) for f in files or ()),
+        project_dir=str(project),
+        profile=profile,
+        resolve=resolve,
+        python=python_version,
     )
     report = run_check_pins(opts)
     raise typer.Exit(emit_report(report, fmt, json_=json_, verbose=verbose, strict=strict))

@@ -14,8 +14,8 @@ from dataclasses import replace
 from gator_setup.findings import CheckResult, Finding
 
 #: Which check's finding leads a group of equal severity: the import analysis and the binary
-#: reader show the failing module itself; a knowledge-base rule or a version test says less.
-LEAD_ORDER = ("GTR101", "GTR103", "GTR111", "GTR110", "GTR207")
+#: reader show the failing module itself; the torch check knows the profile; a rule says least.
+LEAD_ORDER = ("GTR101", "GTR103", "GTR111", "GTR207", "GTR110", "GTR304", "GTR302", "GTR301")
 
 
 def cause_of(f: Finding) -> str | None:

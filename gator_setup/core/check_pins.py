@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -44,6 +44,11 @@ class CheckPinsOptions:
     project_dir: str = "."
     profile: str | None = None
     rules_files: tuple[str, ...] = ()
+    #: Resolve the files and analyse the resolved wheels (GTR304); off: the knowledge base alone.
+    resolve: bool = False
+    #: Python version the files are resolved for.
+    python: str = "3.11"
+    offline: bool = False
 
 
 @dataclass
@@ -184,7 +189,12 @@ def _subject(rule: Rule, adm: Admission) -> Declaration:
 
 
 def _evidence(rule: Rule, extra: dict[str, str]) -> dict[str, str]:
-    head = {"rule": rule.id, "broken_combination": rule.combination(), "error_users_see": rule.error}
+    head = {
+        "cause": rule.cause_key,
+        "rule": rule.id,
+        "broken_combination": rule.combination(),
+        "error_users_see": rule.error,
+    }
     return {**head, **extra, **rule.proof_evidence()}
 
 
@@ -342,6 +352,31 @@ def run_check_pins(opts: CheckPinsOptions) -> Report:
                 title=f"Declared ranges fit profile {opts.profile}",
             )
         )
+    if opts.resolve and not opts.rules_files:
+        from gator_setup.core.pins_resolve import RESOLVED_CODE, judge_resolutions
+
+        resolved, more, resolved_ok = judge_resolutions(pins, opts.python, offline=opts.offline)
+        results.append(command_result(RESOLVED_CODE, resolved))
+        notes += more
+        if resolved_ok:
+            # The ranges admit it, but no resolution installs it: the packages' own requirements
+            # exclude it today. Still worth knowing (a later release may allow it), not a failure.
+            seen = {f.evidence.get("cause") for f in resolved}
+            results[0].findings = [
+                f
+                if f.evidence.get("cause") in seen or f.severity < Severity.ERROR
+                else replace(
+                    f,
+                    severity=Severity.WARNING,
+                    message=f.message + " (no resolution of the files installs it today)",
+                )
+                for f in results[0].findings
+            ]
+    elif not opts.resolve:
+        notes.append("resolution not checked (--no-resolve): only the knowledge base's rules were applied")
+    from gator_setup.core.causes import group_by_cause
+
+    group_by_cause(results)
     shown = [os.path.relpath(f) if os.path.isabs(f) else f for f in pins.files]
     return Report(
         command="check-pins",

@@ -12,6 +12,7 @@ from gator_setup.checks.registry import COMMAND_RULES, PluginFailure, all_checks
 from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
 from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
+from gator_setup.core.project import gitignore_excludes
 from gator_setup.errors import UnknownNameError, UsageError
 from gator_setup.findings import CRASH_CODE, CheckResult
 from gator_setup.probes.python_env import (
@@ -73,7 +74,8 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
             dists,
             project,
             paths=settings.paths,
-            exclude=settings.exclude,
+            # (the project's .gitignore too: what git ignores is not the project's code)
+            exclude=settings.exclude + (gitignore_excludes(Path(project)) if project else ()),
             workers=opts.workers,
         )
     snapshot = EnvSnapshot(
@@ -88,6 +90,10 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
 
         snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
+    if "backend_gates" in needs:
+        from gator_setup.probes.backend_gates import probe_backend_gates
+
+        snapshot.extra["backend_gates"] = probe_backend_gates(dists)
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile
@@ -134,6 +140,13 @@ def run_doctor(opts: DoctorOptions) -> Report:
     from gator_setup.core.causes import group_by_cause
 
     group_by_cause(results)
+    searched: dict[str, object] = {}
+    if not opts.sysroot and any(
+        f.severity >= Severity.ERROR and f.evidence.get("cause") for r in results for f in r.findings
+    ):
+        from gator_setup.core.fixsearch import verify_fixes
+
+        verify_fixes(results, snapshot, searched)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:
@@ -155,9 +168,15 @@ def run_doctor(opts: DoctorOptions) -> Report:
             "venv": interp.is_venv,
         },
         "distributions": len(snapshot.distributions),
+        # the report's "here:" line: the model stack's key packages, or their absence (None)
+        "packages": {
+            name: (d.version if (d := snapshot.distributions.get(name)) else None)
+            for name in ("torch", "diffusers", "transformers", "huggingface-hub", "accelerate", "numpy")
+        },
         "project": snapshot.project_dir,
         "env": dict(snapshot.env_vars),
         "settings": settings.source,
+        **searched,
     }
     if snapshot.platform is not None:
         from gator_setup.core.platform_probe import platform_context

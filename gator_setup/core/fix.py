@@ -38,9 +38,9 @@ class FixStep:
 
 @dataclass
 class FixPlan:
-    """The steps for one environment and profile."""
+    """The steps for one environment and profile (profile None: the doctor's verified fixes)."""
 
-    profile: Profile
+    profile: Profile | None
     python: str
     steps: list[FixStep] = field(default_factory=list)
 
@@ -51,10 +51,11 @@ class FixPlan:
 
 @dataclass(frozen=True)
 class FixOptions:
-    """What `gator fix` was asked to do."""
+    """What `gator fix` was asked to do (no profile: the verified fixes of the doctor's errors)."""
 
-    profile: str
+    profile: str | None = None
     python: str | None = None
+    project_dir: str | None = "."
     sysroot: str | None = None
     apply: bool = False
 
@@ -95,6 +96,30 @@ def plan_from_snapshot(env: EnvSnapshot) -> FixPlan:
     return plan
 
 
+def plan_env_fix(opts: FixOptions) -> tuple[FixPlan, list[Finding]]:
+    """Without a profile: the doctor's errors and, for each cause, its verified fix as a step.
+
+    Returns the plan (verified fixes only) and the error findings with no verified fix.
+    """
+    from gator_setup.core.doctor import run_doctor
+
+    report = run_doctor(DoctorOptions(python=opts.python, project_dir=opts.project_dir))
+    python = str(report.context.get("interpreter", {}).get("executable", opts.python or sys.executable))
+    plan = FixPlan(profile=None, python=python)
+    unfixed: list[Finding] = []
+    for f in report.findings:
+        if f.severity < Severity.ERROR:
+            continue
+        req = f.evidence.get("fix_requirement")
+        if req and str(f.evidence.get("fix_verified", "")).startswith("yes"):
+            step = FixStep(f.message, ("install", req))
+            if step.pip_args not in {s.pip_args for s in plan.steps}:
+                plan.steps.append(step)
+        else:
+            unfixed.append(f)
+    return plan, unfixed
+
+
 def plan_fix(opts: FixOptions) -> FixPlan:
     """Probe the environment (or replay a sysroot) and plan the fix."""
     from gator_setup.core.bundle import open_sysroot
@@ -109,6 +134,8 @@ def plan_fix(opts: FixOptions) -> FixPlan:
     with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
         sysroot = str(open_sysroot(opts.sysroot, Path(work))) if opts.sysroot else None
         doc = DoctorOptions(python=opts.python, project_dir=None, profile=opts.profile, sysroot=sysroot)
+        if opts.profile is None:
+            raise UsageError("plan_fix needs a profile; plan_env_fix plans without one.")
         env = build_snapshot(doc, settings, frozenset({"platform", "profile"}))
     return plan_from_snapshot(env)
 
@@ -129,7 +156,9 @@ def pip_command(python: str) -> list[str]:
         has_pip = subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         has_pip = False
-    uv = shutil.which("uv")
+    from gator_setup.probes.resolver import uv_command
+
+    uv = shutil.which("uv") or next(iter(uv_command() or []), None)
     if not has_pip and uv:
         return [uv, "pip"]
     return [python, "-m", "pip"]

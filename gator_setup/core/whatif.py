@@ -15,7 +15,9 @@ import io
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -28,6 +30,9 @@ from gator_setup.errors import UsageError
 from gator_setup.probes.resolver import Change
 from gator_setup.report.model import Report
 from gator_setup.snapshot import Distribution, EnvSnapshot
+
+if TYPE_CHECKING:
+    from gator_setup.knowledge.builder import ProviderRelease
 
 IMPORTS_CODE = "GTR111"
 DOWNGRADE_CODE = "GTR112"
@@ -115,6 +120,18 @@ class _Side:
 SiteMemo = dict[tuple[str, str], tuple[list[object], str]]
 
 
+#: Within one process the same wheel or installed tree always gives the same sites and exports, and
+#: the fix search (core/fixsearch.py) runs several what-ifs on one environment: parse each once.
+_SITE_MEMO: SiteMemo = {}
+
+
+@lru_cache(maxsize=64)
+def _release(version: str, path: Path) -> ProviderRelease:
+    from gator_setup.knowledge.builder import ProviderRelease
+
+    return ProviderRelease(Version(version), path)
+
+
 def _sites(side: _Side, consumer: str, memo: SiteMemo) -> tuple[list[object], str] | None:
     """Import sites of watched providers in `consumer` on `side`, parsed once per source."""
     from gator_setup.knowledge.builder import import_sites
@@ -135,7 +152,7 @@ def _broken_imports(
     side: _Side, consumer: str, cache: object, memo: SiteMemo
 ) -> dict[tuple[str, str | None], Finding]:
     """Unguarded run-time imports of watched providers by `consumer` that do not resolve on `side`."""
-    from gator_setup.knowledge.builder import ImportSite, ProviderRelease
+    from gator_setup.knowledge.builder import ImportSite
 
     got = _sites(side, consumer, memo)
     if got is None:
@@ -152,7 +169,7 @@ def _broken_imports(
             continue
         version, path = root
         try:
-            release = ProviderRelease(Version(version), path)
+            release = _release(version, path)
         except InvalidVersion:
             continue
         for s in sites:
@@ -166,9 +183,43 @@ def _broken_imports(
                 message=f"{dist.name} {dist.version} would break: `{fails_at}` imports {what}, "
                 f"which {module} {version} does not provide ({s.file}:{s.line})",
                 packages=(dist.name, module),
-                evidence={"import_site": f"{s.file}:{s.line}", "import_time": str(s.import_time)},
+                evidence={
+                    "import_site": f"{s.file}:{s.line}",
+                    "import_time": str(s.import_time),
+                    "cause": f"missing:{canonicalize_name(module)}:{s.module}"
+                    + (f".{s.name}" if s.name else ""),
+                },
             )
     return out
+
+
+def after_distributions(
+    snapshot: EnvSnapshot, changes: Iterable[Change], cache: object
+) -> tuple[dict[str, Distribution], dict[str, Path], list[str]]:
+    """The distributions after `changes`, the fetched wheels of the new versions, and notes."""
+    from gator_setup.knowledge.builder import WheelCache, wheel_requires
+
+    assert isinstance(cache, WheelCache)
+    notes: list[str] = []
+    wheels: dict[str, Path] = {}
+    after = dict(snapshot.distributions)
+    for c in changes:
+        if c.new is None:
+            after.pop(c.name, None)
+            continue
+        w = cache.wheel(c.name, Version(c.new)) if c.name in FETCHED else None
+        if w is None:
+            notes.append(f"{c.name} {c.new}: wheel not fetched; its installed requirements were assumed.")
+        else:
+            wheels[c.name] = w
+        old = snapshot.distributions.get(c.name)
+        after[c.name] = Distribution(
+            name=old.name if old else c.name,
+            version=c.new,
+            requires=wheel_requires(w) if w is not None else (old.requires if old else ()),
+            path=None,
+        )
+    return after, wheels, notes
 
 
 def _new_findings(before: list[Finding], after: list[Finding]) -> list[Finding]:
@@ -185,7 +236,7 @@ def run_what_if(
     """Resolve the proposed change, fetch what it would install, and report what it would break."""
     from gator_setup.checks.known_issues import KnownBadCombinations
     from gator_setup.checks.requirements import DeclaredRequirements
-    from gator_setup.knowledge.builder import WheelCache, wheel_requires
+    from gator_setup.knowledge.builder import WheelCache
 
     for raw in opts.changes:
         try:
@@ -206,24 +257,8 @@ def run_what_if(
     py = ".".join(snapshot.interpreter.version.split(".")[:2])
     cache = WheelCache(wheel_cache_dir(), offline=opts.offline, python_version=py)
     notes = ["Nothing was installed: versions come from the resolver's dry run, code from cached wheels."]
-    wheels: dict[str, Path] = {}
-    after = dict(snapshot.distributions)
-    for c in changes:
-        if c.new is None:
-            after.pop(c.name, None)
-            continue
-        w = cache.wheel(c.name, Version(c.new)) if c.name in FETCHED else None
-        if w is None:
-            notes.append(f"{c.name} {c.new}: wheel not fetched; its installed requirements were assumed.")
-        else:
-            wheels[c.name] = w
-        old = snapshot.distributions.get(c.name)
-        after[c.name] = Distribution(
-            name=old.name if old else c.name,
-            version=c.new,
-            requires=wheel_requires(w) if w is not None else (old.requires if old else ()),
-            path=None,
-        )
+    after, wheels, fetched_notes = after_distributions(snapshot, changes, cache)
+    notes += fetched_notes
     after_snap = replace(snapshot, distributions=after)
     results: list[CheckResult] = []
     for check in (DeclaredRequirements(), KnownBadCombinations()):
@@ -245,7 +280,7 @@ def run_what_if(
     before_side = _Side(snapshot.distributions, {})
     after_side = _Side(after, wheels)
     import_findings: list[Finding] = []
-    memo: SiteMemo = {}
+    memo = _SITE_MEMO
     for name in sorted(consumers):
         if name not in after:
             continue
@@ -277,6 +312,9 @@ def run_what_if(
     summary = (
         ", ".join(f"{c.name} {c.old or '(new)'} -> {c.new or '(removed)'}" for c in changes) or "nothing"
     )
+    from gator_setup.core.causes import group_by_cause
+
+    group_by_cause(results)
     interp = snapshot.interpreter
     return Report(
         command="doctor --what-if",

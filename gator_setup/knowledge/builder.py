@@ -403,6 +403,8 @@ class ProviderRelease:
     version: Version
     root: Path
     _resolved: dict[tuple[str, str | None], bool] = field(default_factory=dict)
+    #: One Providers per top module: it memoises the exports it read (a fresh one re-parses them).
+    _providers: dict[str, Any] = field(default_factory=dict)
 
     def provides(self, module: str, name: str | None) -> bool:
         """Whether `from module import name` (or `import module`) resolves statically."""
@@ -411,8 +413,9 @@ class ProviderRelease:
             from gator_setup.analysis import ImportRef, Provider, Providers
 
             top = module.split(".", 1)[0]
-            providers = Providers([Provider(top, top, str(self.version), self.root)])
-            self._resolved[key] = providers.resolve(ImportRef(module, name, 0)) is None
+            if top not in self._providers:
+                self._providers[top] = Providers([Provider(top, top, str(self.version), self.root)])
+            self._resolved[key] = self._providers[top].resolve(ImportRef(module, name, 0)) is None
         return self._resolved[key]
 
 

@@ -68,6 +68,7 @@ async def blob_or_raw(
         return web.Response(body=pointer, content_type="text/plain", headers=headers)
     sha256 = entry.get("sha256")
     if sha256 and state.store.has_blob(sha256):
+        state.store.touch_blob(sha256)  # a use, for prune (usage.py)
         path_on_disk = state.store.blob_path(sha256)
         if int(entry["size"]) > RAW_IN_MEMORY:
             return await blob_response(request, path_on_disk, int(entry["size"]), headers)

@@ -51,11 +51,11 @@ def fake_env(site: Path) -> None:
         "fancy",
         "1.0",
         {
-            "fancy/__init__.py": "from .utils import helpers\n_LAZY = {'lazy_mod': ['thing']}\n",
-            "fancy/lazy_mod.py": "from huggingface_hub import gone_lazily\n",
+            "fancy/__init__.py": "from .utils import helpers\n_LAZY = {'_lazy_mod': ['thing']}\n",
+            "fancy/_lazy_mod.py": "from huggingface_hub import gone_lazily\n",
             "fancy/utils/__init__.py": "from .dyn import load\n",
             "fancy/utils/dyn.py": "from huggingface_hub import cached_download, hf_hub_download\n",
-            "fancy/extra.py": "from huggingface_hub import gone_in_extra\n",
+            "fancy/_extra.py": "from huggingface_hub import gone_in_extra\n",
             "fancy/opt.py": "try:\n    from huggingface_hub import guarded_name\n"
             "except ImportError:\n    pass\n"
             "def later():\n    from huggingface_hub import in_function\n",
@@ -91,9 +91,9 @@ def test_probe_and_verdicts(tmp_path: Path) -> None:
     assert top.fix is not None and "pip install -U fancy" in top.fix
     assert "huggingface_hub<0.26.0" in top.fix  # removal version known from deprecations.toml
     lazy = next(f for f in errors if "gone_lazily" in f.message)
-    assert "importing `fancy.lazy_mod` fails" in lazy.message
-    assert "fancy names fancy.lazy_mod" in lazy.evidence["reach"]  # the lazy table reaches it
-    # fancy.extra: no module imports or names it, no entry point: a warning, not an error.
+    assert "importing `fancy._lazy_mod` fails" in lazy.message
+    assert "fancy names fancy._lazy_mod" in lazy.evidence["reach"]  # the lazy table reaches it
+    # fancy._extra: no module imports or names it, no entry point: a warning, not an error.
     extra = next(f for f in findings if "gone_in_extra" in f.message)
     assert extra.severity is Severity.WARNING and "nothing users import reaches" in extra.message
     infos = [f for f in findings if f.severity is Severity.INFO]

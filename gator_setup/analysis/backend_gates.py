@@ -1,0 +1,94 @@
+"""Minimum backend versions a library states in its availability checks, read statically.
+
+Libraries switch a backend off by version: transformers 5.x's `is_torch_available()` returns False
+(logging "Disabling PyTorch because PyTorch >= 2.6 is required") when torch is older, and every
+model class then fails. A gate is a function `is_<backend>_available()` whose body compares a
+version with `>=`/`>` against a literal (`version.parse(x) >= version.parse("2.6.0")`); the backend
+is the distribution of that name.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+_DEF = re.compile(rb"def is_([A-Za-z0-9_]+)_available\s*\(")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """`is_<backend>_available()` requires backend >= minimum (at file:line)."""
+
+    backend: str
+    minimum: str
+    line: int
+    function: str = ""  # the <name> of is_<name>_available
+
+
+def _literal(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call) and node.args and not node.keywords:
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        if name in ("parse", "Version", "LooseVersion"):
+            return _literal(node.args[0])
+    return None
+
+
+def _mentions_version(node: ast.expr) -> bool:
+    return any(
+        (isinstance(n, ast.Name) and "version" in n.id.lower())
+        or (isinstance(n, ast.Attribute) and "version" in n.attr.lower())
+        or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and "version" in n.func.id.lower())
+        for n in ast.walk(node)
+    )
+
+
+def _asked_package(fn: ast.FunctionDef) -> str | None:
+    """The package an availability function looks up (`_is_package_available("sudachipy", ...)`)."""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and node.args:
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            arg = node.args[0]
+            if (
+                any(w in name.lower() for w in ("available", "version", "spec"))
+                and isinstance(arg, ast.Constant)
+                and isinstance(arg.value, str)
+                and re.fullmatch(r"[A-Za-z_][\w.-]*", arg.value)
+            ):
+                return arg.value
+    return None
+
+
+def gates_in_source(source: bytes) -> list[Gate]:
+    """Every minimum-version gate in one module's availability functions."""
+    if not _DEF.search(source):
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    out: list[Gate] = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        m = re.fullmatch(r"is_([A-Za-z0-9_]+)_available", fn.name)
+        if m is None or fn.args.args:
+            continue
+        found: list[Gate] = []
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+                continue
+            op, right = node.ops[0], node.comparators[0]
+            lit = _literal(right)
+            if lit is None or not _mentions_version(node.left) or not re.match(r"^\d+(\.\d+)*", lit):
+                continue
+            if isinstance(op, ast.GtE | ast.Gt):
+                found.append(Gate(m.group(1), lit, node.lineno))
+        if found:  # the strictest one stated, for the package the function asks about
+            best = max(found, key=lambda g: tuple(int(p) for p in re.findall(r"\d+", g.minimum)[:3]))
+            out.append(Gate(_asked_package(fn) or best.backend, best.minimum, best.line, m.group(1)))
+    return out

@@ -1,0 +1,119 @@
+"""Backends installed below the minimum version a library's availability checks require.
+
+Reads the Python files of each distribution that depends on a watched provider (transformers,
+diffusers, ... and the providers themselves) once per name + version (cached), keeps the gates
+(analysis/backend_gates.py), and compares each with the installed backend distribution.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+from gator_setup.analysis.backend_gates import gates_in_source
+from gator_setup.envfacts import Distribution, ProbeProblem
+from gator_setup.names import canonicalize_name
+
+FACTS_KEY = "backend_gates"
+CACHE_VERSION = "1"
+#: A backend whose availability function this many files of the library call is one the library is
+#: built on (transformers' torch), not an optional extra: switching it off is an error.
+PRIMARY_USES = 20
+
+
+@dataclass(frozen=True)
+class GateHit:
+    """Library `dist` switches `backend` off: it needs >= minimum, `installed` is older."""
+
+    dist: str
+    version: str
+    backend: str
+    minimum: str
+    installed: str
+    file: str
+    line: int
+    uses: int  # files of the library that call is_<backend>_available
+
+
+@dataclass
+class BackendGateFacts:
+    """Every gate an installed backend fails, and what could not be read."""
+
+    hits: list[GateHit] = field(default_factory=list)
+    problems: list[ProbeProblem] = field(default_factory=list)
+
+
+def _gates_of(dist: Distribution) -> list[dict[str, object]]:
+    from gator_setup.cachedir import cache_root, write_cache_json
+    from gator_setup.probes.imports import dist_python_files
+
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
+    cache = cache_root() / "backend-gates" / f"v{CACHE_VERSION}" / f"{safe}.json"
+    try:
+        return list(json.loads(cache.read_text("utf-8")))
+    except (OSError, ValueError):
+        pass
+    root, rels = dist_python_files(dist)
+    gates: list[dict[str, object]] = []
+    uses: dict[str, int] = {}
+    calls = re.compile(rb"is_([A-Za-z0-9_]+)_available\(")
+    for rel in rels:
+        try:
+            data = (root / rel).read_bytes()
+        except OSError:
+            continue
+        for name in set(calls.findall(data)):
+            uses[name.decode()] = uses.get(name.decode(), 0) + 1
+        for gate in gates_in_source(data):
+            gates.append({**asdict(gate), "file": rel})
+    for entry in gates:
+        entry["uses"] = uses.get(str(entry.get("function", "")), 0)
+    write_cache_json(cache, gates)
+    return gates
+
+
+def probe_backend_gates(
+    dists: Mapping[str, Distribution], watched: Mapping[str, str] | None = None
+) -> BackendGateFacts:
+    """Gates of the libraries that depend on watched providers, checked against installed backends."""
+    from packaging.version import InvalidVersion, Version
+
+    from gator_setup.probes.imports import dependents, watched_providers
+
+    watched = dict(watched if watched is not None else watched_providers())
+    libs = {d.key: d for d in dependents(dists, watched)}
+    for dist_name in watched.values():
+        d = dists.get(canonicalize_name(dist_name))
+        if d is not None:
+            libs[d.key] = d
+    facts = BackendGateFacts()
+    for lib in sorted(libs.values(), key=lambda d: d.key):
+        try:
+            gates = _gates_of(lib)
+        except Exception as exc:  # one unreadable distribution must not sink the probe
+            facts.problems.append(ProbeProblem(FACTS_KEY, lib.name, f"cannot read: {exc}"))
+            continue
+        for g in gates:
+            backend = dists.get(canonicalize_name(str(g["backend"])))
+            if backend is None or backend.key == lib.key:
+                continue
+            try:
+                if Version(backend.version).release >= Version(str(g["minimum"])).release:
+                    continue
+            except InvalidVersion:
+                continue
+            facts.hits.append(
+                GateHit(
+                    lib.name,
+                    lib.version,
+                    backend.name,
+                    str(g["minimum"]),
+                    backend.version,
+                    str(g["file"]),
+                    int(str(g["line"])),
+                    int(str(g.get("uses", 0))),
+                )
+            )
+    return facts

@@ -1,0 +1,108 @@
+"""Backend gates: minimum versions read from availability functions, checked against live behaviour."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from factories import snapshot
+
+from gator_setup.analysis.backend_gates import Gate, gates_in_source
+from gator_setup.checks.backend_gates import BackendGates
+from gator_setup.checks.base import Severity
+from gator_setup.probes.backend_gates import FACTS_KEY, probe_backend_gates
+from gator_setup.probes.python_env import read_distributions
+
+IMPORT_UTILS = b"""
+from packaging import version
+
+def is_torch_available() -> bool:
+    is_available, torch_version = _is_package_available("torch", return_version=True)
+    if is_available and version.parse(torch_version) < version.parse("2.6.0"):
+        logger.warning("Disabling PyTorch")
+    return is_available and version.parse(torch_version) >= version.parse("2.6.0")
+
+def is_sudachi_projection_available():
+    ok, sudachipy_version = _is_package_available("sudachipy", return_version=True)
+    return ok and version.parse(sudachipy_version) >= version.parse("0.6.8")
+
+def is_torch_greater_or_equal(library_version: str):
+    return version.parse(get_torch_version()) >= version.parse(library_version)
+
+def is_numpy_available():
+    return _is_package_available("numpy")
+"""
+
+
+def test_gates_are_read_from_availability_functions() -> None:
+    got = gates_in_source(IMPORT_UTILS)
+    assert got == [
+        Gate("torch", "2.6.0", 8, "torch"),
+        Gate("sudachipy", "0.6.8", 12, "sudachi_projection"),
+    ]  # a function with arguments or without a literal minimum is no gate
+
+
+def _dist(site: Path, name: str, version: str, files: dict[str, bytes], requires: str = "") -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    req = f"Requires-Dist: {requires}\n" if requires else ""
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{req}")
+    for rel, data in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_bytes(data)
+    (info / "RECORD").write_text("".join(f"{r},,\n" for r in files))
+
+
+def test_torch_below_the_gate_is_an_error_an_optional_backend_a_warning(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    users = {f"lib/models/m{i}.py": b"if is_torch_available():\n    import torch\n" for i in range(25)}
+    _dist(
+        site,
+        "lib",
+        "5.0",
+        {"lib/__init__.py": b"", "lib/utils/import_utils.py": IMPORT_UTILS, **users},
+        requires="huggingface-hub>=1.0",
+    )
+    _dist(site, "huggingface_hub", "1.0.0", {"huggingface_hub/__init__.py": b""})
+    _dist(site, "torch", "2.1.0", {"torch/__init__.py": b""})
+    _dist(site, "SudachiPy", "0.6.7", {"sudachipy/__init__.py": b""})
+    dists, _ = read_distributions([str(site)])
+    env = snapshot()
+    env.extra[FACTS_KEY] = probe_backend_gates(dists)
+    found = {f.packages[1]: f for f in BackendGates().run(env)}
+    assert found["torch"].severity is Severity.ERROR
+    assert "lib 5.0 switches torch off: it requires torch >= 2.6.0" in found["torch"].message
+    assert found["torch"].fix is not None and 'pip install "torch>=2.6.0"' in found["torch"].fix
+    assert found["SudachiPy"].severity is Severity.WARNING
+
+
+@pytest.mark.venv
+@pytest.mark.slow
+@pytest.mark.parametrize(("sudachipy", "gated"), [("0.6.7", True), ("0.6.8", False)])
+def test_transformers_gate_agrees_with_its_live_check(
+    sudachipy: str, gated: bool, tmp_path: Path, capsys
+) -> None:
+    import json
+
+    from venv_factory import make_venv
+
+    from gator_setup.cli.app import main
+
+    venv = make_venv("transformers==5.25.0", f"sudachipy=={sudachipy}")
+    live = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from transformers.utils import import_utils as u; print(u.is_sudachi_projection_available())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert live.stdout.strip() == str(not gated)
+    main(["doctor", "--python", str(venv), "--project", str(tmp_path), "--only", "GTR104", "--json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert bool(findings) is gated
+    if gated:
+        assert "requires SudachiPy >= 0.6.8" in findings[0]["message"]
