@@ -296,7 +296,15 @@ def _rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-SERVE = [sys.executable, "-m", "gator_setup", "mirror", "serve"]
+SERVE = [
+    sys.executable,
+    "-m",
+    "gator_setup",
+    "mirror",
+    "serve",
+    "--workers",
+    "1",
+]  # one process: its RSS, its limits
 
 
 def test_a_512_mib_upload_stays_under_200_mb_above_idle(tmp_path: Path) -> None:
