@@ -17,13 +17,10 @@ BENCH_REQUIREMENTS = ("torch==2.13.0", "diffusers", "transformers", "huggingface
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for timed processes: bytecode caching on (as for users), no colour, and no
-    inherited GATOR_* variable (a GATOR_IMPORTS_CACHE or GATOR_NO_PARALLEL left in the shell would
-    make a "cold" run warm or a parallel one serial); `extra` sets what the run needs."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH") and not k.startswith("GATOR_")
-    }
+    inherited cache location (a GATOR_IMPORTS_CACHE left in the shell would make a "cold" run
+    warm); `extra` sets what the run needs. GATOR_PURE_PYTHON / GATOR_NO_PARALLEL pass through."""
+    dropped = ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "GATOR_CACHE_DIR", "GATOR_IMPORTS_CACHE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["NO_COLOR"] = "1"
     env.update(extra)
     return env

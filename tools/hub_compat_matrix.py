@@ -62,6 +62,18 @@ def upload():
     api.upload_folder(folder_path=src, repo_id=rid)
     return same(hf_hub_download(rid, "config.json", revision="main"), "config.json")
 step("create_repo+upload_folder", upload)
+step("list_models(author=)", lambda: [m.id for m in api.list_models(author="acme")] == ["acme/tiny"])
+def history():
+    rid = "me/hist-" + res["version"].replace(".", "-")
+    api.create_repo(rid, exist_ok=True)
+    api.upload_file(path_or_fileobj=b"v1", path_in_repo="t.txt", repo_id=rid)
+    api.create_tag(rid, tag="v1", revision=api.list_repo_commits(rid)[0].commit_id)
+    api.upload_file(path_or_fileobj=b"v2", path_in_repo="t.txt", repo_id=rid)
+    refs = api.list_repo_refs(rid, include_pull_requests=True)
+    return (open(hf_hub_download(rid, "t.txt", revision="v1")).read() == "v1"
+            and len(api.list_repo_commits(rid)) == 3
+            and [t.name for t in refs.tags] == ["v1"] and refs.pull_requests == [])
+step("commits+tag+refs", history)
 print("RESULT " + json.dumps(res))
 """
 

@@ -153,12 +153,11 @@ def _walk_dirs(
                 entries = sorted(it, key=_entry_name)
         except OSError:
             continue
-        # any virtual environment, whatever its name, holds installed packages (the root is
-        # scanned as asked); looked up in the listing at hand rather than with one stat per folder
-        if rel_dir:
-            i = bisect.bisect_left(entries, "pyvenv.cfg", key=_entry_name)
-            if i < len(entries) and entries[i].name == "pyvenv.cfg" and _is_file(entries[i]):
-                continue
+        # any virtual environment, whatever its name, holds installed packages, and a folder
+        # marked CACHEDIR.TAG (a uv or pip cache, a build cache) holds copies (the root is scanned
+        # as asked); looked up in the listing at hand rather than with one stat per folder
+        if rel_dir and any(_has_file(entries, marker) for marker in ("pyvenv.cfg", "CACHEDIR.TAG")):
+            continue
         owned: dict[str, Owner] = {}
         if dist_tops:
             names = [e.name for e in entries]
@@ -194,6 +193,12 @@ def _walk_dirs(
 
 
 _entry_name = operator.attrgetter("name")
+
+
+def _has_file(entries: list[os.DirEntry[str]], name: str) -> bool:
+    """Whether the sorted listing `entries` holds a file called `name`."""
+    i = bisect.bisect_left(entries, name, key=_entry_name)
+    return i < len(entries) and entries[i].name == name and _is_file(entries[i])
 
 
 def _is_file(e: os.DirEntry[str]) -> bool:

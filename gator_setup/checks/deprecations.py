@@ -150,6 +150,8 @@ class DeprecatedHubApis(Check):
         facts = env.imports
         if facts is None:
             raise NotApplicable("import facts were not collected")
+        if env.project_dir is None and not facts.project_files:
+            raise NotApplicable("no project found here (--project DIR names one)")
         hub = facts.provider(HUB)
         if hub is None:
             raise NotApplicable("huggingface_hub is not installed")

@@ -5,10 +5,12 @@ the runner), each with a title, a category and an explanation (`gator explain CO
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from gator_setup.checks.base import Check
 from gator_setup.findings import CRASH_CODE, CheckResult, Finding
@@ -45,13 +47,48 @@ def builtin_checks() -> list[type[Check]]:
     return out
 
 
+def _entry_points(group: str) -> list[Any]:
+    """The entry points of `group` that this interpreter's distributions declare.
+
+    As `importlib.metadata.entry_points(group=...)` finds them (the first distribution of a name
+    on sys.path wins), but an `entry_points.txt` that does not name the group is neither parsed
+    nor wrapped in a Distribution: the doctor asks on every run, and most environments hold
+    dozens of distributions and no gator plugin.
+    """
+    import os
+    from importlib.metadata import PathDistribution
+
+    needle = f"[{group}]".encode()
+    seen: set[str] = set()
+    found: list[Any] = []
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            key = name.partition("-")[0].lower().replace("_", "-").replace(".", "-")
+            if key in seen:
+                continue
+            seen.add(key)
+            folder = os.path.join(entry or ".", name)
+            try:
+                with open(os.path.join(folder, "entry_points.txt"), "rb") as fh:
+                    if needle not in fh.read():
+                        continue
+            except OSError:
+                continue
+            found.extend(PathDistribution(Path(folder)).entry_points.select(group=group))
+    return found
+
+
 def plugin_checks() -> tuple[list[type[Check]], list[PluginFailure]]:
     """Check classes registered by other distributions; an entry point may name a class or a tuple."""
-    from importlib.metadata import entry_points
-
     found: list[type[Check]] = []
     failures: list[PluginFailure] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _entry_points(ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
             items = obj if isinstance(obj, (tuple, list)) else (obj,)

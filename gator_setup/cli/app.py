@@ -12,10 +12,13 @@ from gator_setup.cli import doctor as doctor_cmd
 from gator_setup.cli import fix as fix_cmd
 from gator_setup.cli import mirror as mirror_cmd
 from gator_setup.cli import models as models_cmd
+from gator_setup.cli import profiles as profiles_cmd
 from gator_setup.cli import scan as scan_cmd
 from gator_setup.cli import space as space_cmd
+from gator_setup.cli.compat import typer_kwargs
 
 app = typer.Typer(
+    **typer_kwargs(),
     name="gator",
     help="A doctor and installer for GPU model stacks (Stable Diffusion, FLUX, Llama...).",
     no_args_is_help=True,
@@ -45,6 +48,7 @@ app.command("checks")(doctor_cmd.checks)
 app.command("explain", epilog=doctor_cmd.EXPLAIN_EPILOG)(doctor_cmd.explain)
 app.command("check-pins", epilog=check_pins_cmd.CHECK_PINS_EPILOG)(check_pins_cmd.check_pins)
 models_cmd.register(app)
+app.command("profiles", epilog=profiles_cmd.PROFILES_EPILOG)(profiles_cmd.profiles)
 app.command("fix", epilog=fix_cmd.FIX_EPILOG)(fix_cmd.fix)
 app.add_typer(space_cmd.space_app, name="space")
 app.add_typer(mirror_cmd.app, name="mirror")

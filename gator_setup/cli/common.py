@@ -16,6 +16,7 @@ from gator_setup.cli.output import OutputFormat, emit_report, error_line, exit_c
 __all__ = [
     "FormatOpt",
     "JsonOpt",
+    "JsonOutputOpt",
     "OutputFormat",
     "StrictOpt",
     "VerboseOpt",
@@ -31,6 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _OUT = by_key(OUTPUT)  # (the output options' rows, shared with the fast paths: cli/optspec.py)
 FormatOpt = Annotated[OutputFormat, _OUT["fmt"].typer()]
 JsonOpt = Annotated[bool, _OUT["json_"].typer()]
+#: --json on a command that has no --format (its only other output is text).
+JsonOutputOpt = Annotated[bool, typer.Option("--json", help="JSON output on stdout.")]
 StrictOpt = Annotated[bool, _OUT["strict"].typer()]
 VerboseOpt = Annotated[bool, _OUT["verbose"].typer()]
 

@@ -10,6 +10,7 @@ import typer
 from gator_setup.cli.common import (
     FormatOpt,
     JsonOpt,
+    JsonOutputOpt,
     OutputFormat,
     StrictOpt,
     VerboseOpt,
@@ -47,7 +48,7 @@ D = by_key(DOCTOR)
 @guarded
 def doctor(
     python: Annotated[str | None, D["python"].typer()] = D["python"].default,
-    project: Annotated[Path, D["project"].typer()] = Path(D["project"].default),
+    project: Annotated[Path | None, D["project"].typer()] = D["project"].default,
     only: Annotated[list[str] | None, D["only"].typer()] = D["only"].default,
     skip: Annotated[list[str] | None, D["skip"].typer()] = D["skip"].default,
     profile: Annotated[str | None, D["profile"].typer()] = D["profile"].default,
@@ -70,7 +71,7 @@ def doctor(
 
 @guarded
 def checks(
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """List every finding code gator knows (checks, plugins, what-if and check-pins rules)."""
     import json
@@ -115,7 +116,7 @@ EXPLAIN_EPILOG = """Examples:
 @guarded
 def explain(
     code: Annotated[str, typer.Argument(help="A finding code, e.g. GTR101 (`gator checks` lists them).")],
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Explain a finding code: what it means, why it matters, how to fix it."""
     import json

@@ -50,20 +50,22 @@ def doctor_command(v: Mapping[str, Any]) -> int:
     from gator_setup.cli.output import OutputFormat, emit_report, engine_workers, split_codes
     from gator_setup.core.config import load_settings
     from gator_setup.core.doctor import DoctorOptions, run_doctor, select_results
+    from gator_setup.core.project import resolve_project
 
-    project = Path(v["project"])
+    # --project as given, else the nearest project at or above the working directory (or none)
+    project, project_note = resolve_project(Path(v["project"]) if v["project"] else None)
     only, skip = split_codes(v["only"] or None), split_codes(v["skip"] or None)
     settings = load_settings(project)
     if v.get("what_if"):
         from gator_setup.core.whatif import WhatIfOptions, run_what_if
 
-        wi = WhatIfOptions(changes=tuple(v["what_if"]), python=v["python"], project_dir=str(project))
+        wi = WhatIfOptions(changes=tuple(v["what_if"]), python=v["python"], project_dir=project)
         report = select_results(run_what_if(wi), only, skip, settings.ignore)
     else:
         report = run_doctor(
             DoctorOptions(
                 python=v["python"],
-                project_dir=str(project),
+                project_dir=project,
                 profile=v["profile"],
                 only=only,
                 skip=skip,
@@ -74,6 +76,8 @@ def doctor_command(v: Mapping[str, Any]) -> int:
                 workers=engine_workers(),
             )
         )
+    if project_note:
+        report.notes.append(project_note)
     strict = v["strict"] or settings.strict
     fmt = OutputFormat(v["fmt"])
     return emit_report(report, fmt, json_=v["json_"], verbose=v["verbose"], strict=strict)

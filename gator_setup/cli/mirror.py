@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gator_setup.cli.common import guarded
+from gator_setup.cli.compat import typer_kwargs
 
 app = typer.Typer(
+    **typer_kwargs(),
     help="A Hugging-Face-compatible local hub and pull-through cache (point clients at it with HF_ENDPOINT).",
     no_args_is_help=True,
     add_completion=False,
@@ -19,7 +24,10 @@ app = typer.Typer(
 
 StorageOpt = Annotated[Path, typer.Option("--storage", "-s", help="Storage folder of the mirror.")]
 
+# (\b keeps Click from re-flowing the block into one paragraph)
 SERVE_EPILOG = """Examples:
+
+\b
   gator mirror serve --storage /srv/hub                                  # local hub on 127.0.0.1:8090
   gator mirror serve --storage /srv/hub --upstream https://huggingface.co  # pull-through cache
   gator mirror serve --storage /srv/hub --upstream https://huggingface.co --offline
@@ -47,6 +55,13 @@ def serve(
     branch_ttl: Annotated[
         float, typer.Option("--branch-ttl", help="Seconds before a branch is re-resolved upstream.")
     ] = 60.0,
+    lfs_uploads: Annotated[
+        bool,
+        typer.Option(
+            "--lfs-uploads",
+            help="Answer preupload with 'lfs' by the Hub's rules (clients need HF_HUB_DISABLE_XET=1).",
+        ),
+    ] = False,
     access_ttl: Annotated[
         float,
         typer.Option("--access-ttl", help="Seconds an upstream verdict on private/gated access is reused."),
@@ -62,25 +77,40 @@ def serve(
     """Serve the mirror until interrupted."""
     import os
 
+    from gator_setup.core import inputs
     from gator_setup.mirror.config import MirrorConfig
     from gator_setup.mirror.server import serve as run
     from gator_setup.mirror.workers import default_workers
 
-    run(
-        MirrorConfig(
-            storage=storage,
-            host=host,
-            port=port,
-            upstream=upstream.rstrip("/") if upstream else None,
-            offline=offline,
-            tokens_file=tokens,
-            upstream_token=os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or None,
-            branch_ttl=branch_ttl,
-            access_ttl=access_ttl,
-            public_url=public_url,
-        ),
-        workers=workers or default_workers(),
+    # The user's own mistakes, each named with its fix, before anything starts.
+    inputs.writable_folder(storage, "--storage")
+    if upstream:
+        upstream = inputs.http_url(upstream, "--upstream")
+    if public_url:
+        public_url = inputs.http_url(public_url, "--public-url")
+    if tokens is not None:
+        inputs.readable_file(tokens, "--tokens")
+    inputs.bindable(host, port)
+    config = MirrorConfig(
+        storage=storage,
+        host=host,
+        port=port,
+        upstream=upstream,
+        offline=offline,
+        tokens_file=tokens,
+        upstream_token=os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or None,
+        branch_ttl=branch_ttl,
+        access_ttl=access_ttl,
+        lfs_uploads=lfs_uploads,
+        public_url=public_url,
     )
+    try:
+        run(config, workers=workers or default_workers())
+    except OSError as exc:
+        # (the port was free a moment ago: something took it in between)
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise inputs.bind_error(host, port, exc) from None
+        raise
 
 
 @app.command(
@@ -99,9 +129,10 @@ def import_(
     """Publish a local folder as a repo commit in the store (works while the server runs)."""
     from gator_setup.mirror.core import import_dir
 
-    sha, count = import_dir(
-        storage, folder, repo, repo_type=repo_type, branch=revision, private=private, message=message
-    )
+    with _user_errors(storage, create=True):
+        sha, count = import_dir(
+            storage, folder, repo, repo_type=repo_type, branch=revision, private=private, message=message
+        )
     print(f"{repo} ({repo_type}) {revision} -> {sha}: {count} files")
 
 
@@ -116,7 +147,8 @@ def ls(
 
     from gator_setup.mirror.core import list_repos
 
-    rows = list_repos(storage)
+    with _user_errors(storage, create=False, write=False):
+        rows = list_repos(storage)
     if json_out:
         print(json.dumps({"schema_version": 1, "repos": rows}, indent=1))
         return
@@ -146,7 +178,8 @@ def prune(
     from gator_setup.mirror.core import parse_size, prune_store
 
     limit = parse_size(max_size)
-    r = prune_store(storage, limit, dry_run=dry_run, include_pinned=include_pinned)
+    with _user_errors(storage, create=False):
+        r = prune_store(storage, limit, dry_run=dry_run, include_pinned=include_pinned)
     verb = "would remove" if dry_run else "removed"
     print(f"{verb} {r.removed} blobs ({_human(r.freed)}); {_human(r.kept)} kept")
     for kept, why in (
@@ -191,7 +224,10 @@ def pin(
     from gator_setup.mirror.pin import pin as run_pin
 
     token = os.environ.get("GATOR_MIRROR_UPSTREAM_TOKEN") or os.environ.get("HF_TOKEN") or None
-    sha, files, fetched = run_pin(storage, repo, upstream, repo_type=repo_type, include=include, token=token)
+    with _user_errors(storage, create=True):
+        sha, files, fetched = run_pin(
+            storage, repo, upstream, repo_type=repo_type, include=include, token=token
+        )
     print(f"{repo} -> {sha}: {files} files stored ({_human(fetched)} fetched)")
 
 
@@ -206,9 +242,12 @@ def export(
     repo_type: TypeOpt = "model",
 ) -> None:
     """Write a verifiable bundle (commit, tree, blobs, sha256 manifest) for an air-gapped mirror."""
+    from gator_setup.core import inputs
     from gator_setup.mirror.bundle import export_bundle
 
-    sha, files, size = export_bundle(storage, repo, file, repo_type=repo_type)
+    with _user_errors(storage, create=False, write=False):
+        inputs.new_file(file, "FILE")
+        sha, files, size = export_bundle(storage, repo, file, repo_type=repo_type)
     print(f"{file}: {repo} commit {sha}, {files} files, {_human(size)}")
 
 
@@ -221,7 +260,8 @@ def import_bundle(
     """Load a bundle: every blob is verified before it is served (same commit and ETags as exported)."""
     from gator_setup.mirror.bundle import import_bundle as run_import
 
-    repo, sha, files = run_import(storage, file)
+    with _user_errors(storage, create=True):
+        repo, sha, files = run_import(storage, file)
     print(f"{repo} -> {sha}: {files} files imported")
 
 
@@ -232,3 +272,18 @@ def _human(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+@contextmanager
+def _user_errors(storage: Path, *, create: bool, write: bool = True) -> Iterator[None]:
+    """Check --storage first; the store's own refusals (a branch or repo that does not exist, a bad
+    id: HubError, the server's error type) are the user's to fix, not a gator bug."""
+    from gator_setup.core import inputs
+    from gator_setup.errors import UsageError
+    from gator_setup.mirror.ids import HubError
+
+    inputs.writable_folder(storage, "--storage", create=create, write=write)
+    try:
+        yield
+    except HubError as exc:
+        raise UsageError(exc.message) from None

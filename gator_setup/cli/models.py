@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from gator_setup.cli.common import JsonOpt, error_line, guarded
+from gator_setup.cli.common import JsonOutputOpt, error_line, guarded
+from gator_setup.cli.compat import typer_kwargs
 
 INSTALL_EPILOG = """Examples:
 
@@ -36,6 +37,7 @@ MODELS_EPILOG = """Examples:
 """
 
 models_app = typer.Typer(
+    **typer_kwargs(),
     name="models",
     help="The model catalog: list and show entries (add your own in ~/.config/gator/models.toml).",
     no_args_is_help=True,
@@ -74,7 +76,7 @@ def _installed(entry: Any, cache: Path) -> str:
 @guarded
 def list_models(
     catalog: CatalogOpt = None,
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Table of catalog entries: name, kind, size, fits this machine?, installed?, gated?"""
     from gator_setup.installers.catalog import fits, load_catalog
@@ -126,7 +128,7 @@ def list_models(
 def show_model(
     name: Annotated[str, typer.Argument(help="Catalog name (see `gator models list`).")],
     catalog: CatalogOpt = None,
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Every field of one catalog entry, and whether it fits this machine (and why)."""
     from dataclasses import asdict
@@ -198,7 +200,7 @@ def install_models_cmd(
         ),
     ] = None,
     catalog: CatalogOpt = None,
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Install models: only the files the runtime loads, hash-checked, recorded in a lock file."""
     from gator_setup.installers.errors import fmt_bytes

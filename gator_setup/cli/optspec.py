@@ -46,7 +46,12 @@ OUTPUT: tuple[Opt, ...] = (
 
 DOCTOR: tuple[Opt, ...] = (
     Opt("python", ("--python",), "Interpreter or venv folder to inspect."),
-    Opt("project", ("--project",), "Project folder (settings, source scan).", "."),
+    Opt(
+        "project",
+        ("--project",),
+        "Project folder (settings, source scan); default: the nearest folder at or above this one "
+        "with pyproject.toml, setup.py, setup.cfg, requirements*.txt or .git.",
+    ),
     Opt("only", ("--only",), "Run only these check codes (A,B).", kind="list"),
     Opt("skip", ("--skip",), "Skip these check codes (A,B).", kind="list"),
     Opt("profile", ("--profile",), "Also check against a profile (constraints/NAME.txt)."),

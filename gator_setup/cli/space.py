@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gator_setup.cli.common import JsonOpt, guarded
+from gator_setup.cli.common import JsonOutputOpt, guarded
+from gator_setup.cli.compat import typer_kwargs
 
 if TYPE_CHECKING:
     from gator_setup.spaces.deploy import DeployResult
@@ -31,6 +32,7 @@ TEMPLATE_EPILOG = """Examples:
 """
 
 space_app = typer.Typer(
+    **typer_kwargs(),
     help="Publish Hugging Face Spaces through the Hub API (no git).",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -81,7 +83,7 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; touch nothing.")
     ] = False,
-    json_: JsonOpt = False,
+    json_: JsonOutputOpt = False,
 ) -> None:
     """Create or update a Space from a folder: token check, create, upload only what changed."""
     from gator_setup.spaces.deploy import DeployOptions

@@ -74,6 +74,8 @@ def write_bundle(path: str | os.PathLike[str], entries: Mapping[str, str]) -> Pa
     dest = Path(path)
     if not dest.parent.is_dir():
         raise UsageError(f"Folder {dest.parent} does not exist.", hint="Pass --save-bundle DIR/FILE.tar.gz.")
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder.", hint="Pass --save-bundle DIR/FILE.tar.gz.")
     fd, tmp = tempfile.mkstemp(prefix=".gator-bundle-", suffix=".tar.gz", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
@@ -110,7 +112,14 @@ def open_sysroot(path: str | os.PathLike[str], workdir: Path) -> Path:
                 src = tar.extractfile(m)
                 if src is not None:
                     target.write_bytes(src.read())
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.ReadError, EOFError):
+        # (tarfile's own text lists each compression it tried, over several lines)
+        raise InputError(
+            p,
+            "not a bundle: not a tar archive (gzip, bzip2, xz or plain), or a damaged one.",
+            hint="Pass a folder, or a .tar.gz written by `gator doctor --save-bundle`.",
+        ) from None
+    except (tarfile.TarError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(p, f"not a readable bundle ({first})", hint="Pass a folder or a .tar.gz.") from None
     return workdir

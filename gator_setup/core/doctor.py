@@ -12,6 +12,7 @@ from gator_setup.checks.registry import COMMAND_RULES, PluginFailure, all_checks
 from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
 from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
+from gator_setup.core.project import gitignore_excludes
 from gator_setup.errors import UnknownNameError, UsageError
 from gator_setup.findings import CRASH_CODE, CheckResult
 from gator_setup.probes.python_env import (
@@ -73,7 +74,8 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
             dists,
             project,
             paths=settings.paths,
-            exclude=settings.exclude,
+            # (the project's .gitignore too: what git ignores is not the project's code)
+            exclude=settings.exclude + (gitignore_excludes(Path(project)) if project else ()),
             workers=opts.workers,
         )
     snapshot = EnvSnapshot(
@@ -166,6 +168,11 @@ def run_doctor(opts: DoctorOptions) -> Report:
             "venv": interp.is_venv,
         },
         "distributions": len(snapshot.distributions),
+        # the report's "here:" line: the model stack's key packages, or their absence (None)
+        "packages": {
+            name: (d.version if (d := snapshot.distributions.get(name)) else None)
+            for name in ("torch", "diffusers", "transformers", "huggingface-hub", "accelerate", "numpy")
+        },
         "project": snapshot.project_dir,
         "env": dict(snapshot.env_vars),
         "settings": settings.source,

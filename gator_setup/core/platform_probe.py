@@ -57,6 +57,8 @@ def platform_context(snapshot: EnvSnapshot) -> dict[str, Any]:
                 "name": g.name,
                 "arch": g.arch,
                 "vram_bytes": g.vram_bytes,
+                "device_id": g.device_id,
+                "compute_units": g.compute_units,
                 "source": g.source,
             }
             for g in facts.gpus

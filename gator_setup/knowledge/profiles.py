@@ -178,6 +178,9 @@ def load_profile(name: str) -> Profile:
         return parse_profile(p)
     found = available_profiles()
     if name not in found:
-        listing = ", ".join(sorted(found)) or "none (no constraints/ folder found)"
-        raise UnknownNameError("profile", name, found, hint=f"Available: {listing}. Use --profile NAME.")
+        err = UnknownNameError("profile", name, found)
+        # Said once: the error lists the names itself unless it had close matches to offer.
+        listing = f"Available: {', '.join(sorted(found))}. " if err.close_matches else ""
+        err.hint = f"{listing}Use --profile NAME." if found else "No constraints/ folder found."
+        raise err
     return parse_profile(found[name])

@@ -20,11 +20,11 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from gator_setup.mirror import gitserve, lfs_upload, routes_read, routes_write
 from gator_setup.mirror import routes_hubapi as hubapi
-from gator_setup.mirror import routes_read, routes_write
 from gator_setup.mirror.auth import Auth, load_tokens
 from gator_setup.mirror.config import MirrorConfig
-from gator_setup.mirror.http import error_response, json_response
+from gator_setup.mirror.http import error_response, json_body, json_response
 from gator_setup.mirror.ids import PLURAL_TO_TYPE, REPO_TYPES, HubError, RepoRef, parse_repo
 from gator_setup.mirror.pullthrough import PullThrough
 from gator_setup.mirror.state import STATE, MirrorState
@@ -188,10 +188,13 @@ async def _lfs_refused(request: web.Request, ref: RepoRef, args: list[str]) -> w
 
 
 async def _lfs_batch(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
-    # git lfs pull asks for downloads here (served); uploads are refused like the rest of LFS.
-    if await hubapi.is_lfs_download(request):
-        return await hubapi.lfs_download_batch(request, ref, args)
-    return await _lfs_refused(request, ref, args)
+    # One endpoint for both directions: downloads (git lfs pull), uploads (huggingface_hub `lfs` files).
+    body = await json_body(request, request.app[STATE].config.body_timeout)
+    if body.get("operation") == "upload":
+        return await lfs_upload.upload_batch(request, ref, body)
+    if body.get("operation") == "download":
+        return await gitserve.lfs_batch(request, ref, body)
+    raise HubError(422, None, "operation must be 'upload' or 'download'.")
 
 
 ANY = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
@@ -238,6 +241,8 @@ GIT_ROUTES: list[GitRoute] = [
     GitRoute(("git-upload-pack",), frozenset({"POST"}), hubapi.git_upload_pack),
     GitRoute(("info", "lfs", "objects", "batch"), frozenset({"POST"}), _lfs_batch),
     GitRoute(("info", "lfs", "objects"), GET_HEAD, hubapi.lfs_object),
+    GitRoute(("info", "lfs", "upload"), frozenset({"PUT"}), lfs_upload.put_object),
+    GitRoute(("info", "lfs", "verify"), frozenset({"POST"}), lfs_upload.verify),
     GitRoute(("info", "lfs"), ANY, _lfs_refused),
 ]
 

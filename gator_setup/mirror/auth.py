@@ -89,6 +89,8 @@ def load_tokens(path: Path) -> dict[str, User]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(path, f"cannot read tokens file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not a tokens file (not UTF-8 text)") from None
     parsed = _Parsed()
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()

@@ -88,6 +88,13 @@ def import_bundle(storage: Path, bundle: Path) -> tuple[str, str, int]:
     store = Store(storage)
     try:
         tar = tarfile.open(bundle, "r")  # noqa: SIM115 - closed by the `with tar` below
+    except tarfile.ReadError:
+        # (tarfile's own text lists each compression it tried, over several lines)
+        raise InputError(
+            bundle,
+            "not a bundle: not a tar archive, or a damaged one.",
+            hint="Pass a file written by `gator mirror export`.",
+        ) from None
     except (OSError, tarfile.TarError) as exc:
         raise InputError(bundle, f"not a readable bundle ({exc})") from None
     with tar:

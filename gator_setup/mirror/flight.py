@@ -45,8 +45,8 @@ from gator_setup.mirror.tmpfiles import lock_state
 
 POLL_S = 0.02  # how often a follower looks at the leader's file (it grows between looks)
 POLL_MAX_S = 0.25
-ERROR_FRESH_S = 10.0  # a leader's failure this recent is shared by its followers, not retried
 HASH_CHUNK = 4 * 1024 * 1024
+FEED_STEP = 64 * 1024 * 1024  # bytes a follower hashes before it lets its readers have them
 _KEY_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
@@ -210,11 +210,14 @@ async def follow(
             if fd >= 0:
                 end = os.fstat(fd).st_size
                 if end > verifier.hashed:
-                    await loop.run_in_executor(None, verifier.feed, fd, end)
+                    # In steps, so readers get bytes while a large file that is already there is hashed.
+                    await loop.run_in_executor(None, verifier.feed, fd, min(end, verifier.hashed + FEED_STEP))
                     # Readers get only hashed bytes and never the last one before the check below.
                     fetch.written = min(verifier.hashed, max(verifier.size - 1, 0))
                     fetch.notify()
                     delay = POLL_S
+                    if end > verifier.hashed:
+                        continue  # more is there already: no pause
                 if verifier.hashed >= verifier.size:
                     if not verifier.ok():
                         raise RuntimeError(

@@ -1,4 +1,5 @@
-"""GET /api/models, /api/datasets, /api/spaces: author, search, filter, sort, limit, Link pagination."""
+"""Repo listings: GET /api/models, /api/datasets, /api/spaces (author, search, filter, sort, limit, Link
+pagination) and the storage listings of `hf repos ls` (/api/settings/repositories, per org)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,6 @@ from gator_setup.mirror.ids import HubError
 from gator_setup.mirror.store import BlobWriter, FileEntry, Store
 
 CONTENT_KEY = b"content"
-B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 FLUSH = 1024 * 1024  # decoded bytes handed to the writer thread at a time
 
 
@@ -170,8 +169,6 @@ class _Scanner:
                 stop -= 1
             if b"\\" in chunk:
                 raise _bad("Invalid base64 content in a commit line.")
-        if chunk and not B64_CHARS.issuperset(chunk):
-            raise _bad("Invalid base64 content in a commit line.")
         await self.content.feed(chunk)
         if end < 0:
             if stop < len(data):  # the held-back backslash

@@ -60,10 +60,13 @@ async def super_squash(request: web.Request, ref: RepoRef, branch: str) -> web.R
         body = await request.json() if request.can_read_body else {}
     except ValueError:
         raise HubError(400, "BadRequest", "Body must be JSON.") from None
-    message = str((body or {}).get("message") or f"Super-squash branch '{branch}'")
+    given = body.get("message") if isinstance(body, dict) else None
+    message = str(given or f"Super-squash branch '{branch}'")
     with state.store.repo_lock(ref):
         refs = state.store.refs(ref)
-        head = refs["branches"][branch]
+        head = refs["branches"].get(branch)
+        if head is None:  # deleted since the check above
+            raise HubError(404, "RevisionNotFound", f"Invalid rev id: {branch}")
         files = (state.store.get_commit(ref, head) or {}).get("files", {})
         sha = state.store._write_commit(ref, [], dict(files), message, user.name)
         refs["branches"][branch] = sha

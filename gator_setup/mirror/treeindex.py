@@ -21,8 +21,9 @@ from typing import Any
 from gator_setup.mirror import gitobj
 
 Entry = dict[str, Any]
-# Bounds of the cache: total entries across commits (a 50,000-file repo is about 55,000) and commits.
-CACHE_MAX_ENTRIES = 2_000_000
+# Bounds of the cache per worker: total entries across commits (about 250 bytes each; a 50,000-file
+# repo has about 51,000 with its folders) and commits. The last index built is always kept.
+CACHE_MAX_ENTRIES = 500_000
 CACHE_MAX_COMMITS = 256
 
 

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from gator_setup.mirror import gitobj, history, hubctx
 from gator_setup.mirror.http import blob_response
-from gator_setup.mirror.ids import HubError, RepoRef, check_path
-from gator_setup.mirror.routes_read import locate
+from gator_setup.mirror.ids import RepoRef
+from gator_setup.mirror.routes_read import locate, locate_file
 
 RAW_IN_MEMORY = 1024 * 1024  # larger raw files go out with sendfile
 PAGE = """<!doctype html>
@@ -50,11 +50,8 @@ async def blob_or_raw(
 ) -> web.StreamResponse:
     """GET /{repo}/blob/{rev}/{path} (a page) or /{repo}/raw/{rev}/{path} (the git blob's bytes)."""
     state = hubctx.state_of(request)
-    check_path(path)
-    loc = await locate(request, ref, rev)
-    entry = loc.commit["files"].get(path)
-    if entry is None:
-        raise HubError(404, "EntryNotFound", f"Entry not found: {path}", commit=loc.sha)
+    # The same decision as /resolve/ (gated upstream content included), before any byte.
+    loc, entry = await locate_file(request, ref, rev, path)
     resolve = f"/{ref.url_path}/resolve/{quote(rev, safe='')}/{quote(path)}"
     if kind == "blob":
         rows = [
@@ -71,6 +68,7 @@ async def blob_or_raw(
         return web.Response(body=pointer, content_type="text/plain", headers=headers)
     sha256 = entry.get("sha256")
     if sha256 and state.store.has_blob(sha256):
+        state.store.touch_blob(sha256)  # a use, for prune (usage.py)
         path_on_disk = state.store.blob_path(sha256)
         if int(entry["size"]) > RAW_IN_MEMORY:
             return await blob_response(request, path_on_disk, int(entry["size"]), headers)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 #: Known command words -> how to name their output; a prompt line must run one of these.
 _TOOLS = (
     r"rocminfo|rocm-smi|amd-smi|rocm_agent_enumerator|nvidia-smi(?:\.exe)?|groups|id|ls|stat|cat|uname"
-    r"|python[0-9.]*|collect_env\.py"
+    r"|lspci|python[0-9.]*|collect_env\.py"
 )
 #: A shell prompt ('$ ', '# ', 'user@host:~$ ', '(venv) ... % ', '❯ ', 'PS C:\\> ', Colab's '!')
 #: right before a known command; never a table row ('|').
@@ -73,6 +73,8 @@ def _by_command(cmd: str) -> str | None:
         return tool
     if tool == "rocm_agent_enumerator":
         return "rocm-agent-enumerator"
+    if tool == "lspci":
+        return "lspci"
     if tool in ("ls", "stat") and "/dev" in args:
         return "devices"
     if tool == "cat" and "/proc/driver/nvidia/version" in args:
@@ -129,6 +131,13 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("file:/proc/version", re.compile(r"^Linux(?: version)? \S+.*(?:microsoft|#[0-9]+)", re.M | re.I)),
     ("id", re.compile(r"^uid=[0-9]+\([^)]*\) gid=", re.M)),
+    (
+        "lspci",
+        re.compile(
+            r"^(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] (?:VGA compatible|3D|Display) controller",
+            re.M | re.I,
+        ),
+    ),
     (
         "devices",
         re.compile(r"^[cd][rwx-]{9}\S*\s+[0-9]+\s+\S+\s+\S+.*(?:kfd|renderD[0-9]+|card[0-9]+|dxg)\s*$", re.M),

@@ -44,12 +44,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "nvidia-smi-q": ("nvidia-smi", "-q"),
     "nvidia-smi-L": ("nvidia-smi", "-L"),
     "rocm-agent-enumerator": ("rocm_agent_enumerator",),
+    "lspci": ("lspci", "-nn"),
     "collect-env": ("python", "-m", "torch.utils.collect_env"),
 }
 #: Keys that are evidence only when recorded (pasted or bundled): running them live costs seconds
 #: (collect_env imports torch), so a live probe never does.
 #: `nvidia-smi -L` and rocm_agent_enumerator say less than the tools a live probe already runs.
-REPLAY_ONLY = frozenset({"collect-env", "nvidia-smi-L", "rocm-agent-enumerator"})
+#: lspci repeats what a machine's /sys/bus/pci already tells.
+REPLAY_ONLY = frozenset({"collect-env", "nvidia-smi-L", "rocm-agent-enumerator", "lspci"})
 #: Where tools live when they are not on PATH: ROCm's bin folder, and WSL's, which holds the
 #: nvidia-smi that talks to the Windows driver (not on PATH in many distros).
 TOOL_DIRS = ("/opt/rocm/bin", "/usr/lib/wsl/lib")

@@ -180,7 +180,7 @@ try:
     out["gcn_arch"] = [getattr(torch.cuda.get_device_properties(i), "gcnArchName", "") for i in range(n)]
     dev = "cuda" if n else "cpu"
     x = torch.ones(4, device=dev)
-    out["tensor_op"] = f"{dev}: ones(4).sum() = {float((x * 2).sum().cpu())}"
+    out["tensor_op"] = f"{dev}: (ones(4) * 2).sum() = {float((x * 2).sum().cpu())}"
     out["ok"] = True
 except BaseException as exc:
     out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]

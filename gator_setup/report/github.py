@@ -28,7 +28,8 @@ def annotation(finding: Finding) -> str | None:
             props.insert(1, f"line={finding.location.line}")
         if finding.location.column:
             props.insert(2, f"col={finding.location.column}")
-    body = finding.message + (f" Fix: {finding.fix}" if finding.fix else "")
+    # The fix on its own line of the annotation: run into the sentence, it read as one.
+    body = finding.message + (f"\nFix: {finding.fix}" if finding.fix else "")
     return f"::{level} {','.join(props)}::{_escape_data(body)}"
 
 

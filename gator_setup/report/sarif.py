@@ -21,8 +21,11 @@ def to_sarif_data(report: Report) -> dict[str, Any]:
         item: dict[str, Any] = {
             "ruleId": f.code,
             "level": _LEVEL[f.severity],
-            "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
+            # The fix in its own paragraph (and field): run into the sentence, it read as one.
+            "message": {"text": f.message + (f"\n\nFix: {f.fix}" if f.fix else "")},
         }
+        if f.fix:
+            item["properties"] = {"fix": f.fix}
         if f.location is not None:
             region = {"startLine": f.location.line} if f.location.line else {}
             item["locations"] = [

@@ -58,7 +58,10 @@ def write_template(template: Template, dest: Path, *, force: bool = False) -> li
     written = []
     for rel, body in template.files.items():
         target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(body, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(body, encoding="utf-8")
+        except OSError as exc:  # (a parent that is a file, a read-only disk: the user's to fix)
+            raise InputError(dest, f"cannot write {rel} there ({exc.strerror}).") from None
         written.append(target)
     return written

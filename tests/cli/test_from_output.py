@@ -98,6 +98,14 @@ def test_wsl2_paste_is_named_and_its_driver_fix_points_at_windows(capsys, tmp_pa
     assert "Windows" in err["fix"] and "modprobe" not in err["fix"] and code == 1
 
 
+def test_json_carries_the_derived_ids_and_counts(capsys, tmp_path: Path) -> None:
+    paste = tmp_path / "p.txt"
+    paste.write_text(fixture("rocminfo_gfx1100_rx7900xtx_ollama_TRUNCATED.txt"))
+    _, rep = doctor(capsys, tmp_path, "--from-output", str(paste))
+    (gpu,) = rep["context"]["platform"]["gpus"]
+    assert (gpu["device_id"], gpu["compute_units"], gpu["source"]) == ("0x744c", 96, "rocminfo")
+
+
 def test_collect_env_paste_brings_the_torch_build(capsys, tmp_path: Path) -> None:
     paste = tmp_path / "env.txt"
     paste.write_text(fixture("torch_collect_env_rocm6.3_gfx1010_head.txt"))

@@ -61,6 +61,8 @@ def test_cuda_wheel_on_mi25_names_wheel_and_rocm57_command(capsys, tmp_path: Pat
             "name": "Radeon Instinct MI25",
             "arch": "gfx900",
             "vram_bytes": 17163091968,
+            "device_id": "0x6860",
+            "compute_units": 64,
             "source": "kfd topology",
         }
     ]

@@ -57,7 +57,8 @@ def _cases(opts: tuple[Opt, ...]) -> list[list[str]]:
 def test_doctor_options_bind_alike(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     fast = fastdoctor.parse_doctor_args(args)
     assert fast is not None
-    fast["project"] = str(Path(fast["project"]))  # (doctor_command reads it as a Path either way)
+    if fast["project"] is not None:  # (None: not given, the nearest project is looked for)
+        fast["project"] = str(Path(fast["project"]))  # (doctor_command reads it as a Path either way)
     typer_values = _typer_values(monkeypatch, fastdoctor, "doctor_command", ["doctor", *args])
     assert {k: typer_values[k] for k in fast} == fast
     assert set(typer_values) - set(fast) == {o.key for o in DOCTOR if not o.fast}

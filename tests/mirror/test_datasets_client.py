@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +11,16 @@ import pytest
 from mirror_server import run_client, start_mirror
 
 pytest.importorskip("datasets")
+# Dataset.push_to_hub needs LFS uploads (preupload answering `lfs`, the LFS batch upload API): helper
+# sec's work for issue 17 (mirror/lfs_upload.py, behind MirrorConfig.lfs_uploads). Until that module
+# exists the push test is an expected failure; from then on it is a plain test (strict xfail).
+LFS_UPLOADS = importlib.util.find_spec("gator_setup.mirror.lfs_upload") is not None
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = start_mirror(Path(tmp_path_factory.mktemp("ds")) / "store")
+    opts = {"lfs_uploads": True} if LFS_UPLOADS else {}
+    server = start_mirror(Path(tmp_path_factory.mktemp("ds")) / "store", **opts)
     try:
         yield server.url
     finally:
@@ -42,9 +48,10 @@ print(json.dumps([old, new]))
 
 
 @pytest.mark.xfail(
-    reason="needs LFS uploads (preupload answering lfs + the LFS batch upload API), built by helper sec "
-    "for issue 17: datasets deletes its parquet shard after preupload, so the 'regular' mode fails",
-    strict=False,
+    not LFS_UPLOADS,
+    reason="needs LFS uploads (MirrorConfig.lfs_uploads, helper sec, issue 17): with every file "
+    "'regular', datasets deletes its parquet shard after preupload and the commit cannot find it",
+    strict=True,
 )
 def test_push_to_hub_then_load_dataset(url: str) -> None:
     code = """
@@ -53,5 +60,7 @@ from datasets import Dataset, load_dataset
 Dataset.from_dict({"x": [1, 2, 3], "y": ["a", "b", "c"]}).push_to_hub("dev/pushed", token="dev-token")
 print(json.dumps(load_dataset("dev/pushed", split="train").to_dict()))
 """
-    out = json.loads(run_client(code, url, timeout=300).stdout.strip().splitlines()[-1])
+    # hf_xet would send `lfs` files to a Xet CAS, which the mirror does not serve.
+    proc = run_client(code, url, timeout=300, env={"HF_HUB_DISABLE_XET": "1"})
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"x": [1, 2, 3], "y": ["a", "b", "c"]}

@@ -70,10 +70,10 @@ def _attack_matrix(url: str, who: dict[str, str]) -> list[tuple[str, str, int, b
     for repo, sha in (("acme/gated", GATED), ("acme/priv", PRIV)):
         for rev in ("main", sha):
             for path in (BIG, "config.json"):
-                for method in ("GET", "HEAD"):
+                for method, route in (("GET", "resolve"), ("HEAD", "resolve"), ("GET", "raw")):
                     for rng in (None, "bytes=0-99", "bytes=-10"):
                         headers = {**who, **({"Range": rng} if rng else {})}
-                        st, h, body = req(url, method, f"/{repo}/resolve/{rev}/{path}", headers)
+                        st, h, body = req(url, method, f"/{repo}/{route}/{rev}/{path}", headers)
                         content = FILES[path]
                         if st < 300 or (body and body in content) or ("x-linked-size" in h and st != 307):
                             leaks.append((method, f"{repo}@{rev}/{path} {rng}", st, body[:20]))

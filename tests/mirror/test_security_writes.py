@@ -13,6 +13,11 @@ import http.client
 import json
 import os
 import random
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -282,3 +287,85 @@ def test_commit_lines_stream_contents_and_agree_with_json_for_any_split(tmp_path
             assert line.obj["value"]["path"].startswith("f") and line.obj["value"]["content"] == ""
             assert line.blob == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
             assert store.blob_path(line.blob["sha256"]).read_bytes() == data
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+SERVE = [sys.executable, "-m", "gator_setup", "mirror", "serve"]
+
+
+def test_a_512_mib_upload_stays_under_200_mb_above_idle(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(TOKENS)
+    with socket_free_port() as port:
+        pass
+    proc = subprocess.Popen(
+        [
+            *SERVE,
+            "--storage",
+            str(tmp_path / "store"),
+            "--port",
+            str(port),
+            "--tokens",
+            str(tmp_path / "tokens"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    peak = [0.0]
+    stop = threading.Event()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert Srv(url, tmp_path).req("GET", "/healthz")[0] == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        idle = _rss_mb(proc.pid)
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], _rss_mb(proc.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = """
+import os
+from huggingface_hub import HfApi
+api = HfApi()
+api.create_repo("alice/big")
+data = os.urandom(1024 * 1024) * 512
+api.upload_file(path_or_fileobj=data, path_in_repo="weights.dat", repo_id="alice/big")
+print(api.model_info("alice/big", files_metadata=True).siblings[0].size)
+"""
+        out = run_client(code, url, token=ALICE, timeout=300).stdout.split()[-1]
+        stop.set()
+        sampler.join(5)
+        assert out == str(512 * 1024 * 1024)
+        print(f"server RSS idle {idle:.0f} MB, peak during a 512 MiB upload {peak[0]:.0f} MB")
+        assert peak[0] - idle < 200, (idle, peak[0])
+    finally:
+        stop.set()
+        proc.terminate()
+        proc.wait(10)
+
+
+class socket_free_port:
+    """A free loopback port (closed again on exit, so the server can bind it)."""
+
+    def __enter__(self) -> int:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()

@@ -183,3 +183,17 @@ def test_expanded_entries_do_not_change_the_shared_index(srv: Srv) -> None:
     assert expanded and all("lastCommit" in e for e in expanded)
     _, _, plain = srv.get("/api/datasets/acme/nested/tree/main/data%2Ftrain")
     assert plain and not any("lastCommit" in e for e in plain)
+
+
+def test_index_cache_is_bounded_and_least_recently_used_goes_first() -> None:
+    from gator_setup.mirror.treeindex import IndexCache
+
+    cache = IndexCache(max_entries=10)
+    commits = [{"id": f"{i:040x}", "files": random_files(i, 6)} for i in range(3)]
+    first = cache.get("r", commits[0])
+    assert cache.get("r", commits[0]) is first and cache.builds == 1
+    cache.get("r", commits[1])  # over 10 entries together: the first goes
+    assert cache.get("r", commits[1]) is not None and cache.builds == 2
+    assert cache.get("r", commits[0]) is not first and cache.builds == 3
+    big = {"id": "f" * 40, "files": random_files(9, 50)}
+    assert len(cache.get("r", big)) > 10 and cache.get("r", big) is cache.get("r", big)  # kept alone

@@ -100,3 +100,14 @@ def test_port_in_use_is_one_line(tmp_path: Path) -> None:
             [*cmd, "--port", str(port), "--workers", "2"], capture_output=True, text=True, timeout=60
         )
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Cannot bind" in out.stderr
+
+
+def test_start_up_removes_temp_files_of_killed_transfers(tmp_path: Path) -> None:
+    (tmp_path / "tmp" / "flight").mkdir(parents=True)
+    (tmp_path / "tmp" / "0badc0de.part").write_bytes(b"x" * 1000)  # a transfer killed mid-way
+    (tmp_path / "tmp" / "flight" / f"{'ab' * 32}.part").write_bytes(b"y")  # resumable: kept a day
+    with serve(tmp_path, "--workers", "2") as (_, port, lines):
+        assert request(port, "GET", "/healthz") == 200
+    assert "removed 1 abandoned temp files (1000 bytes)" in "".join(lines)
+    assert not (tmp_path / "tmp" / "0badc0de.part").exists()
+    assert (tmp_path / "tmp" / "flight" / f"{'ab' * 32}.part").exists()

@@ -41,6 +41,7 @@ from gator_setup.probes import pasted
         ("nvidia_smi_L_a100_mig_telegraf.txt", ["nvidia-smi-L"]),  # bare "nvidia-smi -L" line, no prompt
         ("nvidia_smi_q_xml_gtx1660ti_TRUNCATED.txt", ["nvidia-smi-q"]),
         ("rocm_agent_enumerator_gfx803_gfx902_llamacpp.txt", ["rocm-agent-enumerator"]),  # "-> " prompt
+        ("lspci_nn_gtx970_mx130_intel_egpu.txt", ["lspci"]),
         ("torch_version_py_2.2.0+cpu.txt", []),
         ("kfd_topology_node_properties_gfx1100_rx7900xtx_tinygrad.txt", []),
     ],

@@ -321,3 +321,28 @@ def test_container_marker_adds_the_device_flags_and_survives_a_bundle(tmp_path: 
     again = probe(open_sysroot(bundle, tmp_path / "unpacked"))
     assert (again.container, again.platform) == ("docker", "WSL2")
     assert [(g.name, g.arch) for g in again.gpus] == [(g.name, g.arch) for g in first.gpus]
+
+
+def test_lspci_paste_lists_the_cards_even_without_a_driver(tmp_path: Path) -> None:
+    facts = only_command(tmp_path, "lspci", "lspci_nn_gtx970_mx130_intel_egpu.txt")
+    # The Intel iGPU is no vendor gator checks; GM108 (MX130) is in no table: capability unknown.
+    assert [(g.name, g.device_id, g.arch, g.source) for g in facts.gpus] == [
+        ("GeForce MX130", "0x174d", None, "lspci"),
+        ("GeForce GTX 970", "0x13c2", "sm_52", "lspci"),
+    ]
+    from gator_setup.probes.pci import parse_lspci
+
+    amd = parse_lspci(
+        "03:00.0 VGA compatible controller: Advanced Micro Devices, Inc. [AMD/ATI] Navi 31 "
+        "[Radeon RX 7900 XT/7900 XTX] (rev c8)\n"
+    )
+    assert [(d.vendor, d.name) for d in amd] == [("amd", "Radeon RX 7900 XT/7900 XTX")]
+
+
+def test_sysfs_pci_wins_over_a_recorded_lspci(tmp_path: Path) -> None:
+    s = Sysroot(tmp_path)
+    for f, v in (("class", "0x030000\n"), ("vendor", "0x1002\n"), ("device", "0x6860\n")):
+        s.write(f"/sys/bus/pci/devices/0000:03:00.0/{f}", v)
+    s.command("lspci", fixture("lspci_nn_gtx970_mx130_intel_egpu.txt"))
+    facts = probe(tmp_path)
+    assert [(g.vendor, g.arch, g.source) for g in facts.gpus] == [("amd", "gfx900", "PCI sysfs")]
