@@ -48,8 +48,8 @@ def resolve_project(project: str | Path | None, cwd: Path | None = None) -> tupl
     found = find_project(here)
     if found is None:
         return None, (
-            f"No project at or above {here} (no pyproject.toml, setup.py, setup.cfg, requirements*.txt "
-            "or .git): the project's own code was not scanned. Pass --project DIR to scan one."
+            f"No project at or above {here} (pyproject.toml, setup.py, setup.cfg, requirements*.txt, "
+            ".git): no project code scanned; --project DIR names one."
         )
     return str(found), None
 

@@ -256,3 +256,21 @@ def retry_allowed(attempt: int, spent: float, pause: float, settings: NetSetting
     """Another try only if one is left and it could finish in time: a dead endpoint costs at most
     `settings.deadline` seconds."""
     return attempt < settings.attempts and spent + pause + settings.read_timeout <= settings.deadline
+
+
+def limit_hub_session(settings: NetSettings | None = None) -> bool:
+    """Give huggingface_hub's shared HTTP client gator's connect and read timeouts, for code that
+    still goes through HfApi (publishing a Space): its default client waits forever (`timeout=None`
+    in huggingface_hub 1.x/2.x). Uses only the public `get_session()`; on a requests-based hub
+    (0.x), whose session has no timeout setting, it changes nothing and says so (False)."""
+    try:
+        from huggingface_hub import get_session
+    except ImportError:
+        return False
+    session = get_session()
+    if not hasattr(session, "timeout"):
+        return False
+    s = settings or NetSettings.from_env()
+    # (connect, read, write, pool), as httpx's Timeout takes a 4-tuple
+    session.timeout = (s.connect_timeout, s.read_timeout, s.read_timeout, s.connect_timeout)
+    return True

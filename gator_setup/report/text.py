@@ -101,7 +101,8 @@ def _here(context: Mapping[str, Any]) -> str | None:
             continue
         version = packages.get(dist)
         parts.append(f"{shown} {version}" if version else f"{shown}: not installed")
-    return "here: " + " · ".join(parts)
+    # (each part kept on one line when the line is wrapped: "diffusers: not installed")
+    return "here: " + " · ".join(part.replace(" ", _GLUE) for part in parts)
 
 
 def _next_step(report: Report) -> str | None:
@@ -121,14 +122,20 @@ def _next_step(report: Report) -> str | None:
 
 
 def _skip_lines(skipped: list[CheckResult]) -> list[Line]:
-    """One line per reason: `- skipped (no AMD GPU found): GTR203, GTR205`."""
-    by_reason: dict[str, list[str]] = {}
+    """One line per reason: `- GTR203, GTR205 skipped: no AMD GPU found`. Reasons worded a little
+    differently by different checks ("no profile selected: ..." / "no profile selected (...)")
+    count as one, shown in the wording most of them use."""
+    groups: dict[str, list[CheckResult]] = {}
     for r in sorted(skipped, key=lambda r: r.code):
-        by_reason.setdefault(str(r.skipped), []).append(r.code)
+        key = str(r.skipped).split(" (")[0].split(":")[0].strip().lower()
+        groups.setdefault(key, []).append(r)
     lines = []
-    for reason, codes in by_reason.items():
+    for members in groups.values():
+        texts = [str(r.skipped) for r in members]
+        reason = max(texts, key=texts.count)
         head = "  - "
-        lines.append(Line("dim", f"{head}{', '.join(codes)} skipped: {reason}", len(head)))
+        codes = ", ".join(r.code for r in members)
+        lines.append(Line("dim", f"{head}{codes} skipped: {reason}", len(head)))
     return lines
 
 
@@ -218,7 +225,7 @@ def wrap(line: Line, width: int | None) -> list[str]:
     A single word longer than the room left (a long path) is the only thing ever cut inside.
     """
     if not width or len(line.text) <= width:
-        return [line.text]
+        return [line.text.replace(_GLUE, " ")]
     lead = len(line.text) - len(line.text.lstrip(" "))
     hang = min(max(line.hang, lead), width // 2)
     wrapper = textwrap.TextWrapper(

@@ -155,6 +155,9 @@ class Hub:
         if self._api is None:
             from huggingface_hub import HfApi
 
+            from gator_setup.installers.net import limit_hub_session
+
+            limit_hub_session()  # (a dead --endpoint: an error within a minute, not a silent hang)
             self._api = HfApi(endpoint=self.endpoint, token=self.token)
         return self._api
 

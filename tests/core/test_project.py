@@ -62,7 +62,7 @@ def test_doctor_outside_a_project_scans_no_project(
     monkeypatch.chdir(folder)
     data, paths = _findings([], capsys)
     assert paths == [] and data["context"]["project"] is None  # type: ignore[index]
-    assert any("not scanned" in n for n in data["notes"])  # type: ignore[attr-defined]
+    assert any("no project code scanned" in n for n in data["notes"])  # type: ignore[attr-defined]
     gtr102 = next(c for c in data["checks"] if c["code"] == "GTR102")  # type: ignore[attr-defined]
     assert gtr102["status"] == "skipped"
     _, paths = _findings(["--project", "."], capsys)  # asked for: scanned

@@ -20,6 +20,7 @@ from gator_setup.installers.download import FilePlace, fetch_file
 from gator_setup.installers.remote import RemoteFile
 
 ROOT = Path(__file__).resolve().parents[2]
+GATOR = [sys.executable, "-m", "gator_setup"]
 
 
 @pytest.fixture()
@@ -194,3 +195,33 @@ def test_install_models_cli_dead_endpoint_exits_3(dead_endpoint: str, tmp_path: 
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and dead_endpoint in lines[0] and net.READ_ENV in lines[0]
     assert "Traceback" not in proc.stderr and "gator bug" not in proc.stderr
+
+
+def test_space_deploy_on_a_dead_endpoint_is_one_line(dead_endpoint: str, tmp_path: Path) -> None:
+    """Publishing goes through HfApi: its shared client gets gator's timeouts (it had none)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "app.py").write_text("import gradio\n")
+    env = {**os.environ, net.READ_ENV: "1", "HF_TOKEN": "hf_" + "x" * 30, "NO_COLOR": "1"}
+    env.pop("GATOR_DEBUG", None)
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [*GATOR, "space", "deploy", "app", "--repo", "me/demo", "--endpoint", dead_endpoint],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert time.monotonic() - t0 < 60
+    assert proc.returncode in (2, 3) and proc.stderr.count("\n") == 1, proc.stderr
+    assert dead_endpoint in proc.stderr and "gator bug" not in proc.stderr
+
+
+def test_hub_session_gets_the_timeouts() -> None:
+    hub = pytest.importorskip("huggingface_hub")
+    s = net.NetSettings(connect_timeout=4, read_timeout=9)
+    if net.limit_hub_session(s):
+        timeout = hub.get_session().timeout
+        assert (timeout.connect, timeout.read) == (4, 9)
+    else:  # a requests-based hub (0.x): nothing to set
+        assert not hasattr(hub.get_session(), "timeout")

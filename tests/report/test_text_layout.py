@@ -168,13 +168,14 @@ def test_real_terminal_lines_fit_and_commands_stay_whole(columns: int, tmp_path:
     (tmp_path / "requirements.txt").write_text(
         "diffusers>=0.25.0\nhuggingface_hub>=0.26.0\ntorch<2.3\nnumpy>=2\n", encoding="utf-8"
     )
-    out = _in_pty(["check-pins"], columns, tmp_path)
+    # (--no-resolve: the knowledge base only, no uv resolution against the index)
+    out = _in_pty(["check-pins", "--no-resolve"], columns, tmp_path)
     lines = out.splitlines()
     assert "fix:" in out and "\x1b" not in out
     assert max(len(line) for line in lines) <= columns, max(lines, key=len)
     data = json.loads(
         subprocess.run(
-            [sys.executable, "-m", "gator_setup", "check-pins", "--format", "json"],
+            [sys.executable, "-m", "gator_setup", "check-pins", "--no-resolve", "--format", "json"],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -199,3 +200,14 @@ def test_profiles_lists_every_profile(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["profiles", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["profiles"]
     assert {r["name"]: r["platform"] for r in rows}["cpu"] == "cpu"
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_real_terminal_doctor_report_fits(columns: int, tmp_path: Path) -> None:
+    """`gator doctor` itself (the fast path) in a pty: every line within the width, the here line."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n", encoding="utf-8")
+    out = _in_pty(["doctor", "--project", str(tmp_path)], columns, tmp_path)
+    lines = out.splitlines()
+    assert lines[0].startswith("gator doctor") and any(line.startswith("here: Python") for line in lines)
+    assert max(len(line) for line in lines) <= columns, max(lines, key=len)
+    assert " checks: " in out and "Traceback" not in out
