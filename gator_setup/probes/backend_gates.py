@@ -8,6 +8,7 @@ diffusers, ... and the providers themselves) once per name + version (cached), k
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -56,10 +57,12 @@ def _gates_of(dist: Distribution) -> list[dict[str, object]]:
     except (OSError, ValueError):
         pass
     root, rels = dist_python_files(dist)
+    base = str(root)
     gates: list[dict[str, object]] = []
     for rel in rels:
         try:
-            data = (root / rel).read_bytes()
+            with open(os.path.join(base, rel), "rb") as fh:
+                data = fh.read()
         except OSError:
             continue
         if b"def is_" in data:
