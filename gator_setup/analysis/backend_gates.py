@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _DEF = re.compile(rb"def is_([A-Za-z0-9_]+)_available\s*\(")
+_DEF_LINE = re.compile(r"^([ \t]*)def is_[A-Za-z0-9_]+_available\s*\(", re.M)
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,51 @@ def _asked_package(fn: ast.FunctionDef) -> str | None:
     return None
 
 
+def _function_trees(source: bytes) -> Iterator[tuple[int, ast.Module]]:
+    """(line offset, parsed tree) of each availability function alone, or of the whole module.
+
+    Parsing only the `def is_<x>_available` blocks skips the rest of a large module (torch's and
+    transformers' files are mostly other code); a block that does not parse on its own (a string
+    that runs back to column 0, say) falls back to the whole module, so no gate is lost.
+    """
+    text = source.decode("utf-8", "replace")
+    lines = text.split("\n")
+    blocks: list[tuple[int, str]] = []
+    for m in _DEF_LINE.finditer(text):
+        first = text.count("\n", 0, m.start())
+        indent = len(m.group(1).expandtabs())
+        end = first + 1
+        while end < len(lines):
+            body = lines[end]
+            stripped = body.lstrip()
+            dedented = stripped and len(body[: len(body) - len(stripped)].expandtabs()) <= indent
+            if dedented and not stripped.startswith((")", "#")):
+                break
+            end += 1
+        blocks.append((first, textwrap.dedent("\n".join(lines[first:end]))))
+    trees: list[tuple[int, ast.Module]] = []
+    try:
+        for first, block in blocks:
+            trees.append((first, ast.parse(block)))
+    except (SyntaxError, ValueError):
+        try:
+            trees = [(0, ast.parse(source))]
+        except (SyntaxError, ValueError):
+            trees = []
+    yield from trees
+
+
 def gates_in_source(source: bytes) -> list[Gate]:
     """Every minimum-version gate in one module's availability functions."""
     if not _DEF.search(source):
         return []
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
+    out: list[Gate] = []
+    for offset, tree in _function_trees(source):
+        out.extend(_gates_in_tree(tree, offset))
+    return out
+
+
+def _gates_in_tree(tree: ast.Module, offset: int) -> list[Gate]:
     out: list[Gate] = []
     for fn in ast.walk(tree):
         if not isinstance(fn, ast.FunctionDef):
@@ -87,7 +127,7 @@ def gates_in_source(source: bytes) -> list[Gate]:
             if lit is None or not _mentions_version(node.left) or not re.match(r"^\d+(\.\d+)*", lit):
                 continue
             if isinstance(op, ast.GtE | ast.Gt):
-                found.append(Gate(m.group(1), lit, node.lineno))
+                found.append(Gate(m.group(1), lit, node.lineno + offset))
         if found:  # the strictest one stated, for the package the function asks about
             best = max(found, key=lambda g: tuple(int(p) for p in re.findall(r"\d+", g.minimum)[:3]))
             out.append(Gate(_asked_package(fn) or best.backend, best.minimum, best.line, m.group(1)))

@@ -297,7 +297,7 @@ class RocmUserSpace(_PlatformCheck):
         if not facts.gpus_of("amd"):
             raise NotApplicable("no AMD GPU found")
         if tb.kind != "rocm":
-            return
+            raise NotApplicable("no ROCm build of torch is installed")
         wheel = tb.rocm_version
         if facts.rocm_version is None:
             yield self.finding(
@@ -330,7 +330,7 @@ class CudaDriverAge(_PlatformCheck):
         if not facts.gpus_of("nvidia"):
             raise NotApplicable("no NVIDIA GPU found")
         if tb.kind != "cuda" or not tb.cuda:
-            return
+            raise NotApplicable("no CUDA build of torch is installed")
         wheel = _v(tb.cuda)
         api = _v(facts.cuda_driver_api)
         drv = _v(facts.nvidia_driver)

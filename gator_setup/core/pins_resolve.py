@@ -30,6 +30,8 @@ from gator_setup.pins.model import PinSet
 from gator_setup.probes.resolver import RESOLVE_TIMEOUT_S, ResolveError
 
 RESOLVED_CODE = "GTR304"
+#: Marks a fix requirement that replaces the files' declaration of its package (uv --override).
+OVERRIDE = "override:"
 #: (label, extra uv arguments) of each resolution tried, default first.
 CORNERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("default resolution", ()),
@@ -82,10 +84,17 @@ def uv_compile(
         raise ResolveError("uv is not installed; check-pins resolves with uv (pip install uv)")
     with tempfile.TemporaryDirectory(prefix="gator-pins-") as tmp:
         more: list[str] = []
-        if add:
+        added = [a for a in add if not a.startswith(OVERRIDE)]
+        overrides = [a[len(OVERRIDE) :] for a in add if a.startswith(OVERRIDE)]
+        if added:
             extra_file = Path(tmp) / "requirements-fix.txt"
-            extra_file.write_text("\n".join(add) + "\n")
+            extra_file.write_text("\n".join(added) + "\n")
             more.append(str(extra_file))
+        if overrides:
+            # The files' own line for that package, changed: what editing the declaration does.
+            override_file = Path(tmp) / "overrides-fix.txt"
+            override_file.write_text("\n".join(overrides) + "\n")
+            more += ["--override", str(override_file)]
         cmd = [
             *uv,
             "pip",
@@ -108,7 +117,9 @@ def uv_compile(
     if proc.returncode != 0:
         lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
         raise ResolveError(" ".join(lines[-3:])[-400:] or f"uv exited {proc.returncode}")
-    shown = "uv pip compile " + " ".join([*extra, *(p.name for p in inputs), *add])
+    shown = "uv pip compile " + " ".join([*extra, *(p.name for p in inputs), *add]).replace(
+        OVERRIDE, "--override "
+    )
     return parse_compile(proc.stdout, "", shown)
 
 
@@ -313,6 +324,13 @@ def _fix_candidates(cause: str, f: Finding, res: Resolution) -> list[str]:
         out += ["numpy<2", f"{subject}>{res.versions.get(subject, '0')}"]
     elif kind == "missing":
         from gator_setup.checks.deprecations import removal_of
+        from gator_setup.core.fixsearch import _narrowed
+        from gator_setup.knowledge.rules import default_rules
+
+        if f.evidence.get("rule"):
+            for rule in default_rules():
+                if rule.id == f.evidence["rule"]:
+                    out += [n for r in (rule.fix, *rule.alternatives) for n in _narrowed(r)]
 
         module, _, name = _what.rpartition(".")
         removal = removal_of(module, name) if module and name else None
@@ -368,13 +386,23 @@ def judge_resolutions(
         for cause, f in judge.findings(res):
             if cause in found or f.severity < Severity.WARNING:
                 continue  # the same cause seen in an earlier resolution: reported once
-            fix = _verified_fix(judge, compiler, inputs, constraints, python, extra, cause, f, res)
+            fix = _verified_fix(pins, judge, compiler, inputs, constraints, python, extra, cause, f, res)
             found[cause] = _locate(fix, pins, inputs[0])
     notes += sorted(set(judge.notes))
     return list(found.values()), notes, complete
 
 
+def _req_name(req: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return canonicalize_name(Requirement(req).name)
+    except InvalidRequirement:
+        return ""
+
+
 def _verified_fix(
+    pins: PinSet,
     judge: _Judge,
     compiler: Compiler,
     inputs: list[Path],
@@ -388,17 +416,24 @@ def _verified_fix(
     """The finding with the first candidate that re-resolves and leaves no break (or labelled unverified)."""
     tried = []
     for req in _fix_candidates(cause, f, res):
+        declared = [d for d in pins.declarations if d.name == _req_name(req)]
+        change = OVERRIDE + req if declared else req
         try:
-            again = compiler(inputs, constraints, python, extra, [req])
+            again = compiler(inputs, constraints, python, extra, [change])
         except ResolveError as exc:
             tried.append(f"{req}: does not resolve ({str(exc)[:120]})")
             continue
         again.label = res.label
         left = [g for _c, g in judge.findings(again) if g.severity >= Severity.ERROR]
         if not left:
+            how = (
+                f"change `{declared[0].display}` to `{req}` ({declared[0].location})"
+                if declared
+                else f'add "{req}" to the requirements'
+            )
             return replace(
                 f,
-                fix=f'add "{req}" to the requirements',
+                fix=how,
                 evidence={
                     **f.evidence,
                     "fix_verified": f"yes: re-resolved with it, no error in {again.command}",

@@ -222,6 +222,60 @@ def after_distributions(
     return after, wheels, notes
 
 
+def numpy_abi_breaks(snapshot: EnvSnapshot, changes: Iterable[Change], cache: object) -> list[Finding]:
+    """Binaries built against numpy 1.x that a move to numpy >= 2 would break (installed files, or
+    the new wheel of a package the change installs that requires numpy)."""
+    from gator_setup.core.fixsearch import _wheel_numpy_major
+    from gator_setup.knowledge.builder import WheelCache
+    from gator_setup.probes.numpy_abi import builds_of
+
+    moved = {c.name: c for c in changes}
+    numpy = moved.get("numpy")
+    new_numpy = numpy.new if numpy is not None else (snapshot.dist("numpy") or Distribution("n", "0")).version
+    try:
+        if Version(new_numpy or "0").major < 2:
+            return []
+    except InvalidVersion:
+        return []
+    out: list[Finding] = []
+    for d in sorted(snapshot.distributions.values(), key=lambda d: d.key):
+        c = moved.get(d.key)
+        if d.key == "numpy" or (c is not None and c.new is None):
+            continue
+        if c is None:
+            if numpy is None:
+                continue  # nothing about this package or numpy changes: the doctor's GTR103 covers it
+            old = [b for b in builds_of(d) if b.numpy_major < 2]
+            if old:
+                out.append(_abi_finding(d.name, d.version, str(new_numpy), old[0].rel_path))
+    for c in moved.values():
+        if c.new is None or c.name == "numpy":
+            continue
+        requires = snapshot.distributions.get(c.name)
+        if requires is not None and not any(r.lower().startswith("numpy") for r in requires.requires):
+            continue
+        try:
+            assert isinstance(cache, WheelCache)
+            wheel = cache.wheel(c.name, Version(c.new)) if requires is not None else None
+        except Exception:
+            wheel = None
+        if wheel is not None and (_wheel_numpy_major(wheel) or 2) < 2:
+            out.append(_abi_finding(c.name, c.new, str(new_numpy), wheel.name))
+    return out
+
+
+def _abi_finding(dist: str, version: str, numpy: str, where: str) -> Finding:
+    return Finding(
+        IMPORTS_CODE,
+        Severity.ERROR,
+        f"{dist} {version} would break: its binaries were built against numpy 1.x ({where}) and the "
+        f"change brings numpy {numpy} (numpy.core.multiarray failed to import / numpy.dtype size changed)",
+        fix=f'add "numpy<2" to the change, or a {dist} release built against numpy 2',
+        packages=(dist, "numpy"),
+        evidence={"cause": f"numpy-abi:{canonicalize_name(dist)}"},
+    )
+
+
 def _new_findings(before: list[Finding], after: list[Finding]) -> list[Finding]:
     seen = {(f.code, f.message) for f in before}
     return [f for f in after if (f.code, f.message) not in seen]
@@ -291,6 +345,7 @@ def run_what_if(
             _broken_imports(before_side, name, cache, memo) if name in snapshot.distributions else {}
         )
         import_findings += [f for key, f in broken_after.items() if key not in broken_before]
+    import_findings += numpy_abi_breaks(snapshot, changes, cache)
     results.append(command_result(IMPORTS_CODE, import_findings))
     downgrades = []
     for c in changes:

@@ -231,7 +231,10 @@ async def upload_pack(request: web.Request, ref: RepoRef) -> web.Response:
     try:
         view = await _view(request, ref)
         # aiohttp inflates gzip bodies (git gzips large requests) within the app's client_max_size.
-        data = await request.read()
+        try:  # wants and haves: small; a body that takes longer than this is an attack, not a clone
+            data = await asyncio.wait_for(request.read(), hubctx.state_of(request).config.body_timeout)
+        except asyncio.TimeoutError:
+            raise HubError(408, "RequestTimeout", "The request body stalled.") from None
         body = await asyncio.to_thread(_run_upload_pack, view.repo, data, False)
     except HubError as exc:
         return _git_error(exc)

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from gator_setup.mirror.ids import HubError
 from gator_setup.mirror.store import BlobWriter, FileEntry, Store
 
 CONTENT_KEY = b"content"
+_STRING_STOP = re.compile(rb'["\\\n]')
 FLUSH = 1024 * 1024  # decoded bytes handed to the writer thread at a time
 
 
@@ -116,6 +118,16 @@ class _Scanner:
             if self.content is not None:
                 i = await self._feed_content(data, i)
                 continue
+            if self.in_str and not self.escape:
+                # Inside a string only a quote, a backslash or a newline matter: copy up to one at once.
+                m = _STRING_STOP.search(data, i)
+                j = m.start() if m else n
+                if j > i:
+                    self.meta += data[i:j]
+                    if len(self.meta) > self.max_meta:
+                        raise HubError(413, "PayloadTooLarge", "Commit line too large.")
+                    i = j
+                    continue
             c = data[i]
             i += 1
             if c == 0x0A and not self.in_str:
@@ -131,7 +143,10 @@ class _Scanner:
                     self.escape = True
                 elif c == 0x22:
                     self.in_str = False
-                    self.want_colon = bytes(self.meta[self.str_start : -1]) == CONTENT_KEY
+                    n_str = len(self.meta) - 1 - self.str_start
+                    self.want_colon = (
+                        n_str == len(CONTENT_KEY) and self.meta[self.str_start : -1] == CONTENT_KEY
+                    )
                 elif c == 0x0A:
                     raise _bad("Malformed NDJSON commit line (newline in a string).")
                 continue

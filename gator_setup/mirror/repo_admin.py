@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from gator_setup.mirror import hubctx
-from gator_setup.mirror.http import json_response
+from gator_setup.mirror.http import json_body, json_response
 from gator_setup.mirror.ids import REPO_TYPES, HubError, RepoRef, parse_repo_id
 from gator_setup.mirror.routes_read import locate
 
@@ -25,13 +25,8 @@ async def auth_check(request: web.Request, ref: RepoRef, write: bool) -> web.Res
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise HubError(400, "BadRequest", "Body must be JSON.") from None
-    if not isinstance(data, dict):
-        raise HubError(400, "BadRequest", "Body must be a JSON object.")
-    return data
+    # Size and time limits, 4xx for anything malformed (http.json_body).
+    return await json_body(request, hubctx.state_of(request).config.body_timeout)
 
 
 async def move_repo(request: web.Request) -> web.Response:

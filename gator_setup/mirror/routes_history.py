@@ -8,7 +8,7 @@ from aiohttp import web
 
 from gator_setup.mirror import hubctx
 from gator_setup.mirror.history import commit_item, walk
-from gator_setup.mirror.http import json_response
+from gator_setup.mirror.http import json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_branch_name, check_revision
 from gator_setup.mirror.routes_read import locate
 from gator_setup.mirror.store import atomic_write_json
@@ -56,10 +56,8 @@ async def super_squash(request: web.Request, ref: RepoRef, branch: str) -> web.R
             raise HubError(400, "BadRequest", f"{branch} is a tag; only branches can be squashed.")
         raise HubError(404, "RevisionNotFound", f"Invalid rev id: {branch}")
     check_branch_name(branch)
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise HubError(400, "BadRequest", "Body must be JSON.") from None
+    timeout = state.config.body_timeout
+    body = await json_body(request, timeout) if request.can_read_body else {}
     given = body.get("message") if isinstance(body, dict) else None
     message = str(given or f"Super-squash branch '{branch}'")
     with state.store.repo_lock(ref):

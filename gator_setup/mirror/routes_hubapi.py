@@ -90,20 +90,6 @@ async def git_upload_pack(request: web.Request, ref: RepoRef, args: list[str]) -
     return await gitserve.upload_pack(request, ref)
 
 
-async def is_lfs_download(request: web.Request) -> bool:
-    """Whether a git-lfs batch request asks to download (aiohttp keeps the body for the next reader)."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise HubError(400, "BadRequest", "Body must be JSON.") from None
-    return isinstance(body, dict) and body.get("operation") == "download"
-
-
-async def lfs_download_batch(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
-    body = await request.json()
-    return await gitserve.lfs_batch(request, ref, body)
-
-
 async def lfs_object(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
     if len(args) != 1:
         raise HubError(404, None, "Not found.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gator_setup.mirror import hubctx
-from gator_setup.mirror.http import json_response
+from gator_setup.mirror.http import json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, check_branch_name, check_revision
 from gator_setup.mirror.store import atomic_write_json
 
@@ -25,10 +25,7 @@ async def tag(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
             del refs["tags"][name]
             atomic_write_json(state.store.repo_dir(ref) / "refs.json", refs)
         return json_response({})
-    try:
-        body = await request.json()
-    except ValueError:
-        raise HubError(400, "BadRequest", "Body must be JSON.") from None
+    body = await json_body(request, state.config.body_timeout)
     name = str((body or {}).get("tag") or "") if isinstance(body, dict) else ""
     if not name:
         raise HubError(400, "BadRequest", "Missing 'tag'.")

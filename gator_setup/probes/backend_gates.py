@@ -8,6 +8,7 @@ diffusers, ... and the providers themselves) once per name + version (cached), k
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.names import canonicalize_name
 
 FACTS_KEY = "backend_gates"
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 #: A backend whose availability function this many files of the library call is one the library is
 #: built on (transformers' torch), not an optional extra: switching it off is an error.
 PRIMARY_USES = 20
@@ -56,22 +57,34 @@ def _gates_of(dist: Distribution) -> list[dict[str, object]]:
     except (OSError, ValueError):
         pass
     root, rels = dist_python_files(dist)
+    base = str(root)
     gates: list[dict[str, object]] = []
-    uses: dict[str, int] = {}
-    calls = re.compile(rb"is_([A-Za-z0-9_]+)_available\(")
     for rel in rels:
         try:
-            data = (root / rel).read_bytes()
+            with open(os.path.join(base, rel), "rb") as fh:
+                data = fh.read()
         except OSError:
             continue
-        for name in set(calls.findall(data)):
-            uses[name.decode()] = uses.get(name.decode(), 0) + 1
-        for gate in gates_in_source(data):
-            gates.append({**asdict(gate), "file": rel})
-    for entry in gates:
-        entry["uses"] = uses.get(str(entry.get("function", "")), 0)
+        if b"def is_" in data:
+            for gate in gates_in_source(data):
+                gates.append({**asdict(gate), "file": rel})
     write_cache_json(cache, gates)
     return gates
+
+
+def _uses(dist: Distribution, function: str) -> int:
+    """Files of `dist` that call is_<function>_available (read only for a gate that is not met)."""
+    from gator_setup.probes.imports import dist_python_files
+
+    root, rels = dist_python_files(dist)
+    needle = f"is_{function}_available(".encode()
+    count = 0
+    for rel in rels:
+        try:
+            count += needle in (root / rel).read_bytes()
+        except OSError:
+            continue
+    return count
 
 
 def probe_backend_gates(
@@ -113,7 +126,7 @@ def probe_backend_gates(
                     backend.version,
                     str(g["file"]),
                     int(str(g["line"])),
-                    int(str(g.get("uses", 0))),
+                    _uses(lib, str(g.get("function", ""))),
                 )
             )
     return facts

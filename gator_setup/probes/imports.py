@@ -220,8 +220,9 @@ def analyze_distributions(
             continue
         listed[dist.key] = (root, rels)
         files = folders.setdefault(root, {})
-        for rel in rels:
-            files.setdefault(rel, str(root / rel))
+        base = str(root)
+        for rel in rels:  # (os.path.join: a Path per file cost more than reading most of them)
+            files.setdefault(rel, os.path.join(base, rel))
     results: dict[Path, dict[str, FileResult] | str] = {}
     for root, files in folders.items():
         try:

@@ -106,3 +106,26 @@ def test_transformers_gate_agrees_with_its_live_check(
     assert bool(findings) is gated
     if gated:
         assert "requires SudachiPy >= 0.6.8" in findings[0]["message"]
+
+
+def test_parsing_only_the_availability_functions_finds_what_the_whole_module_does() -> None:
+    """Every installed module with an availability function: the block parse equals a full parse."""
+    import ast
+    import sysconfig
+    from pathlib import Path
+
+    from gator_setup.analysis.backend_gates import _DEF, _gates_in_tree
+
+    site = Path(sysconfig.get_paths()["purelib"])
+    compared = 0
+    for path in site.rglob("*.py"):
+        try:
+            data = path.read_bytes()
+            if not _DEF.search(data):
+                continue
+            whole = _gates_in_tree(ast.parse(data), 0)
+        except (OSError, SyntaxError, ValueError):
+            continue
+        assert sorted(gates_in_source(data), key=repr) == sorted(whole, key=repr), path
+        compared += 1
+    assert compared > 0

@@ -34,3 +34,15 @@ def test_h5py_under_numpy2(h5py: str, broken: bool, tmp_path: Path, capsys) -> N
         assert errors[0]["message"].startswith("`import h5py.")
         assert "h5py 3.10.0 was built against numpy 1.x" in errors[0]["message"]
         assert "numpy 2.0.2 is installed" in errors[0]["message"]
+
+
+def test_what_if_numpy2_names_the_numpy1_build(tmp_path: Path, capsys) -> None:
+    """h5py 3.10.0 with numpy 1.x imports; --what-if numpy==2.0.2 says it would break (the live
+    failure under numpy 2.0.2 is test_h5py_under_numpy2[3.10.0-True])."""
+    venv = make_venv("h5py==3.10.0", "numpy<2")
+    py = str(venv / "bin" / "python")
+    assert subprocess.run([py, "-c", "import h5py"], capture_output=True, timeout=300).returncode == 0
+    code = main(["doctor", "--python", py, "--project", str(tmp_path), "--what-if", "numpy==2.0.2", "--json"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert any("h5py 3.10.0 would break" in f["message"] and "numpy 1.x" in f["message"] for f in findings)

@@ -166,7 +166,15 @@ def test_log_floods_are_rate_limited() -> None:
     assert guard.filter(other)
 
 
-SERVE = [sys.executable, "-m", "gator_setup", "mirror", "serve"]
+SERVE = [
+    sys.executable,
+    "-m",
+    "gator_setup",
+    "mirror",
+    "serve",
+    "--workers",
+    "1",
+]  # one process: its RSS, its limits
 
 
 def _free_port() -> int:

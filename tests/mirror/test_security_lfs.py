@@ -143,3 +143,19 @@ def test_upload_urls_cannot_be_forged_reused_elsewhere_or_overfilled(server: Bac
     body = {"operation": "upload", "objects": [{"oid": oid, "size": size}]}
     assert req(server.url, "POST", "/bob/public.git/info/lfs/objects/batch", body, ALICE)[0] == 403
     assert req(server.url, "POST", "/bob/public.git/info/lfs/objects/batch", body)[0] == 401
+
+
+def test_datasets_push_to_hub_then_load_dataset_with_lfs_uploads(tmp_path: Path) -> None:
+    pytest.importorskip("datasets")
+    srv = start_mirror(tmp_path / "store", lfs_uploads=True)
+    code = """
+import json
+from datasets import Dataset, load_dataset
+Dataset.from_dict({"x": [1, 2, 3], "y": ["a", "b", "c"]}).push_to_hub("dev/pushed", token="dev-token")
+print(json.dumps(load_dataset("dev/pushed", split="train").to_dict()))
+"""
+    try:
+        out = run_client(code, srv.url, timeout=300, env=NO_XET).stdout.strip().splitlines()[-1]
+        assert json.loads(out) == {"x": [1, 2, 3], "y": ["a", "b", "c"]}
+    finally:
+        srv.stop()

@@ -196,6 +196,11 @@ def test_malformed_bodies_are_4xx_never_500(srv: Srv) -> None:
         ("POST", "/api/models/alice/private/paths-info/main"),
         ("PUT", "/api/models/alice/private/settings"),
         ("POST", "/api/models/alice/private/branch/dev"),
+        ("POST", "/api/models/alice/private/tag/main"),
+        ("POST", "/api/models/alice/private/super-squash/main"),
+        ("POST", "/api/repos/move"),
+        ("POST", "/api/models/alice/private/duplicate"),
+        ("POST", "/alice/private.git/info/lfs/objects/batch"),
     ]
     bad = []
     for method, path in routes:
@@ -296,7 +301,15 @@ def _rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-SERVE = [sys.executable, "-m", "gator_setup", "mirror", "serve"]
+SERVE = [
+    sys.executable,
+    "-m",
+    "gator_setup",
+    "mirror",
+    "serve",
+    "--workers",
+    "1",
+]  # one process: its RSS, its limits
 
 
 def test_a_512_mib_upload_stays_under_200_mb_above_idle(tmp_path: Path) -> None:

@@ -77,3 +77,23 @@ def test_numpy1_wheel_resolved_with_numpy2(tmp_path: Path, capsys) -> None:
     ok.write_text("h5py==3.11.0\nnumpy>=2\n")
     code, rep = _check_pins(ok, capsys)
     assert code == 0, rep["findings"]
+
+
+@pytest.mark.venv
+@pytest.mark.slow
+def test_pinned_consumer_fix_changes_the_line_and_installs(tmp_path: Path, capsys) -> None:
+    """A pin that a rule knows: the verified fix edits the pinned line; the edited file installs
+    and imports, and check-pins passes it."""
+    from venv_factory import make_venv
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("diffusers==0.27.2\nhuggingface_hub>=0.26\n")
+    code, rep = _check_pins(req, capsys)
+    (f,) = [f for f in rep["findings"] if f["severity"] == "error"]
+    assert code == 1 and f["check"] == "GTR304" and f["evidence"]["fix_verified"].startswith("yes")
+    assert f["fix"].startswith("change `diffusers==0.27.2` to `")
+    new = f["fix"].split("` to `", 1)[1].split("`", 1)[0]
+    req.write_text(f"{new}\nhuggingface_hub>=0.26\n")
+    code, rep = _check_pins(req, capsys)
+    assert code == 0, rep["findings"]
+    assert _imports(make_venv(new, "huggingface_hub>=0.26"), "import diffusers")
