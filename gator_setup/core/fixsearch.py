@@ -13,6 +13,7 @@ labelled "unverified", with the reason.
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -175,6 +176,14 @@ def _wheel_numpy_major(wheel: Path) -> int | None:
     return min(majors) if majors else None
 
 
+#: What uv and pip print when the index cannot be reached (DNS, refused, timed out, offline mode).
+_NETWORK_FAILURE = re.compile(
+    r"did not answer|timed? ?out|connect|dns|resolve host|network|offline"
+    r"|Failed to fetch|Could not fetch|unreachable",
+    re.I,
+)
+
+
 class _Verifier:
     """Resolves and re-analyses candidates for one environment (wheels and sites cached across them)."""
 
@@ -188,14 +197,22 @@ class _Verifier:
         self.cache = WheelCache(wheel_cache_dir(), offline=offline, python_version=py)
         self.memo: dict[tuple[str, str], tuple[list[object], str]] = {}
         self.resolves = 0
+        #: Set once a resolve fails for want of a network: later candidates are not tried.
+        self.unreachable = ""
 
     def verify(self, lead: Finding, req: str) -> FixOutcome:
         from gator_setup.core.whatif import WhatIfOptions, after_distributions, run_what_if
 
+        if self.unreachable:
+            # One resolve that could not reach the index is enough: the next would wait as long.
+            return FixOutcome(req, False, f"not checked: {self.unreachable}")
         try:
             self.resolves += 1
             changes = self.resolver(self.env.interpreter.executable, [req])
         except ResolveError as exc:
+            if _NETWORK_FAILURE.search(str(exc)):
+                self.unreachable = f"the package index could not be reached ({exc})"
+                return FixOutcome(req, False, f"not checked: {self.unreachable}")
             return FixOutcome(req, False, f"the resolver refused it: {exc}")
         if not changes:
             return FixOutcome(req, False, "the resolver changes nothing")

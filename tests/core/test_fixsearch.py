@@ -52,6 +52,34 @@ def test_unverified_fix_is_labelled_and_says_why() -> None:
     assert out.fix == 'pip install "numpy<2"' and "numpy 2.0.2 -> 1.26.4" in out.evidence["fix_verified"]
 
 
+def test_an_unreachable_index_stops_the_search_after_one_resolve(tmp_path: Path, monkeypatch) -> None:
+    """Air-gapped: one resolve that cannot reach the index; the other candidates are not tried."""
+    from gator_setup.core.fixsearch import plan_fixes
+    from gator_setup.findings import CheckResult
+    from gator_setup.probes.resolver import ResolveError
+
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path))
+    env = snapshot(Distribution("diffusers", "0.27.2"), Distribution("huggingface-hub", "0.26.0"))
+    lead = Finding(
+        "GTR101",
+        Severity.ERROR,
+        "`import diffusers` fails",
+        fix='pip install "diffusers>=0.29.0"',
+        packages=("diffusers", "huggingface-hub"),
+        evidence={"cause": CAUSE},
+    )
+    calls: list[list[str]] = []
+
+    def unreachable(_python: str, reqs: list[str]) -> list[Change]:
+        calls.append(reqs)
+        raise ResolveError("cannot resolve: Failed to fetch: `https://pypi.org/simple/diffusers/` (dns)")
+
+    results = [CheckResult("GTR101", "t", "imports", [lead])]
+    (entry,) = plan_fixes(env, results, resolver=unreachable)
+    assert len(calls) == 1 and len(entry.tried) == len(candidates(env, lead)) > 1
+    assert not entry.verified and all("could not be reached" in t.reason for t in entry.tried)
+
+
 def _copy(venv: Path, tmp_path: Path) -> Path:
     target = tmp_path / "copy"
     shutil.copytree(venv, target, symlinks=True)
