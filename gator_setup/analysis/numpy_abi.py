@@ -14,6 +14,7 @@ Verified on real wheels in real venvs (docs/knowledge.md, "numpy ABI"): opencv-p
 from __future__ import annotations
 
 import mmap
+import zipfile
 from pathlib import Path, PurePosixPath
 
 NUMPY2_MARK = b"numpy._core._multiarray_umath"
@@ -73,3 +74,15 @@ def extension_module_name(rel_path: str, packages: set[str]) -> str | None:
     if not stem.isidentifier() or (folder and folder not in packages):
         return None
     return f"{folder}.{stem}" if folder else stem
+
+
+def wheel_numpy_major(wheel: Path) -> int | None:
+    """The oldest numpy major any binary in the wheel was built against (None: no numpy C API)."""
+    majors: list[int] = []
+    with zipfile.ZipFile(wheel) as zf:
+        for name in zf.namelist():
+            if is_binary(name):
+                m = numpy_build_of_bytes(zf.read(name))
+                if m is not None:
+                    majors.append(m)
+    return min(majors) if majors else None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,20 +161,6 @@ def _req_key(req: str) -> object:
         return req
 
 
-def _wheel_numpy_major(wheel: Path) -> int | None:
-    """The oldest numpy major any binary in the wheel was built against (None: no numpy C API)."""
-    from gator_setup.analysis.numpy_abi import is_binary, numpy_build_of_bytes
-
-    majors: list[int] = []
-    with zipfile.ZipFile(wheel) as zf:
-        for name in zf.namelist():
-            if is_binary(name):
-                m = numpy_build_of_bytes(zf.read(name))
-                if m is not None:
-                    majors.append(m)
-    return min(majors) if majors else None
-
-
 #: What uv and pip print when the index cannot be reached (DNS, refused, timed out, offline mode).
 _NETWORK_FAILURE = re.compile(
     r"did not answer|timed? ?out|connect|dns|resolve host|network|offline"
@@ -237,6 +222,7 @@ class _Verifier:
         self, lead: Finding, after: Mapping[str, Distribution], wheels: Mapping[str, Path]
     ) -> str:
         """Why the cause would still be there after the change ('' when it is gone)."""
+        from gator_setup.analysis.numpy_abi import wheel_numpy_major
         from gator_setup.knowledge.rules import default_rules, matching_rules
 
         versions = {k: d.parsed_version for k, d in after.items()}
@@ -271,7 +257,7 @@ class _Verifier:
                 return f"could not read the {subject} {d.version} wheel: {exc}"
             if wheel is None:
                 return f"no wheel of {subject} {d.version} to read"
-            if (_wheel_numpy_major(wheel) or 2) < 2:
+            if (wheel_numpy_major(wheel) or 2) < 2:
                 return f"{subject} {d.version} is built against numpy 1.x too"
             return ""
         return "" if rule_ids else "gator cannot re-check this kind of finding"

@@ -274,7 +274,7 @@ class _Judge:
         return {s: got[m] for s, m in wanted.items() if m in got}
 
     def _numpy(self, res: Resolution) -> list[tuple[str, Finding]]:
-        from gator_setup.core.fixsearch import _wheel_numpy_major
+        from gator_setup.analysis.numpy_abi import wheel_numpy_major
 
         try:
             numpy = Version(res.versions.get("numpy", "0"))
@@ -286,7 +286,7 @@ class _Judge:
         _dists, wheels = self._dists(res, users)
         out = []
         for name, wheel in sorted(wheels.items()):
-            if (_wheel_numpy_major(wheel) or 2) < 2:
+            if (wheel_numpy_major(wheel) or 2) < 2:
                 out.append(
                     (
                         f"numpy-abi:{name}",

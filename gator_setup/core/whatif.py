@@ -225,7 +225,7 @@ def after_distributions(
 def numpy_abi_breaks(snapshot: EnvSnapshot, changes: Iterable[Change], cache: object) -> list[Finding]:
     """Binaries built against numpy 1.x that a move to numpy >= 2 would break (installed files, or
     the new wheel of a package the change installs that requires numpy)."""
-    from gator_setup.core.fixsearch import _wheel_numpy_major
+    from gator_setup.analysis.numpy_abi import wheel_numpy_major
     from gator_setup.knowledge.builder import WheelCache
     from gator_setup.probes.numpy_abi import builds_of
 
@@ -259,7 +259,7 @@ def numpy_abi_breaks(snapshot: EnvSnapshot, changes: Iterable[Change], cache: ob
             wheel = cache.wheel(c.name, Version(c.new)) if requires is not None else None
         except Exception:
             wheel = None
-        if wheel is not None and (_wheel_numpy_major(wheel) or 2) < 2:
+        if wheel is not None and (wheel_numpy_major(wheel) or 2) < 2:
             out.append(_abi_finding(c.name, c.new, str(new_numpy), wheel.name))
     return out
 
