@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ import typer
 
 from gator_setup.cli.common import JsonOutputOpt, error_line, guarded
 from gator_setup.cli.compat import typer_kwargs
+from gator_setup.progress import activity
 
 INSTALL_EPILOG = """Examples:
 
@@ -155,15 +155,6 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _activity(message: str) -> AbstractContextManager[object]:
-    """A spinner on stderr while a slow step runs, on a terminal only (quiet when piped)."""
-    if not sys.stderr.isatty():
-        return nullcontext()
-    from rich.console import Console
-
-    return Console(stderr=True).status(f"{message}...")
-
-
 @guarded
 def install_models_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="Catalog names or org/name repo ids.")] = None,
@@ -223,7 +214,7 @@ def install_models_cmd(
         timeout=timeout,
     )
     try:
-        result = install_models(opts, log=_log, activity=_activity)
+        result = install_models(opts, log=_log, activity=activity)
     except KeyboardInterrupt:
         # Download threads may be blocked in a socket read; leave at once. Partial files stay as
         # .incomplete and the next run resumes them.

@@ -354,8 +354,10 @@ def run_check_pins(opts: CheckPinsOptions) -> Report:
         )
     if opts.resolve and not opts.rules_files:
         from gator_setup.core.pins_resolve import RESOLVED_CODE, judge_resolutions
+        from gator_setup.progress import activity
 
-        resolved, more, resolved_ok = judge_resolutions(pins, opts.python, offline=opts.offline)
+        with activity("resolving the declared requirements (uv) and analysing the resolved wheels"):
+            resolved, more, resolved_ok = judge_resolutions(pins, opts.python, offline=opts.offline)
         results.append(command_result(RESOLVED_CODE, resolved))
         notes += more
         if resolved_ok:

@@ -145,8 +145,10 @@ def run_doctor(opts: DoctorOptions) -> Report:
         f.severity >= Severity.ERROR and f.evidence.get("cause") for r in results for f in r.findings
     ):
         from gator_setup.core.fixsearch import verify_fixes
+        from gator_setup.progress import activity
 
-        verify_fixes(results, snapshot, searched)
+        with activity("checking each fix against this environment (resolving with uv)"):
+            verify_fixes(results, snapshot, searched)
     results.extend(_plugin_result(f) for f in failures)
     ignored = set(settings.ignore)
     for r in results:
