@@ -168,13 +168,25 @@ def report_lines(report: Report, *, verbose: bool = False) -> list[Line]:
     grouped = {rel.code: f.code for f in report.findings for rel in f.related if rel.code != f.code}
     by_category: dict[str, list[CheckResult]] = {}
     skipped: list[CheckResult] = []
+    passed: list[CheckResult] = []
     for r in report.results:
         if r.skipped is not None and not verbose:
             skipped.append(r)
             continue
+        # Without -v a check that passed with nothing to say is one code on one line: the report
+        # of a healthy machine fits a terminal, and what needs reading stands out.
+        quiet = not r.findings or all(f.severity == Severity.OK for f in r.findings)
+        if quiet and not verbose and r.skipped is None and not r.crashed and r.code not in grouped:
+            passed.append(r)
+            continue
         by_category.setdefault(r.category, []).append(r)
-    if by_category:
+    if by_category or passed:
         lines.append(Line("", ""))
+    if passed:
+        codes = ", ".join(sorted(r.code for r in passed))
+        lines.append(
+            Line(_MARK[Severity.OK][1], f"{_MARK[Severity.OK][0]} passed: {codes} (-v shows each)", 2)
+        )
     for category in sorted(by_category, key=_category_order):
         lines.append(Line("bold underline", category))
         for r in by_category[category]:

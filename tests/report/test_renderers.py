@@ -34,7 +34,10 @@ def sample() -> Report:
 def test_text_groups_and_has_no_ansi() -> None:
     text = render_text(sample(), color=False)
     assert "\x1b[" not in text
-    assert text.index("packages") < text.index("deprecations") < text.index("known-issues")
+    verbose = render_text(sample(), color=False, verbose=True)
+    assert verbose.index("packages") < verbose.index("deprecations") < verbose.index("known-issues")
+    # Without -v the quiet pass is one line before the categories that have something to say.
+    assert text.index("passed: GTR100") < text.index("deprecations") < text.index("known-issues")
     assert "fix: diffusers>=0.29.0" in text
     assert "1 error(s), 1 warning(s)" in text
 

@@ -99,7 +99,16 @@ def test_skips_are_one_line_per_reason_unless_verbose() -> None:
 def test_info_only_check_has_no_tick() -> None:
     text = render_text(_report(), color=False, width=100)
     assert "  i GTR200 GPUs and drivers are detected" in text
-    assert "✓ GTR200" not in text and "✓ GTR100 Declared requirements are satisfied" in text
+    assert "✓ GTR200" not in text and "GTR200" not in text.split("passed:")[1].split("\n")[0]
+    verbose = render_text(_report(), color=False, width=100, verbose=True)
+    assert "✓ GTR200" not in verbose and "✓ GTR100 Declared requirements are satisfied" in verbose
+
+
+def test_checks_that_passed_quietly_are_one_line_unless_verbose() -> None:
+    text = render_text(_report(), color=False, width=100)
+    (line,) = [line for line in text.splitlines() if "passed:" in line and "checks:" not in line]
+    assert line.startswith("✓ passed: ") and "GTR100" in line and "(-v shows each)" in line
+    assert "Declared requirements are satisfied" not in text
 
 
 def test_summary_counts_match_json() -> None:
