@@ -25,12 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def in_pty(argv: list[str], columns: int, cwd: Path) -> bytes:
-    """Run argv in a pseudo-terminal `columns` wide; what the terminal received."""
+    """Run argv in a pseudo-terminal `columns` wide; what the terminal received on stdout.
+
+    stderr (the spinner of a slow step, which erases itself on a real terminal) is left out: a raw
+    capture would keep every frame of it."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 60, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
     env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen(argv, stdout=follower, stderr=follower, cwd=cwd, env=env)
+    proc = subprocess.Popen(argv, stdout=follower, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
     os.close(follower)
     chunks = []
     while True:
