@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import calendar
 import collections
-import contextlib
 import hashlib
 import hmac
-import os
 import re
 import threading
 import time
 from io import BytesIO
-from pathlib import Path
 from typing import Any, cast
 
 from aiohttp import web
@@ -33,6 +30,7 @@ from dulwich.server import DictBackend, UploadPackHandler
 from gator_setup.mirror import gitobj, history, hubctx
 from gator_setup.mirror.http import blob_response, error_response, json_response
 from gator_setup.mirror.ids import HubError, RepoRef
+from gator_setup.mirror.signing import storage_secret
 from gator_setup.mirror.store import Store
 
 MAX_GIT_BYTES = 256 * 1024 * 1024  # non-LFS content held in memory for clones; above: use hf download
@@ -243,24 +241,9 @@ async def upload_pack(request: web.Request, ref: RepoRef) -> web.Response:
     )
 
 
-def _url_key(store: Store) -> bytes:
-    """A secret for signing LFS download URLs, kept in the storage root (shared by every worker)."""
-    path = store.root / "lfs-url.key"
-    with contextlib.suppress(FileExistsError):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32).hex().encode())
-    for _ in range(50):  # another process may be writing it right now
-        key = Path(path).read_bytes().strip()
-        if len(key) == 64:
-            return key
-        time.sleep(0.01)
-    raise HubError(500, None, "LFS URL key is unreadable.")
-
-
 def _signature(store: Store, ref: RepoRef, oid: str, expires: int) -> str:
     msg = f"{ref.url_path}\n{oid}\n{expires}".encode()
-    return hmac.new(_url_key(store), msg, hashlib.sha256).hexdigest()
+    return hmac.new(storage_secret(store, "lfs-url.key"), msg, hashlib.sha256).hexdigest()
 
 
 async def lfs_batch(request: web.Request, ref: RepoRef, body: dict[str, Any]) -> web.Response:

@@ -13,12 +13,9 @@ so it never reveals what else is stored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +24,7 @@ from gator_setup.mirror import hubctx
 from gator_setup.mirror.auth import User
 from gator_setup.mirror.http import json_body, json_response
 from gator_setup.mirror.ids import HubError, RepoRef, is_sha256
+from gator_setup.mirror.signing import storage_secret
 from gator_setup.mirror.state import MirrorState, public_base, state_of
 from gator_setup.mirror.store import BlobMismatch, Store
 from gator_setup.mirror.uploads import may_link, record_upload
@@ -36,24 +34,9 @@ LFS_JSON = "application/vnd.git-lfs+json"
 WRITE_BATCH = 1024 * 1024  # bytes handed to the writer thread at a time
 
 
-def _upload_key(store: Store) -> bytes:
-    """The secret that signs upload URLs, created once in the storage root (0600)."""
-    path = store.root / "lfs-upload.key"
-    with contextlib.suppress(FileExistsError):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(32).hex().encode())
-    for _ in range(50):  # another worker may be writing it right now
-        key = Path(path).read_bytes().strip()
-        if len(key) == 64:
-            return key
-        time.sleep(0.01)
-    raise HubError(500, None, "LFS upload key is unreadable.")
-
-
 def _signature(store: Store, user: str, ref: RepoRef, oid: str, size: int, expires: int) -> str:
     msg = f"upload\n{user}\n{ref.url_path}\n{oid}\n{size}\n{expires}".encode()
-    return hmac.new(_upload_key(store), msg, hashlib.sha256).hexdigest()
+    return hmac.new(storage_secret(store, "lfs-upload.key"), msg, hashlib.sha256).hexdigest()
 
 
 def _writer_of(request: web.Request, ref: RepoRef) -> User:
