@@ -10,43 +10,26 @@ folder that is not a project, exactly as a user would; `cat docs/screens/NAME.an
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
-import pty
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from ptyrun import run_in_pty, terminal_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def in_pty(argv: list[str], columns: int, cwd: Path) -> bytes:
-    """Run argv in a pseudo-terminal `columns` wide; what the terminal received on stdout.
-
-    stderr (the spinner of a slow step, which erases itself on a real terminal) is left out: a raw
-    capture would keep every frame of it."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 60, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen(argv, stdout=follower, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    proc.wait(timeout=300)
-    return b"".join(chunks).replace(b"\r\n", b"\n")
+    """Run argv in a pseudo-terminal `columns` wide; what the terminal received on stdout (stderr,
+    the spinner of a slow step that erases itself on a real terminal, is left out)."""
+    _code, raw = run_in_pty(
+        argv, columns=columns, rows=60, cwd=cwd, env=terminal_env(), with_stderr=False, timeout=300
+    )
+    return raw
 
 
 def venv(path: Path, *requirements: str) -> Path:

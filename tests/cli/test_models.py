@@ -196,27 +196,13 @@ def test_models_list_fits_column_on_a_cpu_box(
 
 
 def test_models_list_has_colour_in_a_terminal(tmp_path: Path) -> None:
-    import pty
+    from ptyrun import run_in_pty
 
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(GATOR_MODELS_FILE=str(tmp_path / "none.toml"), TERM="xterm")
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gator_setup", "models", "list"], stdout=follower, stderr=follower, env=env
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    assert proc.wait(timeout=60) == 0
-    out = b"".join(chunks).decode()
+    code, raw = run_in_pty([sys.executable, "-m", "gator_setup", "models", "list"], env=env)
+    assert code == 0
+    out = raw.decode()
     assert "\033[1mNAME" in out and ("\033[31m" in out or "\033[33m" in out or "\033[32m" in out)
     env["NO_COLOR"] = "1"
     plain = subprocess.run(

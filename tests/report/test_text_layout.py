@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -144,31 +143,12 @@ def test_here_line_names_what_is_absent_and_the_next_step() -> None:
 
 def _in_pty(args: list[str], columns: int, cwd: Path) -> str:
     """Run gator in a real pseudo-terminal of `columns` columns; its output as the terminal got it."""
-    import fcntl
-    import pty
-    import struct
-    import termios
+    from ptyrun import run_in_pty, terminal_env
 
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gator_setup", *args], stdout=follower, stderr=follower, cwd=cwd, env=env
+    _code, raw = run_in_pty(
+        [sys.executable, "-m", "gator_setup", *args], columns=columns, cwd=cwd, env=terminal_env()
     )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    proc.wait(timeout=60)
-    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    return ANSI.sub("", raw.decode())
 
 
 @pytest.mark.parametrize("columns", [80, 160])
