@@ -24,6 +24,7 @@ The server binds 127.0.0.1 only and stops when the `with` block ends.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gator_setup.mirror.config import MirrorConfig
 from gator_setup.mirror.ids import parse_repo_id
@@ -110,3 +112,19 @@ def run_client(
     if proc.returncode != 0:
         raise AssertionError(f"client failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-4000:]}")
     return proc
+
+
+#: `gator mirror serve` as one process (its RSS and its limits are the server's own).
+SERVE_ONE_WORKER = [sys.executable, "-m", "gator_setup", "mirror", "serve", "--workers", "1"]
+
+
+def http_request(
+    url: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One plain HTTP request to the mirror at `url`: status, lower-cased headers, body."""
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(url).port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data

@@ -15,22 +15,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from mirror_fakehub import GOOD_TOKEN, FakeHub, FakeRepo, make_files
-from mirror_server import import_repo, make_tiny_repo, run_client, start_mirror
+from mirror_server import http_request, import_repo, make_tiny_repo, run_client, start_mirror
 
 from gator_setup.mirror.server import BackgroundServer
 
 BIG = "model.safetensors"
 
 
-def req(
-    url: str, method: str, path: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(url).port, timeout=30)
-    conn.request(method, path, headers=headers or {})
-    r = conn.getresponse()
-    data = r.read()
-    conn.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+req = http_request
 
 
 @pytest.fixture

@@ -7,16 +7,14 @@ pulled through the mirror. Every route, revision form, method, Range, cache stat
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from mirror_fakehub import GOOD_TOKEN, FakeHub, FakeRepo, make_files
-from mirror_server import run_client, start_mirror
+from mirror_server import http_request, run_client, start_mirror
 
 BIG = "model.safetensors"
 FILES = make_files()
@@ -25,15 +23,7 @@ GOOD = {"Authorization": GOOD_TOKEN}
 BAD = {"Authorization": "Bearer someone-else"}
 
 
-def req(
-    url: str, method: str, path: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(url).port, timeout=30)
-    conn.request(method, path, headers=headers or {})
-    r = conn.getresponse()
-    data = r.read()
-    conn.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+req = http_request
 
 
 @pytest.fixture

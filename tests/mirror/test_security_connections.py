@@ -11,14 +11,13 @@ import os
 import resource
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from mirror_server import import_repo, make_tiny_repo, run_client, start_mirror
+from mirror_server import SERVE_ONE_WORKER, import_repo, make_tiny_repo, run_client, start_mirror
 
 from gator_setup.mirror.logs import LogGuard, redact
 from gator_setup.mirror.server import BackgroundServer
@@ -166,15 +165,7 @@ def test_log_floods_are_rate_limited() -> None:
     assert guard.filter(other)
 
 
-SERVE = [
-    sys.executable,
-    "-m",
-    "gator_setup",
-    "mirror",
-    "serve",
-    "--workers",
-    "1",
-]  # one process: its RSS, its limits
+SERVE = SERVE_ONE_WORKER
 
 
 def _free_port() -> int:

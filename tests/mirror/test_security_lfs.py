@@ -5,7 +5,6 @@ issue 20 item 1)."""
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from mirror_server import run_client, start_mirror
+from mirror_server import http_request, run_client, start_mirror
 
 from gator_setup.mirror.server import BackgroundServer
 
@@ -26,16 +25,11 @@ NO_XET = {"HF_HUB_DISABLE_XET": "1"}  # huggingface_hub with hf_xet sends `lfs` 
 def req(
     url: str, method: str, path: str, body: Any = None, token: str | None = None
 ) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(url).port, timeout=30)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if body is not None and not isinstance(body, bytes):
         body = json.dumps(body).encode()
         headers["Content-Type"] = "application/vnd.git-lfs+json"
-    conn.request(method, path, body=body, headers=headers)
-    r = conn.getresponse()
-    data = r.read()
-    conn.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    return http_request(url, method, path, headers, body)
 
 
 @pytest.fixture(scope="module")

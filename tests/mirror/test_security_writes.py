@@ -15,7 +15,6 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from mirror_server import run_client, start_mirror
+from mirror_server import SERVE_ONE_WORKER, run_client, start_mirror
 
 from gator_setup.mirror.ndjson import commit_lines
 from gator_setup.mirror.store import Store
@@ -301,15 +300,7 @@ def _rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-SERVE = [
-    sys.executable,
-    "-m",
-    "gator_setup",
-    "mirror",
-    "serve",
-    "--workers",
-    "1",
-]  # one process: its RSS, its limits
+SERVE = SERVE_ONE_WORKER
 
 
 def test_a_512_mib_upload_stays_under_200_mb_above_idle(tmp_path: Path) -> None:
