@@ -17,6 +17,7 @@ Every malformed input raises XetFormatError with a one-line reason (the routes a
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ FLAG_VERIFICATION = 1 << 31
 FLAG_METADATA = 1 << 30
 BOOKEND = b"\xff" * 32
 MERKLE_BRANCHING = 4
+
+
+Data = bytes | memoryview | mmap.mmap  # a serialized xorb, in memory or mapped from its file
 
 
 class XetFormatError(ValueError):
@@ -120,7 +124,7 @@ class ChunkRef:
     size: int  # raw
 
 
-def chunk_refs(xorb: bytes | memoryview) -> list[ChunkRef]:
+def chunk_refs(xorb: Data) -> list[ChunkRef]:
     """The chunks of a serialized xorb (headers only; a trailing xet-core footer is ignored)."""
     view = memoryview(xorb)
     out: list[ChunkRef] = []
@@ -177,7 +181,7 @@ def group_bg4(data: bytes) -> bytes:
     return b"".join(data[i::4] for i in range(4))
 
 
-def chunk_data(xorb: bytes | memoryview, ref: ChunkRef, index: int = 0) -> bytes:
+def chunk_data(xorb: Data, ref: ChunkRef, index: int = 0) -> bytes:
     """The raw bytes of one chunk."""
     body = memoryview(xorb)[ref.offset + CHUNK_HEADER : ref.offset + CHUNK_HEADER + ref.compressed]
     if ref.scheme == 0:
@@ -198,7 +202,7 @@ class Xorb:
         return xorb_hash(self.chunks)
 
 
-def parse_xorb(xorb: bytes | memoryview) -> Xorb:
+def parse_xorb(xorb: Data) -> Xorb:
     """Decode every chunk of a serialized xorb and hash it; XetFormatError for anything malformed."""
     if len(xorb) > MAX_XORB:
         raise XetFormatError("Xorb larger than 64 MiB.")

@@ -18,6 +18,7 @@ only xorbs its own writer uploaded anyway. Downloads never use Xet: the mirror s
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 
@@ -33,6 +34,7 @@ from gator_setup.mirror.xet_store import XetRefused, XetStore, register_shard
 CAS_PATH = "/api/xet-cas"  # the casUrl handed out: {public base}{CAS_PATH}/v1/...
 MAX_SHARD = 128 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
+log = logging.getLogger("gator.mirror")
 
 
 def _bump(state: MirrorState, key: str) -> None:
@@ -75,6 +77,12 @@ def _grant(request: web.Request) -> tuple[MirrorState, User, RepoRef]:
     return state, user, grant.ref
 
 
+def _refused(user: User, ref: RepoRef, message: str) -> HubError:
+    # hf_xet shows the user only the status of a refused upload: the reason goes to the log too.
+    log.warning("Xet upload by %s to %s refused: %s", user.name, ref.url_path, message)
+    return HubError(400, "BadRequest", message)
+
+
 def _hash_arg(seg: str) -> str:
     try:
         xf.hash_from_hex(seg)
@@ -105,7 +113,7 @@ async def chunk_query(request: web.Request, prefix: str, hex_hash: str) -> web.R
 
 async def put_xorb(request: web.Request, prefix: str, hex_hash: str) -> web.Response:
     """POST {cas}/v1/xorbs/default/{hash}: store a xorb whose chunks hash to `hash`."""
-    state, user, _ref = _grant(request)
+    state, user, ref = _grant(request)
     _hash_arg(hex_hash)
     if prefix != "default":
         raise HubError(400, "BadRequest", "Unknown xorb prefix.")
@@ -115,7 +123,7 @@ async def put_xorb(request: web.Request, prefix: str, hex_hash: str) -> web.Resp
         try:
             inserted = await asyncio.to_thread(xs.put_xorb, user.name, hex_hash, body)
         except xf.XetFormatError as exc:
-            raise HubError(400, "BadRequest", f"Invalid xorb: {exc}") from None
+            raise _refused(user, ref, f"Invalid xorb: {exc}") from None
         except OSError as exc:
             raise HubError(507, "InsufficientStorage", f"Cannot store xorb: {exc.strerror}") from None
     _bump(state, "xet_xorbs")
@@ -140,7 +148,7 @@ async def put_shard(request: web.Request) -> web.Response:
         try:
             await asyncio.to_thread(work, body)
         except (xf.XetFormatError, XetRefused) as exc:
-            raise HubError(400, "BadRequest", f"Invalid shard: {exc}") from None
+            raise _refused(user, ref, f"Invalid shard: {exc}") from None
         except OSError as exc:
             raise HubError(507, "InsufficientStorage", f"Cannot store files: {exc.strerror}") from None
     _bump(state, "xet_shards")

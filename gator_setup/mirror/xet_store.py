@@ -14,8 +14,9 @@ repo's xorb); the user who uploaded those bytes holds them whichever repo they g
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from gator_setup.mirror import xet_format as xf
@@ -71,39 +72,48 @@ class XetStore:
         return inserted
 
 
-@dataclass
-class _Loaded:
-    hex_hash: str = ""
-    body: bytes = b""
-    refs: list[xf.ChunkRef] | None = None
+class _Xorbs:
+    """The stored xorbs a shard reads, memory-mapped (the page cache holds them, not the heap)."""
+
+    def __init__(self, xs: XetStore) -> None:
+        self.xs = xs
+        self.open: dict[str, tuple[mmap.mmap, list[xf.ChunkRef]]] = {}
+
+    def get(self, hex_hash: str) -> tuple[mmap.mmap, list[xf.ChunkRef]]:
+        if hex_hash not in self.open:
+            with open(self.xs.xorb_path(hex_hash), "rb") as fh:
+                mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self.open[hex_hash] = (mm, xf.chunk_refs(mm))
+        return self.open[hex_hash]
+
+    def close(self) -> None:
+        for mm, _ in self.open.values():
+            with contextlib.suppress(BufferError):
+                mm.close()
+        self.open.clear()
 
 
 def _check_owned(xs: XetStore, user: str, shard: xf.Shard) -> None:
-    for f in shard.files:
-        for t in f.terms:
-            hex_hash = xf.hash_hex(t.xorb)
-            if not xs.owns(user, hex_hash):
-                raise XetRefused(
-                    f"The shard refers to xorb {hex_hash}, which {user} has not uploaded to this mirror; "
-                    + CACHE_HINT
-                    + "."
-                )
+    for hex_hash in sorted({xf.hash_hex(t.xorb) for f in shard.files for t in f.terms}):
+        if not xs.owns(user, hex_hash):
+            raise XetRefused(
+                f"The shard refers to xorb {hex_hash}, which {user} has not uploaded to this mirror; "
+                + CACHE_HINT
+                + "."
+            )
 
 
-def _write_file(xs: XetStore, f: xf.ShardFile, writer: BlobWriter, cache: _Loaded) -> None:
+def _write_file(f: xf.ShardFile, writer: BlobWriter, xorbs: _Xorbs) -> None:
     """Rebuild one file's bytes into `writer`, checking each term and the file's Xet hash."""
     leaves: list[tuple[bytes, int]] = []
     for t in f.terms:
         hex_hash = xf.hash_hex(t.xorb)
-        if cache.hex_hash != hex_hash:
-            body = xs.xorb_path(hex_hash).read_bytes()
-            cache.hex_hash, cache.body, cache.refs = hex_hash, body, xf.chunk_refs(body)
-        assert cache.refs is not None
-        if t.end > len(cache.refs):
+        body, refs = xorbs.get(hex_hash)
+        if t.end > len(refs):
             raise XetRefused(f"A segment names chunks {t.start}-{t.end} of xorb {hex_hash}, which has fewer.")
         term_leaves = []
         for i in range(t.start, t.end):
-            data = xf.chunk_data(cache.body, cache.refs[i], i)
+            data = xf.chunk_data(body, refs[i], i)
             term_leaves.append((xf.chunk_hash(data), len(data)))
             writer.write(data)
         if sum(size for _, size in term_leaves) != t.size:
@@ -118,30 +128,34 @@ def _write_file(xs: XetStore, f: xf.ShardFile, writer: BlobWriter, cache: _Loade
 def register_shard(
     xs: XetStore, user: str, shard: xf.Shard, *, max_file_size: int, record: Callable[[str], None]
 ) -> list[FileEntry]:
-    """Rebuild every file of `shard` from `user`'s xorbs, verify it, publish it as a blob, `record` it.
+    """Rebuild every file of `shard` from `user`'s xorbs, verify it, publish it as a blob; `record`
+    them all once every file checked out.
 
-    Nothing is published unless every file of the shard checks out (temp files are removed); the
-    sha256 recorded is the one computed here from the rebuilt bytes, never one the client sent.
+    Files are rebuilt one after the other into a temp blob (one open file at a time, however many
+    files the shard lists) and published only once verified, so no blob is ever partial; the
+    sha256s recorded are the ones computed here from the rebuilt bytes, never ones the client sent,
+    and none is recorded if any file of the shard fails.
     """
     _check_owned(xs, user, shard)
     for f in shard.files:
         if f.size > max_file_size:
             raise XetRefused(f"A file of {f.size} bytes is larger than this mirror takes.")
-    writers: list[BlobWriter] = []
-    cache = _Loaded()
+    entries: list[FileEntry] = []
+    xorbs = _Xorbs(xs)
     try:
         for f in shard.files:
             writer = xs.store.new_blob()
-            writers.append(writer)
-            _write_file(xs, f, writer, cache)
             try:
-                writer.verify(sha256=f.sha256, size=f.size)
-            except BlobMismatch:
-                raise XetRefused("A file's bytes do not match the sha256 the shard names.") from None
-        entries = [w.publish() for w in writers]
+                _write_file(f, writer, xorbs)
+                try:
+                    writer.verify(sha256=f.sha256, size=f.size)
+                except BlobMismatch:
+                    raise XetRefused("A file's bytes do not match the sha256 the shard names.") from None
+                entries.append(writer.publish())
+            finally:
+                writer.abort()  # no-op once published
     finally:
-        for w in writers:
-            w.abort()  # no-op once published
+        xorbs.close()
     for entry in entries:
         record(str(entry["sha256"]))
     return entries
