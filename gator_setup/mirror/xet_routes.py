@@ -29,7 +29,8 @@ from gator_setup.mirror.http import json_response, read_body
 from gator_setup.mirror.ids import HubError, RepoRef, check_revision
 from gator_setup.mirror.state import MirrorState, public_base, state_of, user_of
 from gator_setup.mirror.uploads import record_upload
-from gator_setup.mirror.xet_store import XetRefused, XetStore, register_shard
+from gator_setup.mirror.xet_shard import register_shard
+from gator_setup.mirror.xet_store import XetRefused, XetStore
 
 CAS_PATH = "/api/xet-cas"  # the casUrl handed out: {public base}{CAS_PATH}/v1/...
 MAX_SHARD = 128 * 1024 * 1024

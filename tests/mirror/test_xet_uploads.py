@@ -89,6 +89,9 @@ def test_big_binary_goes_through_xet_and_downloads_identical(
     assert _upload(server, "alice/private", tmp_path / "big.bin", ALICE, home) == [sha, sha]
     after = stats(server)
     assert after[0] > before[0] and after[1] > before[1]  # the bytes came as xorbs and a shard
+    # Once rebuilt, the xorbs' bytes are dropped: Xet uploads cost the blobs' disk space, no more.
+    xet_bytes = sum(p.stat().st_size for p in (server.state.store.root / "xet").rglob("*") if p.is_file())
+    assert xet_bytes < len(data) // 50, xet_bytes
     # Same machine, same file, another repo of the same writer: hf_xet sends no xorb, only a shard
     # naming the xorbs of the first upload (its local dedup); they are alice's, so this works.
     assert _upload(server, "alice/models", tmp_path / "big.bin", ALICE, home) == [sha, sha]
@@ -230,12 +233,17 @@ def test_shards_are_checked_before_anything_is_published(server: BackgroundServe
     assert status == 400 and "bob has not uploaded" in answer["error"]
     assert not store.has_blob(sha)
     assert _leftovers(server) == []
+    # A file made of the first chunk only: the xorb's bytes stay (its second chunk is in no blob yet).
+    xorb_file = store.root / "xet" / "xorbs" / hex_hash[:2] / hex_hash
+    first = hashlib.sha256(chunks[0]).hexdigest()
+    assert _cas(server, "/v1/shards", alice, _shard(hex_hash, chunks, end=1)) == (200, {"result": 1})
+    assert store.blob_path(first).read_bytes() == chunks[0] and xorb_file.is_file()
     # alice's shard registers the file: rebuilt, sha256-checked, recorded as her upload to alice/models.
     assert _cas(server, "/v1/shards", alice, _shard(hex_hash, chunks)) == (200, {"result": 1})
     assert store.blob_path(sha).read_bytes() == b"".join(chunks)
-    # A file made of the first chunk only: another shard over the same xorb.
-    assert _cas(server, "/v1/shards", alice, _shard(hex_hash, chunks, end=1))[0] == 200
-    assert store.has_blob(hashlib.sha256(chunks[0]).hexdigest())
+    # Every chunk now lies in a blob: the xorb's bytes are dropped, its map rebuilds it from the blobs.
+    assert not xorb_file.exists() and xorb_file.with_suffix(".map").is_file()
+    assert _cas(server, "/v1/shards", alice, _shard(hex_hash, chunks)) == (200, {"result": 1})
     # bob's commit cannot link alice's content by its sha256; alice's can.
     line = {"key": "lfsFile", "value": {"path": "f.bin", "algo": "sha256", "oid": sha, "size": 7000}}
     ndjson = (json.dumps({"key": "header", "value": {"summary": "x"}}) + "\n" + json.dumps(line)).encode()
@@ -247,6 +255,10 @@ def test_shards_are_checked_before_anything_is_published(server: BackgroundServe
     assert status == 200
     status, _, got = req(server.url, "GET", f"/alice/models/resolve/{json.loads(answer)['commitOid']}/f.bin")
     assert status == 200 and got == b"".join(chunks)
+    # A blob the map needs is gone (say, removed by hand): the xorb is no longer usable, cleanly.
+    store.blob_path(sha).unlink()
+    status, answer = _cas(server, "/v1/shards", alice, _shard(hex_hash, chunks))
+    assert status == 400 and "has not uploaded" in answer["error"]
 
 
 def test_tokens_never_reach_the_log(server: BackgroundServer) -> None:
