@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import lz4.frame
 import pytest
-from mirror_server import http_request, run_client, start_mirror
+from mirror_server import SERVE_ONE_WORKER, http_request, run_client, start_mirror
 
 from gator_setup.mirror import xet_format as xf
 from gator_setup.mirror import xet_token
@@ -267,3 +269,37 @@ def test_tokens_never_reach_the_log(server: BackgroundServer) -> None:
     token = xet_write_token(server, "alice/models", ALICE)
     assert token not in redact(f"GET /x Authorization: Bearer {token}") and token not in redact(f"t={token}")
     assert token not in redact(f"token {token} here")
+
+
+def test_gator_mirror_serve_with_two_workers_takes_push_to_hub_from_the_default_client(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("datasets")
+    (tmp_path / "tokens").write_text(f"{ALICE} alice write\n")
+    cmd = [*SERVE_ONE_WORKER[:-1], "2", "--storage", str(tmp_path / "store"), "--port", "0"]
+    cmd += ["--tokens", str(tmp_path / "tokens")]
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        while not any("worker processes on port" in ln for ln in lines):
+            line = proc.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = "http://127.0.0.1:" + re.findall(r"on port (\d+)", lines[-1])[0]
+        code = """
+import json
+from datasets import Dataset, load_dataset
+Dataset.from_dict({"x": list(range(1000)), "y": ["v%d" % i for i in range(1000)]}).push_to_hub("alice/ds")
+print(json.dumps(load_dataset("alice/ds", split="train").to_dict()["y"][-2:]))
+"""
+        out = run_client(code, url, token=ALICE, timeout=300).stdout.strip().splitlines()[-1]
+        assert json.loads(out) == ["v998", "v999"]
+    finally:
+        proc.terminate()
+        rest = proc.communicate(timeout=20)[1]
+    log = "".join(lines) + rest
+    assert "xet-cas/v1/xorbs" in log and "xet-cas/v1/shards" in log  # the upload went through Xet
+    assert ALICE not in log and not re.search(r"gxet_(?!<redacted>)", log)  # no token in the log
