@@ -303,3 +303,19 @@ print(json.dumps(load_dataset("alice/ds", split="train").to_dict()["y"][-2:]))
     log = "".join(lines) + rest
     assert "xet-cas/v1/xorbs" in log and "xet-cas/v1/shards" in log  # the upload went through Xet
     assert ALICE not in log and not re.search(r"gxet_(?!<redacted>)", log)  # no token in the log
+
+
+@pytest.mark.parametrize(("lfs_uploads", "mode"), [(True, "lfs"), (False, "regular")])
+def test_preupload_answers_lfs_by_default_and_regular_with_no_lfs_uploads(
+    tmp_path: Path, lfs_uploads: bool, mode: str
+) -> None:
+    opts = {} if lfs_uploads else {"lfs_uploads": False}  # the default, or --no-lfs-uploads
+    srv = start_mirror(tmp_path / "store", **opts)
+    try:
+        assert req(srv.url, "POST", "/api/repos/create", "t0ken-dev", b'{"name": "dev/m"}')[0] == 200
+        files = [{"path": "model.safetensors", "size": 100, "sample": ""}]
+        body = json.dumps({"files": files}).encode()
+        status, _, answer = req(srv.url, "POST", "/api/models/dev/m/preupload/main", "t0ken-dev", body)
+        assert status == 200 and json.loads(answer)["files"][0]["uploadMode"] == mode
+    finally:
+        srv.stop()
