@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from gator_setup.analysis import speedups
 from gator_setup.analysis.candidates import import_pairs
@@ -27,6 +27,9 @@ from gator_setup.analysis.needles import NeedleIndex
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
 from gator_setup.cachedir import write_cache_json
+
+if TYPE_CHECKING:
+    from gator_setup.analysis.fanout import Child, Fanout
 
 #: Folders never descended into when scanning a project: environments, caches, VCS, build output.
 SKIP_DIRS = frozenset(
@@ -898,7 +901,7 @@ def _analyze_parallel(
 ) -> dict[str, _Fresh] | None:
     """`_analyze_misses` with `children` forked processes working beside this one; None when
     none could be forked. `done` (files walked so far) gets the rest of `todo` as it is walked."""
-    from gator_setup.analysis.fanout import Child, ChildLost, Fanout
+    from gator_setup.analysis.fanout import Fanout
 
     global _worker_analyzer
     _worker_analyzer = analyze
@@ -908,66 +911,113 @@ def _analyze_parallel(
         return None
     finally:
         _worker_analyzer = None
-    out: dict[str, _Fresh] = {}
-    pending: collections.deque[_File] = collections.deque()  # files whose candidates failed
-    returned: collections.deque[_Task] = collections.deque()  # tasks of a child that was lost
-    sent: dict[Child, collections.deque[_Task]] = {child: collections.deque() for child in fan.children}
-    walked = 0  # done[:walked] are in tasks
-    walked_all = False
+    try:
+        return _Parallel(fan, done, todo, analyze).run()
+    finally:
+        fan.close()
 
-    # A child's task, pickled, stays under 1/_AHEAD of its pipe's capacity (see Fanout.pipe_bytes):
-    # paths are counted in characters, at most 4 bytes each once pickled, with some room for the
-    # message's own framing. A lost child's tasks, given to the others, were made under the same bound.
-    task_chars = (fan.pipe_bytes // _AHEAD - 512) // 4
 
-    def bounded(files: Sequence[_File], most: int) -> int:
+class _Parallel:
+    """The state of one `_analyze_parallel`: the walk so far, each child's tasks, the results."""
+
+    def __init__(self, fan: Fanout, done: list[_File], todo: Iterator[_File], analyze: _Analyzer) -> None:
+        self.fan = fan
+        self.done = done
+        self.todo = todo
+        self.analyze = analyze
+        self.out: dict[str, _Fresh] = {}
+        self.pending: collections.deque[_File] = collections.deque()  # files whose candidates failed
+        self.returned: collections.deque[_Task] = collections.deque()  # tasks of a child that was lost
+        self.sent: dict[Child, collections.deque[_Task]] = {c: collections.deque() for c in fan.children}
+        self.walked = 0  # done[:walked] are in tasks
+        self.walked_all = False
+        # A child's task, pickled, stays under 1/_AHEAD of its pipe's capacity (see
+        # Fanout.pipe_bytes): paths are counted in characters, at most 4 bytes each once pickled,
+        # with some room for the message's own framing. A lost child's tasks, given to the others,
+        # were made under the same bound.
+        self.task_chars = (fan.pipe_bytes // _AHEAD - 512) // 4
+
+    def run(self) -> dict[str, _Fresh]:
+        """Every file's result, once the walk is over and no task is left anywhere."""
+        while True:
+            self.feed()
+            self.replies(0)
+            self.walk(_WALK_AHEAD, _CHUNK)  # a step at a time, between the parent's own tasks
+            task = self.next_task(_OWN_CHUNK, 1)
+            if task is not None:  # work of this process's own, between the children's replies
+                self.take(task, _serve(self.payload(task), self.analyze))
+            elif any(self.sent.values()):
+                self.replies(None)
+            else:
+                return self.out
+
+    def feed(self) -> None:
+        """Keep every child busy: up to _AHEAD tasks each."""
+        from gator_setup.analysis.fanout import ChildLost
+
+        for child in list(self.fan.children):
+            queue = self.sent[child]
+            while len(queue) < _AHEAD:
+                task = self.next_task(_CHUNK, _CHUNK_MIN)
+                if task is None:
+                    break
+                queue.append(task)
+                try:
+                    self.fan.send(child, self.payload(task))
+                except ChildLost:
+                    self.returned.extend(self.sent.pop(child))
+                    break
+
+    def bounded(self, files: Sequence[_File], most: int) -> int:
         """How many of `files` (at least one, at most `most`) fit in one task."""
         n = chars = 0
         for path, rel, _sig in files[:most]:
             chars += len(path) + len(rel) + 16
-            if chars > task_chars and n:
+            if chars > self.task_chars and n:
                 break
             n += 1
         return n
 
-    def walk(files: int, step: int | None = None) -> None:
+    def walk(self, files: int, step: int | None = None) -> None:
         """Walk on until `files` files are walked but not yet in a task (or the walk ends), at
         most `step` files this time."""
-        nonlocal walked_all
-        want = files - (len(done) - walked)
+        want = files - (len(self.done) - self.walked)
         if step is not None:
             want = min(want, step)
-        if not walked_all and want > 0:
-            before = len(done)
-            done.extend(itertools.islice(todo, want))
-            walked_all = len(done) - before < want
+        if not self.walked_all and want > 0:
+            before = len(self.done)
+            self.done.extend(itertools.islice(self.todo, want))
+            self.walked_all = len(self.done) - before < want
 
-    def next_task(files: int, parse: int) -> _Task | None:
+    def next_task(self, files: int, parse: int) -> _Task | None:
         """A lost child's task, else the next `files` files of the walk (fewer near the end:
         _TAIL_SPLIT), else up to `parse` of the files whose candidates failed (once every file is
         triaged); fewer when their paths are long (see task_chars)."""
-        nonlocal walked
-        if returned:
-            return returned.popleft()
-        walk(files)
-        if walked < len(done):
-            if walked_all:
-                files = min(files, max(1, (len(done) - walked) // _TAIL_SPLIT))
-            lo = walked
-            walked += bounded(done[lo : lo + files], files)
-            return _Task(lo, walked)
+        if self.returned:
+            return self.returned.popleft()
+        self.walk(files)
+        done = self.done
+        if self.walked < len(done):
+            if self.walked_all:
+                files = min(files, max(1, (len(done) - self.walked) // _TAIL_SPLIT))
+            lo = self.walked
+            self.walked += self.bounded(done[lo : lo + files], files)
+            return _Task(lo, self.walked)
+        pending = self.pending
         if pending:
-            n = bounded(list(itertools.islice(pending, parse)), parse)
+            n = self.bounded(list(itertools.islice(pending, parse)), parse)
             return _Task(parse=[pending.popleft() for _ in range(n)])
         return None
 
-    def take(task: _Task, rows: list[Any]) -> None:
+    def take(self, task: _Task, rows: list[Any]) -> None:
+        """Keep a task's rows: results, or files to parse (their candidates failed)."""
+        analyze, out = self.analyze, self.out
         if task.parse is not None:
             out.update(
                 (rel, _resolved(analyze, *r)) for (_p, rel, _s), r in zip(task.parse, rows, strict=True)
             )
             return
-        for item, (error, triage, sig, fa) in zip(done[task.lo : task.hi], rows, strict=True):
+        for item, (error, triage, sig, fa) in zip(self.done[task.lo : task.hi], rows, strict=True):
             if not item[2]:
                 item[2][:] = sig  # the stat of the file read (cold distributions)
             if error is not None:
@@ -977,46 +1027,23 @@ def _analyze_parallel(
             elif triage is None or (isinstance(triage, tuple) and analyze.all_resolve(triage)):
                 out[item[1]] = (None, [], None)
             else:
-                pending.append(item)
+                self.pending.append(item)
 
-    def payload(task: _Task) -> tuple[str, list[_File]]:
-        return ("parse", task.parse) if task.parse is not None else ("triage", done[task.lo : task.hi])
+    def payload(self, task: _Task) -> tuple[str, list[_File]]:
+        return ("parse", task.parse) if task.parse is not None else ("triage", self.done[task.lo : task.hi])
 
-    def replies(timeout: float | None) -> None:
-        for child in fan.ready(timeout):
-            queue = sent[child]
+    def replies(self, timeout: float | None) -> None:
+        """Take the replies waiting (after at most `timeout` seconds; None: until one comes)."""
+        from gator_setup.analysis.fanout import ChildLost
+
+        for child in self.fan.ready(timeout):
+            queue = self.sent[child]
             try:
-                rows = fan.receive(child)
+                rows = self.fan.receive(child)
             except ChildLost:
-                returned.extend(sent.pop(child))  # its tasks are done here (or by the others)
+                self.returned.extend(self.sent.pop(child))  # its tasks are done here (or by the others)
                 continue
-            take(queue.popleft(), rows)
-
-    try:
-        while True:
-            for child in list(fan.children):  # keep every child busy
-                queue = sent[child]
-                while len(queue) < _AHEAD:
-                    task = next_task(_CHUNK, _CHUNK_MIN)
-                    if task is None:
-                        break
-                    queue.append(task)
-                    try:
-                        fan.send(child, payload(task))
-                    except ChildLost:
-                        returned.extend(sent.pop(child))
-                        break
-            replies(0)
-            walk(_WALK_AHEAD, _CHUNK)  # a step at a time, between the parent's own tasks
-            task = next_task(_OWN_CHUNK, 1)
-            if task is not None:  # work of this process's own, between the children's replies
-                take(task, _serve(payload(task), analyze))
-            elif any(sent.values()):
-                replies(None)
-            else:
-                return out
-    finally:
-        fan.close()
+            self.take(queue.popleft(), rows)
 
 
 def _serve(task: tuple[str, list[_File]], analyze: _Analyzer | None = None) -> list[Any]:

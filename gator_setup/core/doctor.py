@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -157,15 +156,21 @@ def run_doctor(opts: DoctorOptions) -> Report:
         raise UsageError("--sysroot replays a bundle; it cannot also --save-bundle.")
     if opts.from_output and (opts.sysroot or opts.save_bundle):
         raise UsageError("--from-output replays pasted outputs; use it without --sysroot/--save-bundle.")
-    with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
-        if opts.from_output:
-            from gator_setup.core.bundle import sysroot_from_outputs
+    if opts.from_output or opts.sysroot:
+        import tempfile
 
-            opts = _replace_sysroot(opts, str(sysroot_from_outputs(opts.from_output, Path(work))))
-        elif opts.sysroot:
-            from gator_setup.core.bundle import open_sysroot
+        # (the replayed outputs are unpacked into a sysroot that lives as long as the probes)
+        with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
+            if opts.from_output:
+                from gator_setup.core.bundle import sysroot_from_outputs
 
-            opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
+                opts = _replace_sysroot(opts, str(sysroot_from_outputs(opts.from_output, Path(work))))
+            elif opts.sysroot:
+                from gator_setup.core.bundle import open_sysroot
+
+                opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
+            snapshot = build_snapshot(opts, settings, needs)
+    else:
         snapshot = build_snapshot(opts, settings, needs)
     results = run_checks(selected, snapshot)
     from gator_setup.core.causes import group_by_cause

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -27,6 +28,9 @@ from gator_setup.envfacts import Distribution
 from gator_setup.findings import CheckResult, Finding, Severity
 from gator_setup.probes.resolver import Change, ResolveError
 from gator_setup.snapshot import EnvSnapshot
+
+if TYPE_CHECKING:
+    from gator_setup.core.whatif import SiteMemo
 
 Resolver = Callable[[str, list[str]], list[Change]]
 #: Candidates tried per cause at most (each costs one resolver run).
@@ -180,7 +184,7 @@ class _Verifier:
         self.resolver = resolver
         py = ".".join(env.interpreter.version.split(".")[:2])
         self.cache = WheelCache(wheel_cache_dir(), offline=offline, python_version=py)
-        self.memo: dict[tuple[str, str], tuple[list[object], str]] = {}
+        self.memo: SiteMemo = {}
         self.resolves = 0
         #: Set once a resolve fails for want of a network: later candidates are not tried.
         self.unreachable = ""

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -28,6 +29,9 @@ from gator_setup.envfacts import Distribution
 from gator_setup.findings import Finding, Location, Severity
 from gator_setup.pins.model import PinSet
 from gator_setup.probes.resolver import RESOLVE_TIMEOUT_S, ResolveError
+
+if TYPE_CHECKING:
+    from gator_setup.core.whatif import SiteMemo
 
 RESOLVED_CODE = "GTR304"
 #: Marks a fix requirement that replaces the files' declaration of its package (uv --override).
@@ -144,7 +148,7 @@ class _Judge:
         from gator_setup.knowledge.builder import WheelCache
 
         self.cache = WheelCache(wheel_cache_dir(), offline=offline, python_version=python)
-        self.memo: dict[tuple[str, str], tuple[list[object], str]] = {}
+        self.memo: SiteMemo = {}
         self.notes: list[str] = []
 
     def findings(self, res: Resolution) -> list[tuple[str, Finding]]:

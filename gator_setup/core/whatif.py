@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -32,6 +32,7 @@ from gator_setup.report.model import Report
 from gator_setup.snapshot import Distribution, EnvSnapshot
 
 if TYPE_CHECKING:
+    from gator_setup.analysis.sites import ImportSite, SourceMap
     from gator_setup.knowledge.builder import ProviderRelease
 
 IMPORTS_CODE = "GTR111"
@@ -92,8 +93,8 @@ class _Side:
     dists: Mapping[str, Distribution]
     wheels: Mapping[str, Path]  # canonical name -> wheel of the new version (after side only)
 
-    def sources(self, name: str) -> tuple[dict[str, tuple[str, bytes, bool]], str] | None:
-        from gator_setup.knowledge.builder import tree_sources, wheel_sources
+    def sources(self, name: str) -> tuple[SourceMap, str] | None:
+        from gator_setup.analysis.sites import tree_sources, wheel_sources
 
         if name in self.wheels:
             src = wheel_sources(self.wheels[name])
@@ -117,7 +118,7 @@ class _Side:
         return (d.version, Path(d.path).parent) if d.path else None
 
 
-SiteMemo = dict[tuple[str, str], tuple[list[object], str]]
+SiteMemo: TypeAlias = "dict[tuple[str, str], tuple[list[ImportSite], str]]"
 
 
 #: Within one process the same wheel or installed tree always gives the same sites and exports, and
@@ -132,9 +133,9 @@ def _release(version: str, path: Path) -> ProviderRelease:
     return ProviderRelease(Version(version), path)
 
 
-def _sites(side: _Side, consumer: str, memo: SiteMemo) -> tuple[list[object], str] | None:
+def _sites(side: _Side, consumer: str, memo: SiteMemo) -> tuple[list[ImportSite], str] | None:
     """Import sites of watched providers in `consumer` on `side`, parsed once per source."""
-    from gator_setup.knowledge.builder import import_sites
+    from gator_setup.analysis.sites import import_sites
 
     origin = str(side.wheels[consumer]) if consumer in side.wheels else str(side.dists[consumer].path)
     key = (consumer, origin)
@@ -144,7 +145,7 @@ def _sites(side: _Side, consumer: str, memo: SiteMemo) -> tuple[list[object], st
             return None
         sources, top = got
         modules = [m for m in WATCHED if canonicalize_name(m) != consumer]
-        memo[key] = (list(import_sites(sources, top, modules)), top)
+        memo[key] = (import_sites(sources, top, modules), top)
     return memo[key]
 
 
@@ -152,8 +153,6 @@ def _broken_imports(
     side: _Side, consumer: str, cache: object, memo: SiteMemo
 ) -> dict[tuple[str, str | None], Finding]:
     """Unguarded run-time imports of watched providers by `consumer` that do not resolve on `side`."""
-    from gator_setup.knowledge.builder import ImportSite
-
     got = _sites(side, consumer, memo)
     if got is None:
         return {}
@@ -161,7 +160,7 @@ def _broken_imports(
     out: dict[tuple[str, str | None], Finding] = {}
     dist = side.dists[consumer]
     for module in WATCHED:
-        sites = [s for s in all_sites if isinstance(s, ImportSite) and s.module.split(".")[0] == module]
+        sites = [s for s in all_sites if s.module.split(".")[0] == module]
         if not sites:
             continue
         root = side.provider_root(module, cache)

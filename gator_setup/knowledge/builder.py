@@ -19,17 +19,20 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gator_setup.errors import GatorError, InputError
+
+if TYPE_CHECKING:
+    from gator_setup.analysis.sites import ImportSite
 
 
 class BuildError(GatorError):
@@ -234,22 +237,6 @@ class WheelCache:
         return target
 
 
-#: module -> (path inside the wheel or site-packages, source bytes, is it a package __init__)
-SourceMap = dict[str, tuple[str, bytes, bool]]
-
-
-@dataclass(frozen=True)
-class ImportSite:
-    """One unguarded run-time import of a provider name by a consumer release."""
-
-    module: str  # provider module imported from
-    name: str | None  # imported name (None: `import module`)
-    file: str  # path inside the wheel
-    line: int
-    consumer_module: str  # the consumer module that holds the import
-    import_time: bool  # executed by `import <consumer>` itself
-
-
 @dataclass
 class ConsumerScan:
     """What one consumer release imports from the provider, and what it declares it needs."""
@@ -257,21 +244,6 @@ class ConsumerScan:
     version: Version
     sites: list[ImportSite]
     requires_provider: str | None = None  # the specifier it declares on the provider
-
-
-def wheel_sources(wheel: Path) -> SourceMap:
-    """module -> (path in wheel, source, is_package) for every .py member."""
-    from gator_setup.analysis import module_name
-
-    out: dict[str, tuple[str, bytes, bool]] = {}
-    with zipfile.ZipFile(wheel) as zf:
-        for name in zf.namelist():
-            if not name.endswith(".py") or ".data/" in name.split("/", 1)[0] + "/":
-                continue
-            mod = module_name(name)
-            if mod is not None:
-                out[mod[0]] = (name, zf.read(name), mod[1])
-    return out
 
 
 def _declared_on(wheel: Path, provider: str) -> str | None:
@@ -292,64 +264,10 @@ def _declared_on(wheel: Path, provider: str) -> str | None:
     return None
 
 
-def tree_sources(root: Path, files: Iterable[str]) -> SourceMap:
-    """module -> (path, source, is_package) for installed files (paths relative to site-packages)."""
-    from gator_setup.analysis import module_name
-
-    out: SourceMap = {}
-    for rel in files:
-        if not rel.endswith(".py") or rel.startswith(".."):
-            continue
-        mod = module_name(rel)
-        if mod is None:
-            continue
-        try:
-            out[mod[0]] = (rel, (root / rel).read_bytes(), mod[1])
-        except OSError:
-            continue  # a file listed in RECORD but gone: nothing to analyse
-    return out
-
-
-#: Checkpoint-conversion scripts shipped inside packages (transformers' models/*/convert_*.py):
-#: run by hand, never imported by the library, so their imports do not break an environment.
-SCRIPT_PREFIXES = ("convert_",)
-
-
-def _is_script(path: str) -> bool:
-    return path.rsplit("/", 1)[-1].startswith(SCRIPT_PREFIXES)
-
-
-def import_sites(
-    sources: SourceMap, consumer_module: str, provider_module: str | Collection[str]
-) -> list[ImportSite]:
-    """Unguarded module-level imports of the provider module(s) in run-time files of one package.
-
-    Several providers are analysed in one pass over the files (each file is parsed once).
-    """
-    from gator_setup.analysis import analyze_source, file_role, import_time_modules
-
-    providers = {provider_module} if isinstance(provider_module, str) else set(provider_module)
-    needles = [p.encode() for p in sorted(providers)]
-    found: list[tuple[str, str | None, str, int, str]] = []
-    for mod, (path, data, is_pkg) in sorted(sources.items()):
-        if not any(n in data for n in needles) or file_role(path) != "runtime" or _is_script(path):
-            continue
-        fa = analyze_source(data, path, module=mod, is_package=is_pkg, watched=providers)
-        for ref in fa.imports:
-            if ref.top not in providers or ref.guard is not None or ref.scope != "module":
-                continue
-            found.append((ref.module, ref.name, path, ref.line, mod))
-    if not found:
-        return []
-    # Only worth computing when something is imported: it parses the whole import graph.
-    at_import = import_time_modules(
-        consumer_module, lambda m: (sources[m][1], sources[m][2]) if m in sources else None
-    )
-    return [ImportSite(m, n, p, line, cm, cm in at_import) for m, n, p, line, cm in found]
-
-
 def scan_consumer(wheel: Path, consumer: Source, provider: Source, version: Version) -> ConsumerScan:
     """Unguarded module-level imports of the provider in run-time files of a consumer wheel."""
+    from gator_setup.analysis.sites import import_sites, wheel_sources
+
     sites = import_sites(wheel_sources(wheel), consumer.module, provider.module)
     return ConsumerScan(version, sites, _declared_on(wheel, provider.dist))
 
@@ -373,6 +291,8 @@ def cached_scan(
     """scan_consumer, memoised on disk by wheel name, provider and analyzer version."""
     path = cache.root / "scans" / _analysis_key() / f"{wheel.stem}.{provider.module}.json"
     if path.exists():
+        from gator_setup.analysis.sites import ImportSite
+
         try:
             data = json.loads(path.read_text())
             sites = [ImportSite(**site) for site in data["sites"]]

@@ -42,11 +42,11 @@ class Aside(Generic[T]):
 
     def result(self) -> T:
         """The answer (waits for the child; runs `fn` here when there is none or it was lost)."""
-        from gator_setup.analysis.fanout import ChildLost
-
         fanout, self._fanout = self._fanout, None
         if fanout is None:
             return self._fn()
+        from gator_setup.analysis.fanout import ChildLost
+
         try:
             if fanout.children:
                 reply: T = fanout.receive(fanout.children[0])
