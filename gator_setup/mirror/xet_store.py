@@ -153,8 +153,9 @@ class XetStore:
         if got != hex_hash:
             raise xf.XetFormatError(f"Xorb body hashes to {got}, not to the hash in the URL.")
         path = self.xorb_path(hex_hash)
+        # Verified bytes that are stored already (as a file or, through the map, in blobs) stay as they are.
         inserted = not path.is_file() and self._placements(hex_hash) is None
-        if not path.is_file():
+        if inserted:
             atomic_write_bytes(path, body)
         owner = self._owner_path(user, hex_hash)
         owner.parent.mkdir(parents=True, exist_ok=True)
