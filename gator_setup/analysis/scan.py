@@ -8,7 +8,6 @@ import contextlib
 import fnmatch
 import gc
 import itertools
-import json
 import operator
 import os
 import sys
@@ -16,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gator_setup.analysis import speedups
 from gator_setup.analysis.candidates import import_pairs
@@ -26,6 +25,7 @@ from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.needles import NeedleIndex
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
+from gator_setup.analysis.treeindex import DistEntry, FileEntry, Row, TreeIndex
 from gator_setup.cachedir import write_cache_json
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
 _File = tuple[str, str, list[Any]]
 #: An entry of scan_tree's plan: a file with its cache hit (or None) and cache slot, or a
 #: distribution to walk and analyse afresh.
-_Seen = tuple[str, str, list[Any], list[Any] | None, list[Any] | None]
+_Seen = tuple[str, str, list[Any], FileEntry | None, Row | None]
 _Unit = _Seen | DistTop
 
 
@@ -576,28 +576,6 @@ def _walk_top(
     return out
 
 
-def _valid_top(cached: Any) -> TypeGuard[list[Any]]:
-    """A distribution's index entry as this version writes it (a damaged one is ignored)."""
-    return (
-        isinstance(cached, list)
-        and len(cached) == 4
-        and isinstance(cached[2], int)
-        and isinstance(cached[3], list)
-        and all(
-            isinstance(row, list)
-            and len(row) == 2
-            and isinstance(row[0], str)
-            and (row[1] is None or (isinstance(row[1], list) and len(row[1]) == 4))
-            for row in cached[3]
-        )
-    )
-
-
-def _irrelevant(hit: list[Any]) -> bool:
-    """A cache entry of a file found irrelevant (nothing to rebuild from it)."""
-    return len(hit) == 2 or (len(hit) == 4 and hit[2] is None)
-
-
 @gc_paused()
 def scan_tree(
     path: str | os.PathLike[str],
@@ -629,70 +607,55 @@ def scan_tree(
     root = Path(path)
     if cache_file is None:
         return scan_files(_read_tree(root, exclude), providers, watched, max_files, deep_needles, deep_exempt)
-    old_raw, old_files, old_tops = _load_scan_cache(cache_file)
-    new_files: dict[str, list[Any]] = {}
-    new_tops: dict[str, list[Any]] = {}
+    old = TreeIndex.load(cache_file)
+    new_files: dict[str, FileEntry] = {}
+    new_tops: dict[str, DistEntry] = {}
     analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
     result = ScanResult()
     # First the walk and the cache look-ups (cheap), then the files that miss the cache: those are
     # analysed in forked child processes too when there are enough of them to pay for the start-up.
-    # Cache entry per relative path: [size, mtime_ns] for a file found irrelevant (most files;
-    # short entries keep the index small and quick to load), else [size, mtime_ns, analysis JSON
-    # or None, issues JSON]. The files of an installed distribution's top-level entry are kept
-    # under that entry with the owner's identity: [dist-info, ident, number of files, [[rel,
-    # entry or None when unreadable], ...] of the files that are not irrelevant].
+    # The files of an installed distribution's top-level entry are kept under that entry with the
+    # owner's identity (treeindex.DistEntry), the others by relative path (treeindex.FileEntry).
     if walked is None:
         walked = walk_stats(root, exclude, max_files, dist_tops=True, layout_dir=layout_dir)
     stats, result.truncated = walked
     patterns = tuple(exclude)
     root_s = str(root)
-    # (path, rel, sig, cache hit or None, row) of the files that need more than their cache entry
-    # (misses, and unchanged files with an analysis to rebuild), in walk order; row: the
-    # [rel, entry] of a distribution's entry to fill in, or None for a file outside any
+    # The files that need more than their cache entry (misses, and unchanged files with an
+    # analysis to rebuild), in walk order, each with its row in a distribution's entry (None for a
+    # file outside any), and the distributions to walk and analyse afresh in their files' place.
     seen: list[_Unit] = []
     cold: list[DistTop] = []  # distributions walked and analysed afresh
     files_seen = 0
-
-    def check(path: str, rel: str, sig: list[Any], hit: list[Any] | None, row: list[Any] | None) -> None:
-        if sig and hit is not None and hit[0] == sig[0] and hit[1] == sig[1]:
-            if _irrelevant(hit):
-                if row is None:
-                    new_files[rel] = hit  # most files: unchanged and irrelevant, nothing to rebuild
-                else:
-                    row[1] = hit
-                return
-            if len(hit) == 4:
-                seen.append((path, rel, hit, hit, row))
-                return
-        seen.append((path, rel, sig, None, row))
-
-    get = old_files.get
+    unchanged = old.unchanged
     for item in stats:
         if not isinstance(item, DistTop):
             files_seen += 1
-            check(*item, get(item[1]), None)
+            path, rel, sig = item
+            hit = unchanged(rel, sig)
+            if hit is not None and not hit.relevant:
+                new_files[rel] = hit  # most files: unchanged and irrelevant, nothing to rebuild
+            else:
+                seen.append((path, rel, sig, hit, None))
             continue
-        cached = old_tops.get(item.rel)
-        rows: list[list[Any]] = []
-        new_tops[item.rel] = [item.dist, item.ident, 0, rows]
-        if _valid_top(cached) and cached[:2] == [item.dist, item.ident]:
+        cached = old.top(item.rel)
+        if cached is not None and (cached.dist, cached.ident) == (item.dist, item.ident):
             # The distribution is unchanged (same name, version and RECORD): its files are taken
             # from the cache, neither walked nor stat'ed (an in-place edit shows after a reinstall).
             # Only the files that matter are listed (irrelevant ones are just counted).
-            new_tops[item.rel][2] = cached[2]
-            files_seen += cached[2]
-            for rel, hit in cached[3]:
-                row = [rel, hit]
-                rows.append(row)
-                file = os.path.join(root_s, rel)
-                if hit is not None and len(hit) == 4:
-                    seen.append((file, rel, hit, hit, row))
+            new_tops[item.rel] = cached
+            files_seen += cached.files
+            for row in cached.rows:
+                file = os.path.join(root_s, row.rel)
+                if row.entry is not None:
+                    seen.append((file, row.rel, [row.entry.size, row.entry.mtime_ns], row.entry, row))
                 else:  # unreadable last time: tried again, as any file outside a distribution
-                    seen.append((file, rel, _with_stat((file, rel, None))[2], None, row))
+                    seen.append((file, row.rel, _with_stat((file, row.rel, None))[2], None, row))
             continue
         # New, upgraded or reinstalled (pip rewrites every file, so no per-file entry would
         # still match): walked and analysed file by file, where the files are analysed (the
         # walk then overlaps the analysis), and put here in walk order afterwards.
+        new_tops[item.rel] = DistEntry(item.dist, item.ident, 0, [])
         cold.append(item)
         seen.append(item)
     misses = [(path, rel, sig) for path, rel, sig, hit, _row in _files(seen) if hit is None]
@@ -704,23 +667,24 @@ def scan_tree(
         if not isinstance(unit, DistTop):
             in_order.append(unit)
             continue
-        top = new_tops[unit.rel]
-        for file, rel, sig in cold_files[unit.rel]:
+        walked_files = cold_files[unit.rel]
+        rows = new_tops[unit.rel].rows
+        for file, rel, sig in walked_files:
             got = fresh[rel]
             if sig and got[0] is None and not got[1] and got[2] is None:
                 continue  # read and found irrelevant (most files): only counted, no row to keep
-            row = [rel, None]
-            top[3].append(row)
+            row = Row(rel)
+            rows.append(row)
             in_order.append((file, rel, sig, None, row))
-        top[2] = len(cold_files[unit.rel])
-        files_seen += top[2]
+        new_tops[unit.rel] = new_tops[unit.rel]._replace(files=len(walked_files))
+        files_seen += len(walked_files)
     result.files_seen = files_seen
     for path, rel, sig, hit, slot in in_order:
-        entry: list[Any] | None = None
+        entry: FileEntry | None = None
         if hit is not None:
             entry = hit
-            fa: FileAnalysis | None = FileAnalysis.from_json(hit[2])
-            issues = _issues_from_json(fa, hit[3], providers)
+            fa: FileAnalysis | None = FileAnalysis.from_json(hit.analysis)
+            issues = _issues_from_json(fa, hit.issues or [], providers)
         else:
             fa, issues, error = fresh[rel]
             if error is not None:
@@ -728,21 +692,24 @@ def scan_tree(
                 continue
             if sig:
                 entry = (
-                    sig
+                    FileEntry(sig[0], sig[1])
                     if fa is None and not issues
-                    else [*sig, None if fa is None else fa.to_json(), [_issue_to_json(i) for i in issues]]
+                    else FileEntry(
+                        sig[0],
+                        sig[1],
+                        None if fa is None else fa.to_json(),
+                        [_issue_to_json(i) for i in issues],
+                    )
                 )
         if entry is not None:
             if slot is None:
                 new_files[rel] = entry
             else:
-                slot[1] = entry
+                slot.entry = entry
         _collect(result, fa)
         result.issues.extend(issues)
-    for top in new_tops.values():
-        top[3] = [row for row in top[3] if row[1] is None or not _irrelevant(row[1])]
-    new = {"v": SCAN_CACHE_FORMAT, "files": new_files, "tops": new_tops}
-    if not result.truncated and new != old_raw:
+    new = TreeIndex.to_json(new_files, new_tops)
+    if not result.truncated and new != old.raw:
         write_cache_json(cache_file, new)
     return result
 
@@ -1080,24 +1047,6 @@ def _issues_from_json(fa: FileAnalysis | None, rows: list[Any], providers: Provi
             continue
         out.append(ScanIssue(fa, Unresolved(ref, provider, kind, missing), file_role(fa.path)))
     return out
-
-
-#: The per-tree index's layout; an index of another layout is ignored (the scan starts afresh).
-SCAN_CACHE_FORMAT = 3
-
-
-def _load_scan_cache(path: Path) -> tuple[Any, dict[str, list[Any]], dict[str, list[Any]]]:
-    """The index as read, its per-file entries and its per-distribution top-level entries."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None, {}, {}
-    if not isinstance(data, dict) or data.get("v") != SCAN_CACHE_FORMAT:
-        return None, {}, {}
-    files, tops = data.get("files"), data.get("tops")
-    if not isinstance(files, dict) or not isinstance(tops, dict):
-        return None, {}, {}
-    return data, files, tops
 
 
 def _read_wheel(path: Path) -> Iterator[tuple[str, str, bytes | None, str | None]]:

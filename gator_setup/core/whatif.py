@@ -10,8 +10,6 @@ change would introduce are reported; the environment is never modified.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -69,16 +67,6 @@ def wheel_cache_dir() -> Path:
     return Path(base) / "wheels"
 
 
-def _record_files(dist: Distribution) -> list[str]:
-    if not dist.path:
-        return []
-    try:
-        text = (Path(dist.path) / "RECORD").read_text(encoding="utf-8")
-    except OSError:
-        return []
-    return [row[0] for row in csv.reader(io.StringIO(text)) if row]
-
-
 def _top_module(names: Iterable[str], dist: str) -> str:
     """The package a distribution installs (its canonical name with underscores, if present)."""
     tops = {n.split(".", 1)[0] for n in names}
@@ -95,6 +83,7 @@ class _Side:
 
     def sources(self, name: str) -> tuple[SourceMap, str] | None:
         from gator_setup.analysis.sites import tree_sources, wheel_sources
+        from gator_setup.probes.imports import dist_python_files
 
         if name in self.wheels:
             src = wheel_sources(self.wheels[name])
@@ -102,7 +91,10 @@ class _Side:
             d = self.dists.get(name)
             if d is None or not d.path:
                 return None
-            src = tree_sources(Path(d.path).parent, _record_files(d))
+            try:  # the files the doctor analyses of an installed distribution (RECORD)
+                src = tree_sources(*dist_python_files(d))
+            except OSError:
+                return None
         return src, _top_module(src, name)
 
     def provider_root(self, module: str, cache: object) -> tuple[str, Path] | None:

@@ -373,11 +373,6 @@ def _bisect(
     return lo, hi
 
 
-@dataclass
-class GeneratedRule:
-    data: dict[str, Any]
-
-
 def _spec(lo: Version | None, hi: Version | None) -> str:
     parts = ([f">={lo}"] if lo is not None else []) + ([f"<{hi}"] if hi is not None else [])
     return ",".join(parts) or ">=0"
