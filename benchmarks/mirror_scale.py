@@ -7,7 +7,11 @@ cold single-flight across several processes sharing one store.
     are in the list;
   * throughput: --clients concurrent clients, each looping `model_info` + a paginated recursive tree
     listing (what `list_repo_files` sends) on a --meta-files repo for --seconds, against
-    `--workers 1` and `--workers 2`; API calls/s and p50/p99;
+    `--workers 1` and `--workers 2`; API calls/s and p50/p99. The load comes from `wrk` (Debian
+    package; one C thread, 50 keep-alive connections replaying the client loop's requests) where
+    it is installed, else from aiohttp clients in two Python processes (--load-generator): on a
+    2-core machine the Python clients take CPU from the second worker, which is then not measured;
+    the CPU the load generator used is printed with each row;
   * single-flight: 2 and 4 `gator mirror serve --upstream` processes on one storage folder, 8 clients
     spread over them asking for one cold --sf-mb file of a fake upstream at once; upstream file
     requests counted (1 is the goal), bytes checked by sha256.
@@ -208,37 +212,105 @@ def _client_proc(args: tuple[str, str, int, float]) -> tuple[list[float], list[s
     return _run_clients(*args)
 
 
-def bench_throughput(work: Path, files: int, clients: int, seconds: float) -> dict[str, Any]:
+def _request_paths(url: str, repo: str) -> list[str]:
+    """The requests one client loop sends: `model_info`, then every page of the recursive tree
+    (following the Link headers, as `list_repo_files` does), as paths on the server."""
+    import urllib.request
+
+    paths = [f"/api/models/{repo}"]
+    nxt: str | None = f"{url}/api/models/{repo}/tree/main?recursive=true"
+    while nxt:
+        paths.append(nxt[len(url) :])
+        with urllib.request.urlopen(nxt) as r:
+            r.read()
+            link = r.headers.get("Link")
+        nxt = link.split(";")[0].strip("<>") if link else None
+    return paths
+
+
+_WRK_SCRIPT = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter - 1) %% #paths + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests": %%d, "duration_us": %%d, "errors": %%d, '
+    .. '"p50_us": %%d, "p99_us": %%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout + e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _run_wrk(url: str, repo: str, clients: int, seconds: float) -> tuple[int, float, int, float, float]:
+    """(requests, seconds, errors, p50 s, p99 s) of `wrk`: `clients` connections on one thread, each
+    sending the client loop's requests in turn (model_info, tree pages) for `seconds`."""
+    paths = _request_paths(url, repo)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(_WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "30s", "-s", fh.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(fh.name)
+    row = json.loads(next(line for line in out.splitlines() if line.startswith("WRK "))[4:])
+    return (
+        row["requests"],
+        row["duration_us"] / 1e6,
+        row["errors"],
+        row["p50_us"] / 1e6,
+        row["p99_us"] / 1e6,
+    )
+
+
+def bench_throughput(work: Path, files: int, clients: int, seconds: float, generator: str) -> dict[str, Any]:
+    """Metadata calls/s of 1 and 2 workers. generator "wrk": one C process makes the load (little CPU
+    taken from the workers on a small machine); "python": aiohttp clients in two processes."""
     import multiprocessing
 
     store_dir = work / "meta"
     synthetic_repo(Store(store_dir), "bench/meta", files)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"generator": generator}
     for workers in (1, 2):
         with serve_proc(store_dir, "--workers", str(workers)) as (url, pid):
-            # Clients in two processes of their own: one Python process cannot parse pages fast enough.
-            procs = 2
             before = server_cpu(pid)
-            with multiprocessing.get_context("spawn").Pool(procs) as pool:
-                # Each client process loops for `seconds` once started: calls / seconds is the rate.
-                parts = pool.map(
-                    _client_proc, [(url, "bench/meta", clients // procs, seconds)] * procs, chunksize=1
-                )
+            client_before = os.times()
+            if generator == "wrk":
+                calls, took, n_errors, p50, p99 = _run_wrk(url, "bench/meta", clients, seconds)
+            else:
+                # Clients in two processes of their own: one Python process cannot parse pages fast enough.
+                procs = 2
+                with multiprocessing.get_context("spawn").Pool(procs) as pool:
+                    # Each client process loops for `seconds` once started: calls / seconds is the rate.
+                    parts = pool.map(
+                        _client_proc, [(url, "bench/meta", clients // procs, seconds)] * procs, chunksize=1
+                    )
+                lat = sorted(x for p in parts for x in p[0])
+                calls, took, n_errors = len(lat), seconds, sum(len(p[1]) for p in parts)
+                p50 = lat[len(lat) // 2] if lat else 0.0
+                p99 = lat[int(len(lat) * 0.99)] if lat else 0.0
+            client_after = os.times()
             after = server_cpu(pid)
         cpu = sorted((round(after[p] - before.get(p, 0.0), 1) for p in after if p != pid), reverse=True)
-        lat = [x for p in parts for x in p[0]]
-        errors = [x for p in parts for x in p[1]]
-        lat.sort()
+        client_cpu = sum(client_after[i] - client_before[i] for i in (2, 3))  # children: user + sys
         row = {
-            "calls_per_s": round(len(lat) / seconds, 1),
-            "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
-            "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 1) if lat else None,
-            "errors": len(errors),
+            "calls_per_s": round(calls / took, 1),
+            "p50_ms": round(1000 * p50, 1),
+            "p99_ms": round(1000 * p99, 1),
+            "errors": n_errors,
             "worker_cpu_s": cpu or [round(after[pid] - before.get(pid, 0.0), 1)],
+            "load_generator_cpu_s": round(client_cpu, 1),
             "load": load(),
         }
         out[f"workers_{workers}"] = row
-        print(f"throughput, {workers} worker(s), {clients} clients: {row}", flush=True)
+        print(f"throughput, {workers} worker(s), {clients} clients ({generator}): {row}", flush=True)
     if out["workers_1"]["calls_per_s"]:
         out["ratio"] = round(out["workers_2"]["calls_per_s"] / out["workers_1"]["calls_per_s"], 2)
         print(f"throughput ratio 2 / 1 workers: {out['ratio']}  (load {load()})", flush=True)
@@ -303,8 +375,20 @@ def main() -> int:
     ap.add_argument("--meta-files", type=int, default=10000)
     ap.add_argument("--sf-mb", type=int, default=64)
     ap.add_argument("--only", default="listing,throughput,flight")
+    ap.add_argument(
+        "--load-generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="who makes the throughput load: wrk (C; Debian package `wrk`), python (aiohttp clients); "
+        "auto: wrk where installed",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    generator = args.load_generator
+    if generator == "auto":
+        import shutil
+
+        generator = "wrk" if shutil.which("wrk") else "python"
     parts = set(args.only.split(","))
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": load()}
     with tempfile.TemporaryDirectory(prefix="gator-scale-") as tmp:
@@ -312,7 +396,9 @@ def main() -> int:
         if "listing" in parts:
             result["listing"] = bench_listing(work, [int(x) for x in args.sizes.split(",")], args.runs)
         if "throughput" in parts:
-            result["throughput"] = bench_throughput(work, args.meta_files, args.clients, args.seconds)
+            result["throughput"] = bench_throughput(
+                work, args.meta_files, args.clients, args.seconds, generator
+            )
         if "flight" in parts:
             result["flight"] = bench_flight(work, args.sf_mb)
     result["load_end"] = load()

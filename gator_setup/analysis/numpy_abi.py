@@ -14,6 +14,7 @@ Verified on real wheels in real venvs (docs/knowledge.md, "numpy ABI"): opencv-p
 from __future__ import annotations
 
 import mmap
+import struct
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -30,28 +31,70 @@ MAX_BINARY_BYTES = 256 * 1024 * 1024
 
 def is_binary(rel_path: str) -> bool:
     """A shared object / extension module file (by its file type suffix, `.so.1` included)."""
-    name = PurePosixPath(rel_path).name
+    name = rel_path.rsplit("/", 1)[-1]  # (called on every RECORD row: no PurePosixPath)
     return name.endswith(_BINARY_SUFFIXES) or ".so." in name
 
 
-def numpy_build_of_bytes(data: bytes | mmap.mmap) -> int | None:
+def numpy_build_of_bytes(data: bytes | mmap.mmap, start: int = 0, end: int | None = None) -> int | None:
     """2 for a numpy-2 build, 1 for a numpy-1.x build, None when the file does not use numpy's C API.
 
-    One pass over the bytes: each occurrence of the common tail is judged by what precedes it.
+    One pass over data[start:end]: each occurrence of the common tail is judged by what precedes it.
     """
+    end = len(data) if end is None else end
     found = None
-    at = data.find(_TAIL)
+    at = data.find(_TAIL, start, end)
     while at >= 0:
-        if data[max(0, at - len(_NUMPY2_HEAD)) : at] == _NUMPY2_HEAD:
+        if data[max(start, at - len(_NUMPY2_HEAD)) : at] == _NUMPY2_HEAD:
             return 2
-        if data[max(0, at - len(_NUMPY1_HEAD)) : at] == _NUMPY1_HEAD:
+        if data[max(start, at - len(_NUMPY1_HEAD)) : at] == _NUMPY1_HEAD:
             found = 1
-        at = data.find(_TAIL, at + 1)
+        at = data.find(_TAIL, at + 1, end)
     return found
 
 
+#: ELF section header flags and the type of a section without contents in the file.
+_SHF_ALLOC, _SHF_EXECINSTR, _SHT_NOBITS = 0x2, 0x4, 8
+
+
+def elf_data_sections(data: bytes | mmap.mmap) -> list[tuple[int, int]] | None:
+    """(start, end) in the file of an ELF object's loaded sections that are not machine code.
+
+    Compilers put string literals (`import_array()`'s module name) in .rodata or .data, and the
+    dynamic linker's names (`PyInit_<name>`) in .dynstr: all loaded, none executable. Machine
+    code (.text) and what is not loaded (debug info, the static symbol table) are most of a
+    binary's bytes, and the only parts skipped. None when `data` is not an ELF file whose section
+    table can be read (then the whole file is searched). tests/analysis/test_numpy_abi_elf.py
+    compares both searches on every installed binary.
+    """
+    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+        return None
+    wide = data[4] == 2
+    order = "<" if data[5] == 1 else ">"
+    if wide:
+        shoff = struct.unpack_from(order + "Q", data, 0x28)[0]
+        entsize, count = struct.unpack_from(order + "HH", data, 0x3A)
+        header = struct.Struct(order + "IIQQQQ")  # name, type, flags, addr, offset, size
+    else:
+        shoff = struct.unpack_from(order + "I", data, 0x20)[0]
+        entsize, count = struct.unpack_from(order + "HH", data, 0x2E)
+        header = struct.Struct(order + "IIIIII")
+    if count == 0 or entsize < header.size or shoff + entsize * count > len(data):
+        return None  # no section table (or 65,280 sections and more: counted elsewhere)
+    out: list[tuple[int, int]] = []
+    for i in range(count):
+        _name, kind, flags, _addr, offset, size = header.unpack_from(data, shoff + i * entsize)
+        if kind == _SHT_NOBITS or not flags & _SHF_ALLOC or flags & _SHF_EXECINSTR or not size:
+            continue
+        if offset + size > len(data):
+            return None
+        out.append((offset, offset + size))
+    return out
+
+
 def numpy_build_of(path: Path) -> tuple[int | None, bool]:
-    """(numpy build, is an extension module) of a binary file, mapped rather than read whole."""
+    """(numpy build, is an extension module) of a binary file, mapped rather than read whole.
+
+    In an ELF file only the sections that can hold the marker strings are searched."""
     if path.stat().st_size > MAX_BINARY_BYTES:
         return None, False
     with path.open("rb") as fh:
@@ -60,10 +103,12 @@ def numpy_build_of(path: Path) -> tuple[int | None, bool]:
         except ValueError:  # empty file
             return None, False
         with mm:
-            build = numpy_build_of_bytes(mm)
-            stem = path.name.split(".", 1)[0]
+            ranges = elf_data_sections(mm) or [(0, len(mm))]
+            builds = [numpy_build_of_bytes(mm, start, end) for start, end in ranges]
+            build = max((b for b in builds if b is not None), default=None)
             # An extension module exports PyInit_<name>; a plain shared library does not.
-            return build, mm.find(b"PyInit_" + stem.encode() + b"\0") >= 0
+            init = b"PyInit_" + path.name.split(".", 1)[0].encode() + b"\0"
+            return build, any(mm.find(init, start, end) >= 0 for start, end in ranges)
 
 
 def extension_module_name(rel_path: str, packages: set[str]) -> str | None:

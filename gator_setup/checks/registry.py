@@ -56,7 +56,6 @@ def _entry_points(group: str) -> list[Any]:
     dozens of distributions and no gator plugin.
     """
     import os
-    from importlib.metadata import PathDistribution
 
     needle = f"[{group}]".encode()
     seen: set[str] = set()
@@ -80,6 +79,9 @@ def _entry_points(group: str) -> list[Any]:
                         continue
             except OSError:
                 continue
+            # (imported only for a plugin: importlib.metadata costs a warm doctor a tenth of its time)
+            from importlib.metadata import PathDistribution
+
             found.extend(PathDistribution(Path(folder)).entry_points.select(group=group))
     return found
 

@@ -58,10 +58,11 @@ def serve(
     lfs_uploads: Annotated[
         bool,
         typer.Option(
-            "--lfs-uploads",
-            help="Answer preupload with 'lfs' by the Hub's rules (clients need HF_HUB_DISABLE_XET=1).",
+            "--lfs-uploads/--no-lfs-uploads",
+            help="Answer preupload with 'lfs' by the Hub's rules (files then go through Xet or Git LFS); "
+            "--no-lfs-uploads sends every file inline in the commit.",
         ),
-    ] = False,
+    ] = True,
     access_ttl: Annotated[
         float,
         typer.Option("--access-ttl", help="Seconds an upstream verdict on private/gated access is reused."),

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from gator_setup.checks.base import Check, Finding, Severity
@@ -13,8 +12,10 @@ from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
 from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
 from gator_setup.core.project import gitignore_excludes
+from gator_setup.envfacts import Distribution
 from gator_setup.errors import UnknownNameError, UsageError
 from gator_setup.findings import CRASH_CODE, CheckResult
+from gator_setup.probes.aside import Aside
 from gator_setup.probes.python_env import (
     current_interpreter,
     query_interpreter,
@@ -65,6 +66,13 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
+    # The binary-ABI and gate probes read other files than the imports probe: when they have
+    # files to read (not all cached), in a child of their own meanwhile (probes/aside.py).
+    side = (
+        Aside(lambda: _side_facts(needs, dists), fork=opts.workers != 1 and _side_work(needs, dists))
+        if _SIDE & needs
+        else None
+    )
     imports = None
     if "imports" in needs:
         from gator_setup.probes.imports import probe_imports
@@ -86,14 +94,8 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
-    if "numpy_abi" in needs:
-        from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
-
-        snapshot.extra[FACTS_KEY] = probe_numpy_abi(dists)
-    if "backend_gates" in needs:
-        from gator_setup.probes.backend_gates import probe_backend_gates
-
-        snapshot.extra["backend_gates"] = probe_backend_gates(dists)
+    if side is not None:
+        snapshot.extra.update(side.result())
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile
@@ -102,6 +104,34 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     if "platform" in needs or snapshot.profile is not None or opts.sysroot or opts.save_bundle:
         probe_into(snapshot, opts)
     return snapshot
+
+
+#: The probes that `_side_facts` runs.
+_SIDE = frozenset({"numpy_abi", "backend_gates"})
+
+
+def _side_work(needs: frozenset[str], dists: Mapping[str, Distribution]) -> bool:
+    """True when a probe of _SIDE that the checks need has files to read (its cache is cold)."""
+    from gator_setup.probes import backend_gates, numpy_abi
+
+    return ("numpy_abi" in needs and numpy_abi.has_uncached(dists)) or (
+        "backend_gates" in needs and backend_gates.has_uncached(dists)
+    )
+
+
+def _side_facts(needs: frozenset[str], dists: Mapping[str, Distribution]) -> dict[str, object]:
+    """The snapshot's extra facts of the probes in _SIDE that the checks need, in this order."""
+    facts: dict[str, object] = {}
+    if "numpy_abi" in needs:
+        from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
+
+        facts[FACTS_KEY] = probe_numpy_abi(dists)
+    if "backend_gates" in needs:
+        from gator_setup.probes.backend_gates import FACTS_KEY as GATES_KEY
+        from gator_setup.probes.backend_gates import probe_backend_gates
+
+        facts[GATES_KEY] = probe_backend_gates(dists)
+    return facts
 
 
 def _plugin_result(failure: PluginFailure) -> CheckResult:
@@ -126,15 +156,21 @@ def run_doctor(opts: DoctorOptions) -> Report:
         raise UsageError("--sysroot replays a bundle; it cannot also --save-bundle.")
     if opts.from_output and (opts.sysroot or opts.save_bundle):
         raise UsageError("--from-output replays pasted outputs; use it without --sysroot/--save-bundle.")
-    with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
-        if opts.from_output:
-            from gator_setup.core.bundle import sysroot_from_outputs
+    if opts.from_output or opts.sysroot:
+        import tempfile
 
-            opts = _replace_sysroot(opts, str(sysroot_from_outputs(opts.from_output, Path(work))))
-        elif opts.sysroot:
-            from gator_setup.core.bundle import open_sysroot
+        # (the replayed outputs are unpacked into a sysroot that lives as long as the probes)
+        with tempfile.TemporaryDirectory(prefix="gator-sysroot-") as work:
+            if opts.from_output:
+                from gator_setup.core.bundle import sysroot_from_outputs
 
-            opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
+                opts = _replace_sysroot(opts, str(sysroot_from_outputs(opts.from_output, Path(work))))
+            elif opts.sysroot:
+                from gator_setup.core.bundle import open_sysroot
+
+                opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
+            snapshot = build_snapshot(opts, settings, needs)
+    else:
         snapshot = build_snapshot(opts, settings, needs)
     results = run_checks(selected, snapshot)
     from gator_setup.core.causes import group_by_cause

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from gator_setup.mirror import gitserve, lfs_upload, routes_read, routes_write
+from gator_setup.mirror import gitserve, lfs_upload, routes_read, routes_write, xet_routes
 from gator_setup.mirror import routes_hubapi as hubapi
 from gator_setup.mirror.auth import Auth, load_tokens
 from gator_setup.mirror.config import MirrorConfig
@@ -166,6 +166,10 @@ async def _branch(request: web.Request, ref: RepoRef, args: list[str]) -> web.St
     return await routes_write.branch(request, ref, _rev(args))
 
 
+async def _xet_write_token(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
+    return await xet_routes.write_token(request, ref, _rev(args))
+
+
 async def _secrets(request: web.Request, ref: RepoRef, args: list[str]) -> web.StreamResponse:
     return await routes_write.space_settings(request, ref, "secrets")
 
@@ -219,6 +223,7 @@ REPO_ROUTES: list[RepoRoute] = [
     RepoRoute("refs", frozenset({"GET"}), _refs),
     RepoRoute("preupload", frozenset({"POST"}), _preupload, 1, 1),
     RepoRoute("commit", frozenset({"POST"}), _commit, 1, 1),
+    RepoRoute("xet-write-token", frozenset({"GET"}), _xet_write_token, 1, 1),
     RepoRoute("branch", frozenset({"POST", "DELETE"}), _branch, 1, 1),
     RepoRoute("secrets", ANY, _secrets, types=("space",)),
     RepoRoute("variables", ANY, _variables, types=("space",)),
@@ -279,6 +284,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def _dispatch_api(request: web.Request, segs: list[str], method: str) -> web.StreamResponse:
+    if segs[:1] == ["xet-cas"]:  # the Xet CAS that xet-write-token points hf_xet at
+        return await xet_routes.cas(request, segs[1:], method)
     fixed = API_ROUTES.get(tuple(segs))
     if fixed is not None and method in fixed:
         return await fixed[method](request)

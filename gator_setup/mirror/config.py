@@ -31,4 +31,4 @@ class MirrorConfig:
     max_connections_per_client: int | None = None  # per client address
     max_uploads: int = 4  # commit / LFS upload bodies received at once; more wait their turn
     max_file_size: int = 50 * 1024**3  # one uploaded file (the Hub's plain-HTTP limit)
-    lfs_uploads: bool = False  # preupload answers `lfs` by the Hub's rules (clients without Xet only)
+    lfs_uploads: bool = True  # preupload answers `lfs` by the Hub's rules (Xet or LFS uploads follow)

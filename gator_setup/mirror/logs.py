@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 REDACTED = "<redacted>"
 # Where credentials show up in text: header lines, bearer values, Hub-style tokens, query parameters,
-# and the path of signed LFS upload URLs (the signature is a credential).
+# the path of signed LFS upload URLs (the signature is a credential) and the mirror's Xet tokens.
 _PATTERNS = (
     (
         re.compile(r"(?i)\b((?:proxy-)?authorization|cookie|x-api-key)(\s*[:=]\s*)[^\r\n'\"]*"),
@@ -31,6 +31,7 @@ _PATTERNS = (
         r"\1" + REDACTED,
     ),
     (re.compile(r"(/info/lfs/upload/)[^\s'\"?]*"), r"\1" + REDACTED),
+    (re.compile(r"\bgxet_[A-Za-z0-9_.-]+"), "gxet_" + REDACTED),  # Xet access tokens (xet_token.py)
 )
 ACCESS_LOGGERS = frozenset({"gator.mirror.access", "aiohttp.access"})
 # The loggers a mirror process writes to (their children propagate here but do not pass our filter).

@@ -128,11 +128,11 @@ async def update_settings(request: web.Request, ref: RepoRef) -> web.Response:
 
 
 async def preupload(request: web.Request, ref: RepoRef, rev: str) -> web.Response:
-    """POST /api/{type}s/{repo}/preupload/{rev}: `regular`, or `lfs` by the Hub's rules with --lfs-uploads.
+    """POST /api/{type}s/{repo}/preupload/{rev}: `lfs` by the Hub's rules, else `regular`.
 
-    `regular` is the default because huggingface_hub 1.x/2.x with hf_xet installed (the default on
-    x86_64 and arm64) uploads every `lfs` file through Xet, whatever the server, and the mirror does
-    not serve Xet; `regular` files travel inside the commit request, streamed to disk.
+    `lfs` files then arrive through Xet (huggingface_hub with hf_xet, xet_routes.py) or the LFS batch
+    API (lfs_upload.py); with --no-lfs-uploads every file is `regular` and travels inside the commit
+    request, streamed to disk.
     """
     state = state_of(request)
     _writer(request, ref)

@@ -116,6 +116,17 @@ def _with_reach(dist: Distribution, builds: list[BinaryBuild]) -> list[BinaryBui
     return out
 
 
+def _numpy2(dists: Mapping[str, Distribution]) -> bool:
+    numpy = dists.get("numpy")
+    v = numpy.parsed_version if numpy is not None else None
+    return v is not None and v.major >= 2
+
+
+def has_uncached(dists: Mapping[str, Distribution]) -> bool:
+    """True when probe_numpy_abi would read some distribution's binaries (not cached yet)."""
+    return _numpy2(dists) and any(not _cache_file(d).is_file() for d in dists.values() if d.key != "numpy")
+
+
 def probe_numpy_abi(dists: Mapping[str, Distribution], *, use_cache: bool = True) -> NumpyAbiFacts | None:
     """numpy-1.x builds among installed binaries when numpy >= 2 is installed; None without numpy."""
     numpy = dists.get("numpy")

@@ -1,4 +1,5 @@
-"""The `datasets` library against a served mirror: load_dataset by tag, and push_to_hub then load_dataset."""
+"""The `datasets` library against a served mirror: load_dataset by tag, and push_to_hub (through Xet with
+the default client) then load_dataset."""
 
 from __future__ import annotations
 
@@ -10,21 +11,26 @@ from pathlib import Path
 import pytest
 from mirror_server import run_client, start_mirror
 
+from gator_setup.mirror.server import BackgroundServer
+
 pytest.importorskip("datasets")
-# Dataset.push_to_hub needs LFS uploads (preupload answering `lfs`, the LFS batch upload API): helper
-# sec's work for issue 17 (mirror/lfs_upload.py, behind MirrorConfig.lfs_uploads). Until that module
-# exists the push test is an expected failure; from then on it is a plain test (strict xfail).
-LFS_UPLOADS = importlib.util.find_spec("gator_setup.mirror.lfs_upload") is not None
+# hf_xet is what huggingface_hub 2.x installs by default on x86_64 and arm64: with it, the push goes
+# through the mirror's Xet routes (xet_routes.py), without it through the LFS batch API.
+HF_XET = importlib.util.find_spec("hf_xet") is not None
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    opts = {"lfs_uploads": True} if LFS_UPLOADS else {}
-    server = start_mirror(Path(tmp_path_factory.mktemp("ds")) / "store", **opts)
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
+    srv = start_mirror(Path(tmp_path_factory.mktemp("ds")) / "store")  # `gator mirror serve` defaults
     try:
-        yield server.url
+        yield srv
     finally:
-        server.stop()
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def url(server: BackgroundServer) -> str:
+    return server.url
 
 
 def test_load_dataset_by_tag(url: str) -> None:
@@ -47,20 +53,19 @@ print(json.dumps([old, new]))
     assert old == {"x": [1, 2], "y": ["a", "b"]} and new == {"x": [9], "y": ["z"]}
 
 
-@pytest.mark.xfail(
-    not LFS_UPLOADS,
-    reason="needs LFS uploads (MirrorConfig.lfs_uploads, helper sec, issue 17): with every file "
-    "'regular', datasets deletes its parquet shard after preupload and the commit cannot find it",
-    strict=True,
-)
-def test_push_to_hub_then_load_dataset(url: str) -> None:
+def test_push_to_hub_then_load_dataset(server: BackgroundServer) -> None:
     code = """
 import json
 from datasets import Dataset, load_dataset
 Dataset.from_dict({"x": [1, 2, 3], "y": ["a", "b", "c"]}).push_to_hub("dev/pushed", token="dev-token")
 print(json.dumps(load_dataset("dev/pushed", split="train").to_dict()))
 """
-    # hf_xet would send `lfs` files to a Xet CAS, which the mirror does not serve.
-    proc = run_client(code, url, timeout=300, env={"HF_HUB_DISABLE_XET": "1"})
+    stats = server.state.stats
+    before = (stats.get("xet_xorbs", 0), stats.get("xet_shards", 0))
+    # The default client: nothing disables Xet.
+    proc = run_client(code, server.url, timeout=300)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"x": [1, 2, 3], "y": ["a", "b", "c"]}
+    after = (stats.get("xet_xorbs", 0), stats.get("xet_shards", 0))
+    if HF_XET:  # the parquet shard really went through Xet: xorbs and a shard were posted
+        assert after[0] > before[0] and after[1] > before[1], (before, after)

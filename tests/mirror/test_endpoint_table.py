@@ -71,6 +71,7 @@ def _requests(row: dict[str, str], m: dict[str, str]) -> Iterator[tuple[str, str
                 .replace("{path}", "config.json")
                 .replace("{sha}", m["sha"])
                 .replace("{oid}", m["oid"])
+                .replace("{hash}", "0" * 64)
             )
             assert not re.search(r"\{\w+\}", url), f"unknown placeholder in {path}"
             body, ctype = b"{}", "application/json"
