@@ -32,6 +32,9 @@ VERIFICATION_KEY = bytes.fromhex("7f1857d6ce56ed66127ff913e7a5c3f3a4cd26d5b5db49
 CHUNK_HEADER = 8
 MAX_CHUNK = 128 * 1024  # the spec's largest raw chunk
 MAX_XORB = 64 * 1024 * 1024  # serialized; the Hub's CAS refuses larger xorbs too
+# hf_xet and huggingface.js put at most 8192 chunks in a xorb (MAX_XORB_CHUNKS); the spec sets no limit,
+# but 64 MiB of 1-byte chunks would be 7.4 million, gigabytes of bookkeeping: 8 times theirs is plenty.
+MAX_XORB_CHUNKS = 64 * 1024
 SCHEMES = {0: "none", 1: "lz4", 2: "bg4-lz4"}
 XORB_FOOTER_IDENT = b"XETBLOB"  # xet-core may append its CasObjectInfo footer after the chunks
 
@@ -134,6 +137,8 @@ def chunk_refs(xorb: Data) -> list[ChunkRef]:
             break
         if len(view) - pos < CHUNK_HEADER:
             raise XetFormatError(f"Xorb truncated in the header of chunk {len(out)}.")
+        if len(out) == MAX_XORB_CHUNKS:
+            raise XetFormatError(f"Xorb of more than {MAX_XORB_CHUNKS} chunks.")
         version, scheme = view[pos], view[pos + 4]
         compressed = int.from_bytes(view[pos + 1 : pos + 4], "little")
         size = int.from_bytes(view[pos + 5 : pos + 8], "little")

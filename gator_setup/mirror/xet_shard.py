@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gator_setup.mirror import xet_format as xf
-from gator_setup.mirror.store import BlobMismatch, BlobWriter, FileEntry
+from gator_setup.mirror.store import BlobWriter, FileEntry
 from gator_setup.mirror.xet_store import CACHE_HINT, ChunkSource, Placement, XetRefused, XetStore
 
 
@@ -57,13 +57,18 @@ def _write_file(
             raise XetRefused(f"A segment names chunks {t.start}-{t.end} of xorb {hex_hash}, which has fewer.")
         term_leaves = []
         where = found.setdefault(hex_hash, {})
+        wrong_size = XetRefused(f"A segment of xorb {hex_hash} does not have the size the shard says.")
+        left = t.size  # checked before each write: the declared sizes bound the bytes written
         for i in range(t.start, t.end):
             data = src.chunk(i)
+            left -= len(data)
+            if left < 0:
+                raise wrong_size
             term_leaves.append((xf.chunk_hash(data), len(data)))
             where.setdefault(i, (writer.size, len(data)))
             writer.write(data)
-        if sum(size for _, size in term_leaves) != t.size:
-            raise XetRefused(f"A segment of xorb {hex_hash} does not have the size the shard says.")
+        if left:
+            raise wrong_size
         if t.verification is not None and t.verification != xf.verification_hash([h for h, _ in term_leaves]):
             raise XetRefused(f"A segment of xorb {hex_hash} fails its verification hash.")
         leaves.extend(term_leaves)
@@ -92,13 +97,14 @@ def register_shard(
             found: dict[str, dict[int, tuple[int, int]]] = {}
             try:
                 _write_file(f, writer, sources, found)
-                try:
-                    writer.verify(sha256=f.sha256, size=f.size)
-                except BlobMismatch:
-                    raise XetRefused("A file's bytes do not match the sha256 the shard names.") from None
+                # Compared here, not by verify(sha256=...), which keeps a mismatch in quarantine/ for
+                # good: a tiny shard can describe a huge file, so a wrong claim must leave nothing.
+                digest = writer.verify(size=f.size)  # the size is right by construction
+                if f.sha256 is not None and digest != f.sha256:
+                    raise XetRefused("A file's bytes do not match the sha256 the shard names.")
                 entry = writer.publish()
             finally:
-                writer.abort()  # no-op once published
+                writer.abort()  # drops the temp file; a no-op once published
             entries.append(entry)
             sha = str(entry["sha256"])
             for hex_hash, chunks in found.items():

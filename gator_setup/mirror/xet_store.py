@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -144,23 +145,30 @@ class XetStore:
             return _Mapped(self.store, placements)
 
     def put_xorb(self, user: str, hex_hash: str, body: bytes) -> bool:
-        """Verify `body` against its hash and keep it for `user`; True if the bytes were new here.
+        """Verify `body` against its hash and keep it for `user`; True if it is new to `user`.
 
-        XetFormatError when the body is malformed or hashes to something else (nothing is kept).
+        Whether anyone else stored these bytes is never told (that would confirm a guess at others'
+        content). XetFormatError when the body is malformed or hashes to something else (nothing kept).
         """
         parsed = xf.parse_xorb(body)
         got = xf.hash_hex(parsed.hash)
         if got != hex_hash:
             raise xf.XetFormatError(f"Xorb body hashes to {got}, not to the hash in the URL.")
+        new_to_user = not self.owns(user, hex_hash)
         path = self.xorb_path(hex_hash)
         # Verified bytes that are stored already (as a file or, through the map, in blobs) stay as they are.
-        inserted = not path.is_file() and self._placements(hex_hash) is None
-        if inserted:
+        if not path.is_file() and self._placements(hex_hash) is None:
             atomic_write_bytes(path, body)
+        elif new_to_user:
+            # Written all the same, then dropped: a first upload must not be quicker when others
+            # stored the bytes (an fsync of up to 64 MiB is easy to time).
+            drop = path.with_name(f".drop-{uuid.uuid4().hex}")
+            atomic_write_bytes(drop, body)
+            drop.unlink()
         owner = self._owner_path(user, hex_hash)
         owner.parent.mkdir(parents=True, exist_ok=True)
         owner.touch()
-        return inserted
+        return new_to_user
 
     def place(self, hex_hash: str, count: int, found: dict[int, Placement]) -> None:
         """Note where chunks of a xorb now lie in blobs; drop the xorb's bytes once all `count` are known."""

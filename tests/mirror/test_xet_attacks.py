@@ -1,0 +1,252 @@
+"""Attacks on the mirror's Xet upload routes (issues 17 and 20) by outsiders and low-privilege writers,
+over raw HTTP: what the answers reveal, what a small shard or xorb can make the server do, what a
+failed upload leaves behind. The real-client flows are in test_xet_uploads.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lz4.frame
+import pytest
+from mirror_server import http_request, start_mirror
+
+from gator_setup.mirror import xet_format as xf
+from gator_setup.mirror import xet_store
+from gator_setup.mirror.server import BackgroundServer
+from gator_setup.mirror.store import BlobWriter, Store
+from gator_setup.mirror.xet_shard import register_shard
+from gator_setup.mirror.xet_store import XetRefused, XetStore
+
+ALICE = "hf_alice_write_0001"
+BOB = "hf_bob_write_000002"
+RIGHT = "right"  # claim the true sha256 of the file
+ZEROS = b"\0" * xf.MAX_CHUNK  # one largest chunk: LZ4 packs it into about 500 bytes
+
+
+def _chunk(data: bytes) -> bytes:
+    packed = lz4.frame.compress(data)
+    return bytes([0]) + len(packed).to_bytes(3, "little") + b"\x01" + len(data).to_bytes(3, "little") + packed
+
+
+def _xorb(*chunks: bytes) -> tuple[str, bytes]:
+    leaves = [(xf.chunk_hash(c), len(c)) for c in chunks]
+    return xf.hash_hex(xf.xorb_hash(leaves)), b"".join(_chunk(c) for c in chunks)
+
+
+def _shard(xorb_hex: str, terms: list[tuple[int, int, int]], chunks: list[bytes], sha: str | None) -> bytes:
+    """A one-file shard of `terms` (declared size, start, end) over one xorb of `chunks`; `sha` claimed."""
+    data = b"".join(b"".join(chunks[a:b]) for _, a, b in terms)
+    leaves = [(xf.chunk_hash(c), len(c)) for _, a, b in terms for c in chunks[a:b]]
+    flags = xf.FLAG_METADATA if sha else 0
+    out = xf.SHARD_TAG + struct.pack("<QQ", 2, 0)
+    out += xf.file_hash(leaves) + struct.pack("<II", flags, len(terms)) + bytes(8)
+    for size, a, b in terms:
+        out += xf.hash_from_hex(xorb_hex) + struct.pack("<IIII", 0, size, a, b)
+    if sha:
+        out += xf.hash_from_hex(sha if sha != RIGHT else hashlib.sha256(data).hexdigest()) + bytes(16)
+    return out + (xf.BOOKEND + bytes(16)) * 2
+
+
+@pytest.fixture
+def xs(tmp_path: Path) -> XetStore:
+    return XetStore(Store(tmp_path / "store"))
+
+
+@pytest.fixture
+def biggest_write(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The largest size any blob under construction reached (temp files included)."""
+    seen = [0]
+    write = BlobWriter.write
+
+    def tracked(self: BlobWriter, data: bytes) -> None:
+        write(self, data)
+        seen[0] = max(seen[0], self.size)
+
+    monkeypatch.setattr(BlobWriter, "write", tracked)
+    return seen
+
+
+def _register(xs: XetStore, shard: bytes, max_file_size: int = 1 << 40) -> list[str]:
+    recorded: list[str] = []
+    register_shard(xs, "alice", xf.parse_shard(shard), max_file_size=max_file_size, record=recorded.append)
+    return recorded
+
+
+def _leftovers(store: Store) -> list[Path]:
+    return [p for d in ("tmp", "quarantine") if (store.root / d).is_dir() for p in (store.root / d).iterdir()]
+
+
+def test_a_segment_that_lies_about_its_size_is_refused_before_its_bytes_are_written(
+    xs: XetStore, biggest_write: list[int]
+) -> None:
+    # 200 chunks of 128 KiB: a 110 kB xorb holding 25 MiB. A segment naming all of them but claiming
+    # 1 byte must not make the mirror write 25 MiB first (with the 64 MiB xorb limit, 16 GB).
+    chunks = [ZEROS] * 200
+    hex_hash, body = _xorb(*chunks)
+    xs.put_xorb("alice", hex_hash, body)
+    with pytest.raises(XetRefused, match="size the shard says"):
+        _register(xs, _shard(hex_hash, [(1, 0, 200)], chunks, None))
+    assert biggest_write[0] <= xf.MAX_CHUNK
+    assert _leftovers(xs.store) == []
+    # Declared sizes are what the size limit is checked on, so they must bind the bytes written.
+    with pytest.raises(XetRefused, match="size the shard says"):
+        _register(xs, _shard(hex_hash, [(xf.MAX_CHUNK, 0, 1), (1, 0, 200)], chunks, None), 2 * xf.MAX_CHUNK)
+    assert biggest_write[0] <= 2 * xf.MAX_CHUNK
+    assert len(_register(xs, _shard(hex_hash, [(len(ZEROS) * 3, 5, 8)], chunks, RIGHT))) == 1
+
+
+def test_a_shard_claiming_the_wrong_sha256_leaves_nothing_behind(xs: XetStore) -> None:
+    # A tiny xorb and a shard repeating its one chunk: megabytes rebuilt from a few hundred bytes sent.
+    # A wrong sha256 claim is the writer's error: the rebuilt file is dropped, not kept in quarantine/
+    # (where it would stay for good: one such shard a minute fills any disk).
+    hex_hash, body = _xorb(ZEROS)
+    xs.put_xorb("alice", hex_hash, body)
+    terms = [(len(ZEROS), 0, 1)] * 40
+    with pytest.raises(XetRefused, match="do not match the sha256"):
+        _register(xs, _shard(hex_hash, terms, [ZEROS], "ab" * 32))
+    assert _leftovers(xs.store) == []
+    recorded = _register(xs, _shard(hex_hash, terms, [ZEROS], RIGHT))
+    assert recorded == [hashlib.sha256(ZEROS * 40).hexdigest()] and _leftovers(xs.store) == []
+
+
+def test_a_file_over_the_size_limit_is_refused_before_anything_is_written(
+    xs: XetStore, biggest_write: list[int]
+) -> None:
+    # 1 TB declared in 4 GB segments (sizes are u32 in a shard: the total must not wrap anywhere).
+    hex_hash, body = _xorb(ZEROS)
+    xs.put_xorb("alice", hex_hash, body)
+    shard = _shard(hex_hash, [(2**32 - 1, 0, 1)] * 256, [ZEROS], None)
+    with pytest.raises(XetRefused, match="larger than this mirror takes"):
+        _register(xs, shard, max_file_size=50 * 1024**3)
+    assert biggest_write[0] == 0 and _leftovers(xs.store) == []
+
+
+def test_xorbs_of_more_chunks_than_any_client_makes_are_refused_before_they_are_hashed() -> None:
+    # 64 MiB of 1-byte chunks is 7.4 million chunks: gigabytes of bookkeeping for one request.
+    # hf_xet and huggingface.js put at most 8192 chunks in a xorb; the mirror takes 8 times that.
+    one = b"\x00\x01\x00\x00\x00\x01\x00\x00a"
+    with pytest.raises(xf.XetFormatError, match="more than 65536 chunks"):
+        xf.parse_xorb(one * (xf.MAX_XORB_CHUNKS + 1))
+    assert len(xf.chunk_refs(one * 3)) == 3
+
+
+def test_a_first_upload_of_bytes_others_stored_costs_the_same_write(
+    xs: XetStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not only the answer (test below): the time must not tell either, so the write and fsync happen.
+    written: list[int] = []
+    write = xet_store.atomic_write_bytes
+
+    def tracked(path: Path, data: bytes) -> None:
+        written.append(len(data))
+        write(path, data)
+
+    monkeypatch.setattr(xet_store, "atomic_write_bytes", tracked)
+    hex_hash, body = _xorb(b"stored once" * 1000)
+    assert xs.put_xorb("alice", hex_hash, body) and written == [len(body)]
+    assert xs.put_xorb("bob", hex_hash, body) and written == [len(body)] * 2
+    assert not xs.put_xorb("bob", hex_hash, body) and written == [len(body)] * 2  # his own: no news
+    assert [p.name for p in (xs.root / "xorbs").rglob("*") if p.is_file()] == [hex_hash]
+
+
+# ---- over HTTP
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
+    d = tmp_path_factory.mktemp("xet-attacks")
+    (d / "tokens").write_text(f"{ALICE} alice write\n{BOB} bob write\n")
+    srv = start_mirror(d / "store", tokens_file=d / "tokens")
+    for name, token in (("alice/private", ALICE), ("bob/public", BOB)):
+        body = json.dumps({"name": name.split("/")[1], "private": name.endswith("private")}).encode()
+        assert _req(srv, "POST", "/api/repos/create", token, body)[0] == 200
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _req(srv: BackgroundServer, method: str, path: str, token: str | None, body: bytes | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, _, data = http_request(srv.url, method, path, headers, body)
+    return status, json.loads(data) if data else None
+
+
+def _xet_token(srv: BackgroundServer, repo: str, token: str) -> str:
+    status, info = _req(srv, "GET", f"/api/models/{repo}/xet-write-token/main", token)
+    assert status == 200, info
+    return str(info["accessToken"])
+
+
+def test_a_xorb_upload_does_not_tell_whether_others_stored_the_same_bytes(server: BackgroundServer) -> None:
+    # Content private to alice: a file bob can guess (a known checkpoint, a form with one secret field).
+    # If bob's upload of the same bytes answered `was_inserted: false`, it would confirm his guess.
+    hex_hash, body = _xorb(b"alice's private guessable content " * 100)
+    alice = _xet_token(server, "alice/private", ALICE)
+    bob = _xet_token(server, "bob/public", BOB)
+    path = f"/api/xet-cas/v1/xorbs/default/{hex_hash}"
+    assert _req(server, "POST", path, alice, body) == (200, {"was_inserted": True})
+    assert _req(server, "POST", path, bob, body) == (200, {"was_inserted": True})
+    assert _req(server, "POST", path, bob, body) == (200, {"was_inserted": False})  # his own, again
+
+
+NAMES = {
+    "uppercase": str.upper,
+    "63 digits": lambda h: h[:-1],
+    "65 digits": lambda h: h + "0",
+    "traversal": lambda h: "..%2F..%2Fxet-token.key",
+    "dots": lambda h: "%2e%2e",
+    "NUL": lambda h: h + "%00",
+    "sign": lambda h: "-" + h[1:],
+}
+
+
+@pytest.mark.parametrize("how", NAMES)
+def test_xorb_names_are_64_lowercase_hex_digits_and_nothing_else(server: BackgroundServer, how: str) -> None:
+    hex_hash, body = _xorb(b"named")
+    token = _xet_token(server, "bob/public", BOB)
+    path = f"/api/xet-cas/v1/xorbs/default/{NAMES[how](hex_hash)}"
+    assert _req(server, "POST", path, token, body) == (400, {"error": "Malformed hash in the path."})
+    assert not any((server.state.store.root / "xet" / "xorbs").rglob(f"*{hex_hash[2:]}*"))
+
+
+def test_write_token_answers_do_not_tell_a_private_repo_from_a_missing_one(server: BackgroundServer) -> None:
+    for token in (None, BOB):
+        answers = [
+            _req(server, "GET", f"/api/models/alice/{n}/xet-write-token/main", token)
+            for n in ("private", "nope")
+        ]
+        assert answers[0][0] in (401, 403) and answers[0] == answers[1], answers
+
+
+def test_a_xet_token_stops_working_once_its_user_may_no_longer_write_there(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{ALICE} alice write\norg acme alice:write\n")
+    hex_hash, body = _xorb(b"replayed")
+    path = f"/api/xet-cas/v1/xorbs/default/{hex_hash}"
+    srv = start_mirror(tmp_path / "store", tokens_file=tokens)
+    try:
+        for org in (None, "acme"):
+            create = json.dumps({"name": "m", **({"organization": org} if org else {})}).encode()
+            assert _req(srv, "POST", "/api/repos/create", ALICE, create)[0] == 200
+        own, org_token = _xet_token(srv, "alice/m", ALICE), _xet_token(srv, "acme/m", ALICE)
+    finally:
+        srv.stop()
+    # The tokens file changes and the mirror restarts: the Xet tokens are still signed right, unexpired.
+    for lines, own_status, org_status in (
+        (f"{ALICE} alice read\norg acme alice:write\n", 401, 401),  # demoted to read-only
+        (f"{ALICE} alice write\norg acme alice:read\n", 200, 403),  # demoted in the org
+        (f"{BOB} bob write\n", 401, 401),  # removed
+    ):
+        tokens.write_text(lines)
+        srv = start_mirror(tmp_path / "store", tokens_file=tokens)
+        try:
+            assert _req(srv, "POST", path, own, body)[0] == own_status, lines
+            assert _req(srv, "POST", path, org_token, body)[0] == org_status, lines
+        finally:
+            srv.stop()
