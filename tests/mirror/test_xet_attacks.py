@@ -15,8 +15,9 @@ import lz4.frame
 import pytest
 from mirror_server import http_request, start_mirror
 
+from gator_setup.mirror import uploads, xet_store
 from gator_setup.mirror import xet_format as xf
-from gator_setup.mirror import xet_store
+from gator_setup.mirror.ids import parse_repo_id
 from gator_setup.mirror.server import BackgroundServer
 from gator_setup.mirror.store import BlobWriter, Store
 from gator_setup.mirror.xet_shard import register_shard
@@ -73,7 +74,7 @@ def biggest_write(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def _register(xs: XetStore, shard: bytes, max_file_size: int = 1 << 40) -> list[str]:
     recorded: list[str] = []
-    register_shard(xs, "alice", xf.parse_shard(shard), max_file_size=max_file_size, record=recorded.append)
+    register_shard(xs, "alice", xf.parse_shard(shard), max_file_size=max_file_size, record=recorded.extend)
     return recorded
 
 
@@ -250,3 +251,70 @@ def test_a_xet_token_stops_working_once_its_user_may_no_longer_write_there(tmp_p
             assert _req(srv, "POST", path, org_token, body)[0] == org_status, lines
         finally:
             srv.stop()
+
+
+def _many_files(n: int, tag: bytes) -> tuple[str, bytes, bytes, list[bytes]]:
+    """A xorb of `n` distinct small chunks and a shard of `n` one-chunk files: hash, xorb, shard, files."""
+    chunks = [tag + b" %06d" % i for i in range(n)]
+    hex_hash, body = _xorb(*chunks)
+    shard = xf.SHARD_TAG + struct.pack("<QQ", 2, 0)
+    for i, c in enumerate(chunks):
+        shard += xf.file_hash([(xf.chunk_hash(c), len(c))]) + struct.pack("<II", 0, 1) + bytes(8)
+        shard += xf.hash_from_hex(hex_hash) + struct.pack("<IIII", 0, len(c), i, i + 1)
+    return hex_hash, body, shard + (xf.BOOKEND + bytes(16)) * 2, chunks
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
+    calls: list[object] = []
+    real = getattr(owner, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(args[0])
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def test_a_shard_of_thousands_of_files_records_them_in_one_write(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One write of the repo's upload grants per file made a shard quadratic: 3000 files took 17 s,
+    # 30,000 (an image dataset) most of an hour. hf_xet puts every file of an upload in its shards.
+    hex_hash, body, shard, chunks = _many_files(1500, b"file")
+    token = _xet_token(server, "bob/public", BOB)
+    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    writes = _counting(monkeypatch, uploads, "atomic_write_json")
+    assert _req(server, "POST", "/api/xet-cas/v1/shards", token, shard) == (200, {"result": 1})
+    assert len(writes) == 1
+    ref = parse_repo_id("bob/public")
+    store = server.state.store
+    assert all(uploads.uploaded_by(store, ref, "bob", hashlib.sha256(c).hexdigest()) for c in chunks)
+
+
+def test_a_commit_of_many_lfs_files_reads_the_grants_and_history_once(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Per lfsFile line, the grants file was parsed again (and, for files the repo already holds, every
+    # commit): a 6000-file commit took 26 s of a blocked event loop; now about 1 s.
+    hex_hash, body, shard, chunks = _many_files(300, b"commit")
+    token = _xet_token(server, "bob/public", BOB)
+    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    assert _req(server, "POST", "/api/xet-cas/v1/shards", token, shard)[0] == 200
+    lines = [json.dumps({"key": "header", "value": {"summary": "many"}})]
+    for i, c in enumerate(chunks):
+        value = {"path": f"d/{i}.bin", "algo": "sha256", "oid": hashlib.sha256(c).hexdigest(), "size": len(c)}
+        lines.append(json.dumps({"key": "lfsFile", "value": value}))
+    ndjson = "\n".join(lines).encode()
+    headers = {"Authorization": f"Bearer {BOB}", "Content-Type": "application/x-ndjson"}
+    grant_reads = _counting(monkeypatch, uploads, "read_json")
+    commit_reads = _counting(monkeypatch, Store, "get_commit")
+    assert http_request(server.url, "POST", "/api/models/bob/public/commit/main", headers, ndjson)[0] == 200
+    assert len(grant_reads) == 1
+    # Grants gone (expired): relinking what the repo holds reads each of its commits once.
+    (server.state.store.repo_dir(parse_repo_id("bob/public")) / "uploads.json").unlink()
+    grant_reads.clear()
+    commit_reads.clear()
+    assert http_request(server.url, "POST", "/api/models/bob/public/commit/main", headers, ndjson)[0] == 200
+    commits = len(list((server.state.store.repo_dir(parse_repo_id("bob/public")) / "commits").glob("*.json")))
+    assert len(grant_reads) == 1 and len(commit_reads) <= commits + 2, (len(commit_reads), commits)
