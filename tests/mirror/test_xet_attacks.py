@@ -155,6 +155,18 @@ def test_a_first_upload_of_bytes_others_stored_costs_the_same_write(
     assert [p.name for p in (xs.root / "xorbs").rglob("*") if p.is_file()] == [hex_hash]
 
 
+def test_a_shard_claiming_more_segments_than_it_holds_is_refused_before_they_are_read() -> None:
+    segment = bytes(32) + struct.pack("<IIII", 0, 1, 0, 1)
+    head = xf.SHARD_TAG + struct.pack("<QQ", 2, 0) + bytes(32)
+    end = (xf.BOOKEND + bytes(16)) * 2
+    for flags, count in ((0, 5_000_000), (xf.FLAG_VERIFICATION, 3)):  # 3 segments need 6 records
+        shard = head + struct.pack("<II", flags, count) + bytes(8) + segment * 3 + end
+        with pytest.raises(xf.XetFormatError, match="truncated in a file's segment list"):
+            xf.parse_shard(shard)
+    shard = head + struct.pack("<II", xf.FLAG_VERIFICATION, 2) + bytes(8) + segment * 2 + b"v" * 96 + end
+    assert [t.verification for t in xf.parse_shard(shard).files[0].terms] == [b"v" * 32] * 2
+
+
 # ---- over HTTP
 
 
