@@ -63,6 +63,19 @@ def _granted(store: Store, ref: RepoRef, user: str) -> set[str]:
     }
 
 
+def pending(store: Store, ref: RepoRef) -> set[str]:
+    """Objects some writer uploaded to `ref` within the grant time: their commit may still come, so
+    prune keeps them (for Xet uploads, they may also hold the only copy of the xorbs' chunks)."""
+    data = read_json(_grants_path(store, ref), {})
+    now = time.time()
+    return {
+        oid
+        for oid, who in (data.items() if isinstance(data, dict) else ())
+        if isinstance(who, dict)
+        and any(isinstance(t, (int, float)) and now - t < UPLOAD_GRANT_TTL for t in who.values())
+    }
+
+
 def uploaded_by(store: Store, ref: RepoRef, user: str, oid: str) -> bool:
     """Whether `user` uploaded `oid` to `ref` within the grant time."""
     return oid in _granted(store, ref, user)

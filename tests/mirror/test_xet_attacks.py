@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from mirror_server import http_request, start_mirror
 
 from gator_setup.mirror import uploads, xet_store
 from gator_setup.mirror import xet_format as xf
+from gator_setup.mirror.core import prune_store
 from gator_setup.mirror.ids import parse_repo_id
 from gator_setup.mirror.server import BackgroundServer
 from gator_setup.mirror.store import BlobWriter, Store
@@ -330,3 +332,23 @@ def test_a_commit_of_many_lfs_files_reads_the_grants_and_history_once(
     assert http_request(server.url, "POST", "/api/models/bob/public/commit/main", headers, ndjson)[0] == 200
     commits = len(list((server.state.store.repo_dir(parse_repo_id("bob/public")) / "commits").glob("*.json")))
     assert len(grant_reads) == 1 and len(commit_reads) <= commits + 2, (len(commit_reads), commits)
+
+
+def test_prune_keeps_uploads_whose_commit_may_still_come(server: BackgroundServer) -> None:
+    # A long upload session (hf upload_folder of many big files) commits at the end. prune evicted the
+    # files uploaded first, so the commit failed (422), and for Xet the xorbs mapped onto them died
+    # with them: the client's retry named them again and was refused until its cache was cleared.
+    chunks = [os.urandom(5000), os.urandom(6000)]
+    hex_hash, body = _xorb(*chunks)
+    shard = _shard(hex_hash, [(11000, 0, 2)], chunks, RIGHT)
+    token = _xet_token(server, "bob/public", BOB)
+    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    assert _req(server, "POST", "/api/xet-cas/v1/shards", token, shard)[0] == 200
+    store = server.state.store
+    sha = hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert prune_store(store.root, 0, min_idle_s=0).published.blobs > 0 and store.has_blob(sha)
+    assert _req(server, "POST", "/api/xet-cas/v1/shards", token, shard) == (200, {"result": 1})
+    line = {"key": "lfsFile", "value": {"path": "late.bin", "algo": "sha256", "oid": sha, "size": 11000}}
+    ndjson = (json.dumps({"key": "header", "value": {"summary": "late"}}) + "\n" + json.dumps(line)).encode()
+    headers = {"Authorization": f"Bearer {BOB}", "Content-Type": "application/x-ndjson"}
+    assert http_request(server.url, "POST", "/api/models/bob/public/commit/main", headers, ndjson)[0] == 200
