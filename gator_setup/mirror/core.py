@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gator_setup.errors import InputError, UsageError
+from gator_setup.mirror import uploads
 from gator_setup.mirror.ids import REPO_TYPES, HubError, parse_repo_id
 from gator_setup.mirror.store import Store, import_folder, read_json
 from gator_setup.mirror.tmpfiles import Cleaned, clean_tmp
@@ -80,11 +81,12 @@ def parse_size(text: str) -> int:
 
 
 def _kept_blobs(store: Store) -> tuple[set[str], set[str]]:
-    """(blobs of repos published here, blobs of pinned commits of upstream copies)."""
+    """(blobs of repos published here or uploaded to them, blobs of pinned commits of upstream copies)."""
     published: set[str] = set()
     pinned: set[str] = set()
     for ref in store.list_repos():
         if not (store.repo_meta(ref) or {}).get("upstream"):
+            published |= uploads.pending(store, ref)  # uploaded, their commit may still come
             for c in (store.repo_dir(ref) / "commits").glob("*.json"):
                 for e in (read_json(c) or {}).get("files", {}).values():
                     if e.get("sha256"):
@@ -148,8 +150,9 @@ def prune_store(
     """Evict least-recently-used cached blobs until the store holds at most `max_bytes` of blobs.
 
     Last use is what the mirror recorded when it served a blob (usage.py), or when the blob was stored.
-    Blobs of repos published here are never evicted, pinned ones only with `include_pinned`, and
-    those used in the last `min_idle_s` seconds are kept (an open file also stays readable on POSIX
+    Blobs of repos published here (and files uploaded to them, awaiting their commit, within the
+    upload grant time) are never evicted, pinned ones only with `include_pinned`, and those used
+    in the last `min_idle_s` seconds are kept (an open file also stays readable on POSIX
     after unlink, so a transfer in progress completes). Temp files of killed transfers are removed.
     """
     if not Path(storage).is_dir():

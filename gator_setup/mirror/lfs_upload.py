@@ -27,7 +27,7 @@ from gator_setup.mirror.ids import HubError, RepoRef, is_sha256
 from gator_setup.mirror.signing import storage_secret
 from gator_setup.mirror.state import MirrorState, public_base, state_of
 from gator_setup.mirror.store import BlobMismatch, Store
-from gator_setup.mirror.uploads import may_link, record_upload
+from gator_setup.mirror.uploads import LinkCheck, may_link, record_upload
 
 UPLOAD_URL_TTL = 3600  # seconds a signed upload URL stays valid
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -61,6 +61,7 @@ async def upload_batch(request: web.Request, ref: RepoRef, body: dict[str, Any])
     base = public_base(request)
     expires = int(time.time()) + UPLOAD_URL_TTL
     out: list[dict[str, Any]] = []
+    may_link = LinkCheck(state.store, ref, user.name)  # one read of the grants for the whole batch
     for obj in objects:
         oid = obj.get("oid") if isinstance(obj, dict) else None
         size = _size_of(obj) if isinstance(obj, dict) else None
@@ -74,7 +75,7 @@ async def upload_batch(request: web.Request, ref: RepoRef, body: dict[str, Any])
             out.append({"oid": oid, "size": size, "error": {"code": 422, "message": "Object too large."}})
             continue
         entry: dict[str, Any] = {"oid": oid, "size": size, "authenticated": True}
-        linked = await asyncio.to_thread(may_link, state.store, ref, user.name, oid)
+        linked = await asyncio.to_thread(may_link, oid)
         if not (linked and state.store.blob_path(oid).stat().st_size == size):
             sig = _signature(state.store, user.name, ref, oid, size, expires)
             entry["actions"] = {

@@ -28,7 +28,7 @@ from gator_setup.mirror.ids import (
 from gator_setup.mirror.ndjson import commit_lines
 from gator_setup.mirror.state import public_base, state_of, user_of
 from gator_setup.mirror.store import BlobMismatch, FileEntry, Store, atomic_write_json, make_entry
-from gator_setup.mirror.uploads import may_link
+from gator_setup.mirror.uploads import LinkCheck
 
 
 def _writer(request: web.Request, ref: RepoRef) -> str:
@@ -222,6 +222,7 @@ async def _read_commit(
     deletes: list[str] = []
     head = state.store.resolve(ref, branch)
     current = (state.store.get_commit(ref, head) or {}).get("files", {}) if head else {}
+    may_link = LinkCheck(state.store, ref, author)  # one read of the grants for all lfsFile lines
     lines = commit_lines(
         request.content,
         state.store,
@@ -247,7 +248,7 @@ async def _read_commit(
             adds[path] = await _entry(state.store, path, blob["sha256"], blob["size"], None)
         elif key == "lfsFile":
             path = check_path(_str_field(value, "path"))
-            adds[path] = await _lfs_entry(state.store, ref, author, path, value)
+            adds[path] = await _lfs_entry(state.store, may_link, path, value)
         elif key in ("deletedFile", "deletedFolder"):
             path = check_path(_str_field(value, "path").rstrip("/"))
             if key == "deletedFile" and path not in current and path not in adds:
@@ -271,13 +272,14 @@ async def _entry(store: Store, path: str, sha256: str, size: int, lfs: bool | No
     )
 
 
-async def _lfs_entry(store: Store, ref: RepoRef, author: str, path: str, value: dict[str, Any]) -> FileEntry:
+async def _lfs_entry(store: Store, may_link: LinkCheck, path: str, value: dict[str, Any]) -> FileEntry:
     """An `lfsFile` line: only an object this writer uploaded here, or one this repo already holds."""
     oid, size, algo = value.get("oid"), value.get("size"), value.get("algo", "sha256")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0 or algo != "sha256":
         raise HubError(400, "BadRequest", f"lfsFile {path}: 'size' must be an integer, 'algo' sha256.")
     # One answer whether or not the object is stored elsewhere: the store is not an oracle.
-    if not may_link(store, ref, author, oid):
+    # In a thread: the first line reads the grants (and maybe every commit of the repo).
+    if not await asyncio.to_thread(may_link, oid):
         raise HubError(422, "LfsObjectMissing", f"LFS object for {path} was never uploaded to this repo.")
     assert isinstance(oid, str)
     if store.blob_path(oid).stat().st_size != size:

@@ -117,7 +117,7 @@ def verification_hash(chunk_hashes: Sequence[bytes]) -> bytes:
 # ---- xorbs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkRef:
     """Where one chunk lies in a serialized xorb."""
 
@@ -219,7 +219,7 @@ def parse_xorb(xorb: Data) -> Xorb:
 # ---- shards
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """One segment of a file: chunks [start, end) of a xorb, `size` raw bytes."""
 
@@ -292,20 +292,22 @@ def parse_shard(data: bytes, *, max_files: int = 100_000, max_terms: int = 10_00
         terms_seen += count
         if len(files) >= max_files or terms_seen > max_terms:
             raise XetFormatError("Shard lists too many files or segments.")
-        entries = []
+        # Segments, then (flagged) one verification entry each: checked in size before anything is built.
+        checked = bool(flags & FLAG_VERIFICATION)
+        if count * (1 + checked) > (len(rd.data) - rd.pos) // ENTRY:
+            raise XetFormatError("Shard truncated in a file's segment list.")
+        terms = []
         for _ in range(count):
             rec = rd.record("a file segment")
             _cas_flags, size, start, end = struct.unpack_from("<IIII", rec, 32)
             if end <= start:
                 raise XetFormatError("File segment with an empty chunk range.")
-            entries.append((rec[:32], size, start, end))
-        checks: list[bytes | None] = [None] * count
-        if flags & FLAG_VERIFICATION:
-            checks = [rd.record("a verification entry")[:32] for _ in range(count)]
+            at = rd.pos + (count - 1) * ENTRY  # its verification entry
+            terms.append(Term(rec[:32], size, start, end, rd.data[at : at + 32] if checked else None))
+        rd.pos += count * ENTRY * checked
         sha = None
         if flags & FLAG_METADATA:
             sha = hash_hex(rd.record("a file metadata entry")[:32])
-        terms = [Term(x, s, a, b, v) for (x, s, a, b), v in zip(entries, checks, strict=True)]
         files.append(ShardFile(head[:32], terms, sha))
     xorbs: list[ShardXorb] = []
     while True:

@@ -28,7 +28,7 @@ from gator_setup.mirror.auth import User
 from gator_setup.mirror.http import json_response, read_body
 from gator_setup.mirror.ids import HubError, RepoRef, check_revision
 from gator_setup.mirror.state import MirrorState, public_base, state_of, user_of
-from gator_setup.mirror.uploads import record_upload
+from gator_setup.mirror.uploads import record_uploads
 from gator_setup.mirror.xet_shard import register_shard
 from gator_setup.mirror.xet_store import XetRefused, XetStore
 
@@ -136,8 +136,8 @@ async def put_shard(request: web.Request) -> web.Response:
     state, user, ref = _grant(request)
     xs = XetStore(state.store)
 
-    def record(sha256: str) -> None:
-        record_upload(state.store, ref, user.name, sha256)
+    def record(sha256s: list[str]) -> None:
+        record_uploads(state.store, ref, user.name, sha256s)
 
     def work(body: bytes) -> int:
         shard = xf.parse_shard(body)

@@ -4,8 +4,8 @@ A shard lists files as segments (xorb, chunk range). Every segment's size and ve
 file's Xet hash, its sha256 (the shard's, against the one computed here) and the size limit are checked
 while the file is rebuilt into a temp blob; a blob is published only once its file checked out, one
 file at a time (one open temp file however many files the shard lists). Only when every file of the
-shard passed does each sha256 count as this writer's upload (`record`), and the xorbs' chunk maps
-note where their chunks now lie (xet_store.py).
+shard passed do their sha256s count as this writer's uploads (`record`, called once for them all),
+and the xorbs' chunk maps note where their chunks now lie (xet_store.py).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _write_file(
 
 
 def register_shard(
-    xs: XetStore, user: str, shard: xf.Shard, *, max_file_size: int, record: Callable[[str], None]
+    xs: XetStore, user: str, shard: xf.Shard, *, max_file_size: int, record: Callable[[list[str]], None]
 ) -> list[FileEntry]:
     """Rebuild, verify and publish every file of `shard` from `user`'s xorbs (module docstring).
 
@@ -114,8 +114,8 @@ def register_shard(
         counts = {h: src.count for h, src in sources.open.items()}
     finally:
         sources.close()
-    for entry in entries:
-        record(str(entry["sha256"]))
+    if entries:
+        record(list(dict.fromkeys(str(e["sha256"]) for e in entries)))  # one write for them all
     for hex_hash, where in placed.items():
         xs.place(hex_hash, counts[hex_hash], where)
     return entries
