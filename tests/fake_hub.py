@@ -273,9 +273,12 @@ class FakeHub:
                             hub.faults.release.wait(60)
                             self.close_connection = True
                             return
-                        self.wfile.write(piece)
+                        # counted before the write: once the client holds the last byte, the
+                        # count already includes it (counted after, a test that resets the counts
+                        # as soon as the client is done could see a straggling increment)
                         with hub._lock:
                             hub.sent[file_path] += len(piece)
+                        self.wfile.write(piece)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 
