@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from gator_setup.analysis.exports import ExportReader
-from gator_setup.analysis.model import ImportRef
+if TYPE_CHECKING:
+    from gator_setup.analysis.exports import ExportReader
+    from gator_setup.analysis.model import ImportRef
 
 IssueKind = Literal["missing-name", "missing-module"]
 
@@ -57,6 +58,8 @@ class Providers:
         if p is None:
             return None
         if top not in self._readers:
+            from gator_setup.analysis.exports import ExportReader  # (the parser: not on a warm run)
+
             self._readers[top] = ExportReader(p.root)
         return self._readers[top]
 
@@ -95,6 +98,8 @@ class Providers:
         key = (module, name)
         if key in self._verdicts:
             return self._verdicts[key]
+        from gator_setup.analysis.model import ImportRef
+
         verdict = self._verdicts[key] = self._verdict(ImportRef(module, name, 0))
         return verdict
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gator_setup.analysis.extract import analyze_source
-
 AUX_DIRS = frozenset(
     {
         "tests",
@@ -51,6 +49,8 @@ def import_time_modules(package: str, read: Callable[[str], tuple[bytes, bool] |
     `read(module)` returns (source bytes, is_package) for a module of the package, or None when
     it is not a source module of this package.
     """
+    from gator_setup.analysis.extract import analyze_source  # (the parser: not on a warm run)
+
     seen: set[str] = set()
     todo = [package]
     while todo:

@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gator_setup.analysis import speedups
-from gator_setup.analysis.candidates import import_pairs
 from gator_setup.analysis.distlayout import Owner, is_packages_dir, owners
-from gator_setup.analysis.extract import analyze_source, module_name, top_package
-from gator_setup.analysis.model import FileAnalysis, ImportRef, SourceProblem
 from gator_setup.analysis.needles import NeedleIndex
 from gator_setup.analysis.providers import Providers, Unresolved
 from gator_setup.analysis.runtime import file_role
@@ -30,6 +27,7 @@ from gator_setup.cachedir import write_cache_json
 
 if TYPE_CHECKING:
     from gator_setup.analysis.fanout import Child, Fanout
+    from gator_setup.analysis.model import FileAnalysis, SourceProblem
 
 #: Folders never descended into when scanning a project: environments, caches, VCS, build output.
 SKIP_DIRS = frozenset(
@@ -277,6 +275,14 @@ class _Analyzer:
         self.index = NeedleIndex([*self.needles, *self._ungated])
         self._native = self.index.native
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
+        # the parsing side of the engine, imported only when a file is to be analysed (a warm run
+        # analyses none)
+        from gator_setup.analysis.candidates import import_pairs
+        from gator_setup.analysis.extract import top_package
+
+        self._import_pairs = import_pairs
+        # The top-level package a file belongs to (its imports of that package are not checked)
+        self._own_top: Callable[[str], str | None] = top_package
         fast = speedups.native()
         self._utf8: Callable[[bytes], bool] = fast.utf8_valid if fast is not None else _decodes
         self.read_file: ReadFile | None = getattr(fast, "read_file", None)
@@ -303,11 +309,6 @@ class _Analyzer:
         if self._calls % 256 == 0:
             self._ordered.sort(key=lambda mb: -self._hits.get(mb[0], 0))
         return self._ordered
-
-    @staticmethod
-    def _own_top(rel: str) -> str | None:
-        """The top-level package a file belongs to (its imports of that package are not checked)."""
-        return top_package(rel)
 
     def __call__(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
         """The file's analysis when it matters (imports to check, calls, or a problem), else None.
@@ -397,7 +398,7 @@ class _Analyzer:
         # A candidate names a module whose bytes are in the file, so the candidate pass is needed
         # only when a watched module other than the file's own package is named; filtering by all
         # of them gives the same candidates.
-        return import_pairs(data, self._others(own), others) or None
+        return self._import_pairs(data, self._others(own), others) or None
 
 
 def _native_read() -> ReadFile | None:
@@ -415,6 +416,8 @@ def _decodes(data: bytes) -> bool:
 
 
 def _analyze(data: bytes, display: str, rel: str, watched: frozenset[str]) -> FileAnalysis:
+    from gator_setup.analysis.extract import analyze_source, module_name
+
     mod = module_name(rel)
     return analyze_source(
         data,
@@ -443,6 +446,8 @@ def scan_files(
     deep_exempt: Iterable[str] = (),
 ) -> ScanResult:
     """Analyse (display path, relative path, bytes or None, read error) items and resolve them."""
+    from gator_setup.analysis.model import SourceProblem
+
     analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
     result = ScanResult()
     for display, rel, data, error in items:
@@ -617,7 +622,6 @@ def scan_tree(
     old = TreeIndex.load(cache_file)
     new_files: dict[str, FileEntry] = {}
     new_tops: dict[str, DistEntry] = {}
-    analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
     result = ScanResult()
     # First the walk and the cache look-ups (cheap), then the files that miss the cache: those are
     # analysed in forked child processes too when there are enough of them to pay for the start-up.
@@ -666,9 +670,11 @@ def scan_tree(
         cold.append(item)
         seen.append(item)
     misses = [(path, rel, sig) for path, rel, sig, hit, _row in _files(seen) if hit is None]
-    fresh, cold_files = (
-        _analyze_misses(misses, analyze, workers, cold, patterns) if misses or cold else ({}, {})
-    )
+    fresh: dict[str, _Fresh] = {}
+    cold_files: dict[str, list[_File]] = {}
+    if misses or cold:  # (a warm run of an unchanged tree builds no analyzer: nothing to analyse)
+        analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
+        fresh, cold_files = _analyze_misses(misses, analyze, workers, cold, patterns)
     in_order: list[_Seen] = []
     for unit in seen:
         if not isinstance(unit, DistTop):
@@ -686,6 +692,8 @@ def scan_tree(
         new_tops[unit.rel] = new_tops[unit.rel]._replace(files=len(walked_files))
         files_seen += len(walked_files)
     result.files_seen = files_seen
+    if in_order:  # (the analysis model: not needed by a warm run that has nothing to rebuild)
+        from gator_setup.analysis.model import FileAnalysis, SourceProblem
     for path, rel, sig, hit, slot in in_order:
         entry: FileEntry | None = None
         if hit is not None:
@@ -778,10 +786,10 @@ _CHUNK_MIN = 16
 #: child is a fork of this process.
 MAX_PROCESSES = 4
 
-_Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
+_Fresh = tuple["FileAnalysis | None", list[ScanIssue], str | None]
 # (read error, triage, [size, mtime_ns] read, the AST analysis of a FULL file)
-_Triaged = tuple[str | None, Triage, Stat, FileAnalysis | None]
-_Parsed = tuple[FileAnalysis | None, str | None]  # (the AST analysis, read error)
+_Triaged = tuple[str | None, Triage, Stat, "FileAnalysis | None"]
+_Parsed = tuple["FileAnalysis | None", str | None]  # (the AST analysis, read error)
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the children fork
 
 
@@ -1046,6 +1054,8 @@ def _issue_to_json(i: ScanIssue) -> list[Any]:
 
 
 def _issues_from_json(fa: FileAnalysis | None, rows: list[Any], providers: Providers) -> list[ScanIssue]:
+    from gator_setup.analysis.model import ImportRef
+
     out = []
     for ref_json, kind, missing in rows:
         ref = ImportRef.from_json(ref_json)

@@ -20,16 +20,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gator_setup import __version__
-from gator_setup.analysis.model import FileAnalysis
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
 from gator_setup.analysis.runtime import file_role, import_time_modules
 from gator_setup.analysis.scan import FileResult, analyze_files, scan_tree
 from gator_setup.cachedir import cache_root, write_cache_json
 from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.shorthash import short_hash
+
+if TYPE_CHECKING:
+    from gator_setup.analysis.model import FileAnalysis
 
 #: Bumped whenever the extraction changes what it records, so old cache entries are ignored.
 ANALYSIS_VERSION = "7"
