@@ -19,7 +19,7 @@ import lz4.frame
 import pytest
 from mirror_server import http_request, start_mirror
 
-from gator_setup.mirror import uploads, xet_store
+from gator_setup.mirror import uploads
 from gator_setup.mirror import xet_format as xf
 from gator_setup.mirror.core import prune_store
 from gator_setup.mirror.ids import parse_repo_id
@@ -149,19 +149,20 @@ def test_a_first_upload_of_bytes_others_stored_costs_the_same_write(
     xs: XetStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Not only the answer (test below): the time must not tell either, so the write and fsync happen.
-    written: list[int] = []
-    write = xet_store.atomic_write_bytes
+    synced: list[int] = []
+    fsync = os.fsync
 
-    def tracked(path: Path, data: bytes) -> None:
-        written.append(len(data))
-        write(path, data)
+    def tracked(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        fsync(fd)
 
-    monkeypatch.setattr(xet_store, "atomic_write_bytes", tracked)
+    monkeypatch.setattr(os, "fsync", tracked)
     hex_hash, body = _xorb(b"stored once" * 1000)
-    assert xs.put_xorb("alice", hex_hash, body) and written == [len(body)]
-    assert xs.put_xorb("bob", hex_hash, body) and written == [len(body)] * 2
-    assert not xs.put_xorb("bob", hex_hash, body) and written == [len(body)] * 2  # his own: no news
+    assert xs.put_xorb("alice", hex_hash, body) and synced == [len(body)]
+    assert xs.put_xorb("bob", hex_hash, body) and synced == [len(body)] * 2
+    assert not xs.put_xorb("bob", hex_hash, body) and synced == [len(body)] * 2  # his own: no news
     assert [p.name for p in (xs.root / "xorbs").rglob("*") if p.is_file()] == [hex_hash]
+    assert _leftovers(xs.store) == []
 
 
 def test_a_shard_claiming_more_segments_than_it_holds_is_refused_before_they_are_read() -> None:
