@@ -136,6 +136,22 @@ def test_a_file_over_the_size_limit_is_refused_before_anything_is_written(
     assert biggest_write[0] == 0 and _leftovers(xs.store) == []
 
 
+def test_empty_files_and_extreme_chunk_ranges(xs: XetStore) -> None:
+    chunks = [b"a" * 100, b"b" * 200]
+    hex_hash, body = _xorb(*chunks)
+    xs.put_xorb("alice", hex_hash, body)
+    empty = hashlib.sha256(b"").hexdigest()
+    assert _register(xs, _shard(hex_hash, [], chunks, RIGHT)) == [empty]  # a zero-length file
+    with pytest.raises(XetRefused, match="do not match the sha256"):
+        _register(xs, _shard(hex_hash, [], chunks, "cd" * 32))
+    for start, end in ((1, 2**32 - 1), (2**32 - 2, 2**32 - 1), (0, 3)):
+        with pytest.raises(XetRefused, match="which has fewer"):
+            _register(xs, _shard(hex_hash, [(300, start, end)], chunks, None))
+    with pytest.raises(xf.XetFormatError, match="empty chunk range"):
+        xf.parse_shard(_shard(hex_hash, [(0, 2, 1)], chunks, None))
+    assert _leftovers(xs.store) == []
+
+
 def test_xorbs_of_more_chunks_than_any_client_makes_are_refused_before_they_are_hashed() -> None:
     # 64 MiB of 1-byte chunks is 7.4 million chunks: gigabytes of bookkeeping for one request.
     # hf_xet and huggingface.js put at most 8192 chunks in a xorb; the mirror takes 8 times that.
