@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import socket
 import struct
 import time
@@ -404,3 +405,31 @@ def test_uploads_cut_off_mid_body_leave_nothing_and_the_log_names_no_token(
     assert "has not uploaded" in caplog.text
     for secret in (token, token[-16:], BOB, ALICE):
         assert secret not in caplog.text
+
+
+def test_mangled_xorbs_and_shards_are_4xx_never_500(server: BackgroundServer) -> None:
+    rng = random.Random(20)
+    chunks = [rng.randbytes(rng.randint(1, 2000)) for _ in range(5)]
+    hex_hash, body = _xorb(*chunks)
+    shard = _shard(hex_hash, [(sum(map(len, chunks[:3])), 0, 3), (len(chunks[4]), 4, 5)], chunks, RIGHT)
+    token = _xet_token(server, "bob/public", BOB)
+    xorb_path = f"/api/xet-cas/v1/xorbs/default/{hex_hash}"
+    assert _req(server, "POST", xorb_path, token, body)[0] == 200
+    seen = set()
+    for n in range(120):
+        data = bytearray(shard if n % 2 else body)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(data))
+            if rng.random() < 0.6:
+                data[i] = rng.randrange(256)
+            elif rng.random() < 0.5:
+                del data[i : i + rng.randint(1, 50)]
+            else:
+                struct.pack_into("<I", data, min(i, len(data) - 4), rng.choice([0, 1, 2**31, 2**32 - 1]))
+        status = http_request(
+            server.url, "POST", "/api/xet-cas/v1/shards" if n % 2 else xorb_path,
+            {"Authorization": f"Bearer {token}"}, bytes(data),
+        )[0]  # fmt: skip
+        assert status in (200, 400), (n, status)
+        seen.add(status)
+    assert seen == {200, 400} and store_leftovers(server.state.store.root) == []
