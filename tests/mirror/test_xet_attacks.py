@@ -11,6 +11,7 @@ import os
 import random
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,9 @@ from typing import Any
 
 import lz4.frame
 import pytest
-from mirror_server import http_request, start_mirror
+from mirror_server import http_request, import_repo, start_mirror
 
-from gator_setup.mirror import uploads
+from gator_setup.mirror import uploads, xet_routes
 from gator_setup.mirror import xet_format as xf
 from gator_setup.mirror.core import prune_store
 from gator_setup.mirror.ids import parse_repo_id
@@ -433,3 +434,54 @@ def test_mangled_xorbs_and_shards_are_4xx_never_500(server: BackgroundServer) ->
         assert status in (200, 400), (n, status)
         seen.add(status)
     assert seen == {200, 400} and store_leftovers(server.state.store.root) == []
+
+
+def test_xet_work_cannot_take_the_threads_downloads_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rebuilding big files takes minutes. In the loop's default executor, shards (one per upload slot)
+    # could hold every thread, and a download above 256 KiB, which opens its file there, waited.
+    slots = min(32, (os.cpu_count() or 1) + 4) + 1  # one more than the default executor has threads
+    release, entered = threading.Event(), threading.Semaphore(0)
+    register = xet_routes.register_shard
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        entered.release()
+        release.wait(20)
+        return register(*args, **kwargs)
+
+    monkeypatch.setattr(xet_routes, "register_shard", slow)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "big.bin").write_bytes(os.urandom(300_000))
+    import_repo(tmp_path / "store", tmp_path / "src", "org/pub")
+    (tmp_path / "tokens").write_text(f"{BOB} bob write\n")
+    srv = start_mirror(tmp_path / "store", tokens_file=tmp_path / "tokens", max_uploads=slots)
+    posts: list[threading.Thread] = []
+    try:
+        assert _req(srv, "POST", "/api/repos/create", BOB, b'{"name": "m"}')[0] == 200
+        token = _xet_token(srv, "bob/m", BOB)
+        hex_hash, body = _xorb(b"slow")
+        assert _req(srv, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+        shard = _shard(hex_hash, [(4, 0, 1)], [b"slow"], RIGHT)
+        status, headers, _ = http_request(srv.url, "GET", "/org/pub/resolve/main/big.bin")
+        assert status == 307  # to the commit: the download below is one request
+        for _ in range(slots):
+            posts.append(
+                threading.Thread(target=_req, args=(srv, "POST", "/api/xet-cas/v1/shards", token, shard))
+            )
+            posts[-1].start()
+        deadline = time.monotonic() + 10
+        busy = sum(entered.acquire(timeout=max(0.0, deadline - time.monotonic())) for _ in range(slots - 1))
+        assert busy == slots - 1  # Xet work in (at least) as many threads as the default executor has
+        got: list[int] = []
+        download = threading.Thread(
+            target=lambda: got.append(len(http_request(srv.url, "GET", headers["location"])[2]))
+        )
+        download.start()
+        download.join(5)
+        assert got == [300_000]
+    finally:
+        release.set()
+        for t in posts:
+            t.join()
+        srv.stop()
