@@ -12,7 +12,6 @@ The rule (documented in docs/imports.md):
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import PurePosixPath
 
 from gator_setup.analysis.extract import analyze_source
 
@@ -36,10 +35,11 @@ AUX_FILES = frozenset({"__main__.py", "conftest.py", "setup.py", "noxfile.py"})
 
 def file_role(rel_path: str) -> str:
     """ "auxiliary" for tests/examples/scripts/`__main__`, else "runtime"."""
-    p = PurePosixPath(rel_path.replace("\\", "/"))
-    if any(part.lower() in AUX_DIRS for part in p.parts[:-1]):
+    # (str.split, not PurePosixPath: what-if asks it of every file of a package; the folders that
+    # PurePosixPath would drop, "" and ".", are no auxiliary folder anyway)
+    *folders, name = rel_path.replace("\\", "/").split("/")
+    if any(part.lower() in AUX_DIRS for part in folders):
         return "auxiliary"
-    name = p.name
     if name in AUX_FILES or name.startswith("test_") or name.endswith("_test.py"):
         return "auxiliary"
     return "runtime"

@@ -216,11 +216,14 @@ def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel + "/", p) for p in patterns)
 
 
-#: A file to analyse: (path, path relative to the scanned root, [size, mtime_ns] or [] if unknown).
-_File = tuple[str, str, list[Any]]
+#: A file's [size, mtime_ns] as the walk found it (what the per-tree index keys on), or [] until
+#: reading the file fills it in place (a cold distribution's files are walked without a stat).
+Stat = list[int]
+#: A file to analyse: (path, path relative to the scanned root, its Stat).
+_File = tuple[str, str, Stat]
 #: An entry of scan_tree's plan: a file with its cache hit (or None) and cache slot, or a
 #: distribution to walk and analyse afresh.
-_Seen = tuple[str, str, list[Any], FileEntry | None, Row | None]
+_Seen = tuple[str, str, Stat, FileEntry | None, Row | None]
 _Unit = _Seen | DistTop
 
 
@@ -333,6 +336,12 @@ class _Analyzer:
         name, or only imports of the file's own package), FULL (the AST analysis: a deep needle, or
         text that does not decode), or the (module, name) candidates that must all resolve for the
         file not to matter (else it gets the AST analysis)."""
+        if self.deep is None:
+            # Every file naming a watched module is analysed (see _decide). Only what-if and the
+            # builder ask this, of a few names, which `in` finds sooner than the native search
+            # (docs/imports.md, "One engine").
+            has = data.__contains__
+            return FULL if any(has(n) for n in self.needles) else None
         if self._native:
             # one native pass answers every name: most files hold no watched name at all
             found = self.index.present(data)
@@ -450,13 +459,13 @@ def scan_files(
 
 
 #: speedups' walk_files: a folder's .py files as _walk_top lists them, or None
-WalkFiles = Callable[[str, str, tuple[str, ...], tuple[str, ...]], list[tuple[str, str, list[Any]]] | None]
+WalkFiles = Callable[[str, str, tuple[str, ...], tuple[str, ...]], list[_File] | None]
 #: speedups' read_file: (data or None, size, mtime_ns, errno) of a file
 ReadFile = Callable[[str | Path, int], tuple[bytes | None, int, int, int]]
 
 
 def _read_one(
-    file: str | Path, sig: list[Any] | None = None, read_file: ReadFile | None = None
+    file: str | Path, sig: Stat | None = None, read_file: ReadFile | None = None
 ) -> tuple[bytes | None, str | None]:
     """The file's bytes (or why not). `sig`: the [size, mtime_ns] the walk found, or an empty
     list that the opened file's own stat fills in (cold distributions are walked without one).
@@ -507,7 +516,7 @@ def _read_tree(path: Path, exclude: Iterable[str]) -> Iterator[tuple[str, str, b
 
 #: (path, relative path, [size, mtime_ns] or [] when stat failed) of each file, or a DistTop in its
 #: files' place, and "truncated"
-Walked = tuple[list[tuple[str, str, list[Any]] | DistTop], bool]
+Walked = tuple[list[_File | DistTop], bool]
 
 
 @contextlib.contextmanager
@@ -540,7 +549,7 @@ def walk_stats(
     With `dist_tops` (not with `max_files`), an installed distribution's top-level entries come
     as DistTop, neither walked nor stat'ed; `layout_dir` caches which distribution owns what.
     """
-    out: list[tuple[str, str, list[Any]] | DistTop] = []
+    out: list[_File | DistTop] = []
     for item in _walk(root, tuple(exclude), layout_dir, dist_tops=dist_tops and max_files is None):
         if max_files is not None and len(out) >= max_files:
             return out, True
@@ -548,7 +557,7 @@ def walk_stats(
     return out, False
 
 
-def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str, list[Any]]:
+def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> _File:
     path, rel, entry = item
     try:
         st = entry.stat() if entry is not None else os.stat(path)
@@ -557,9 +566,7 @@ def _with_stat(item: tuple[str, str, os.DirEntry[str] | None]) -> tuple[str, str
     return path, rel, [st.st_size, st.st_mtime_ns]
 
 
-def _walk_top(
-    top: DistTop, patterns: tuple[str, ...], walk_files: WalkFiles | None = None
-) -> list[tuple[str, str, list[Any]]]:
+def _walk_top(top: DistTop, patterns: tuple[str, ...], walk_files: WalkFiles | None = None) -> list[_File]:
     """A distribution's top-level entry walked as the plain walk would have, each file with an
     empty [size, mtime_ns] that reading it fills in (one stat fewer per file). `walk_files`: the
     C helper doing the same walk (speedups), when built; it leaves exclude patterns to Python."""
@@ -569,7 +576,7 @@ def _walk_top(
         got = walk_files(top.path, top.rel + "/", _SKIP_NAMES, METADATA_DIR_SUFFIXES)
         if got is not None:  # (None: a name that is not UTF-8, left to the Python walk)
             return got
-    out: list[tuple[str, str, list[Any]]] = []
+    out: list[_File] = []
     for item in _walk_dirs([(top.path, top.rel + "/")], patterns):
         assert not isinstance(item, DistTop)
         out.append((item[0], item[1], []))
@@ -773,12 +780,12 @@ MAX_PROCESSES = 4
 
 _Fresh = tuple[FileAnalysis | None, list[ScanIssue], str | None]
 # (read error, triage, [size, mtime_ns] read, the AST analysis of a FULL file)
-_Triaged = tuple[str | None, Triage, list[Any], FileAnalysis | None]
+_Triaged = tuple[str | None, Triage, Stat, FileAnalysis | None]
 _Parsed = tuple[FileAnalysis | None, str | None]  # (the AST analysis, read error)
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the children fork
 
 
-def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Fresh:
+def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: Stat) -> _Fresh:
     data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return None, [], error or "unreadable"
@@ -792,7 +799,7 @@ def _resolved(analyze: _Analyzer, fa: FileAnalysis | None, error: str | None = N
     return fa, resolve_files([fa], analyze.providers) if fa is not None else [], None
 
 
-def _parse_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Parsed:
+def _parse_one(analyze: _Analyzer, path: str, rel: str, sig: Stat) -> _Parsed:
     data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return None, error or "unreadable"
@@ -1023,7 +1030,7 @@ def _serve(task: tuple[str, list[_File]], analyze: _Analyzer | None = None) -> l
     return [_parse_one(analyze, *item) for item in files]
 
 
-def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: list[Any]) -> _Triaged:
+def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: Stat) -> _Triaged:
     data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return error or "unreadable", None, sig, None

@@ -53,10 +53,10 @@ def _fix(i: ImportIssue) -> str:
 
 def _known_fix(i: ImportIssue) -> str | None:
     """The knowledge base's verified fix (e.g. the first fixed release) for this very break, if any."""
-    from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
 
     from gator_setup.knowledge.rules import default_rules
+    from gator_setup.names import canonicalize_name
 
     if i.kind != "missing-name" or not i.origin_version or not i.provider_version:
         return None

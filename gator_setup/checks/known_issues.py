@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from gator_setup.checks.base import Check, Finding
-from gator_setup.checks.requirements import marker_environment
+from gator_setup.probes.requirements import marker_environment
 from gator_setup.snapshot import EnvSnapshot
 
 

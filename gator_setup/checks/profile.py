@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from packaging.utils import canonicalize_name
-
 from gator_setup.checks.base import Check, Finding, NotApplicable, Severity
+from gator_setup.names import canonicalize_name
 from gator_setup.snapshot import EnvSnapshot
 
 NO_PROFILE = "no profile selected (--profile NAME or [tool.gator] profile)"

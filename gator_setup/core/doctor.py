@@ -103,6 +103,12 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         snapshot.profile = load_profile(profile_name)
     if "platform" in needs or snapshot.profile is not None or opts.sysroot or opts.save_bundle:
         probe_into(snapshot, opts)
+    if "requirements" in needs:
+        from gator_setup.probes.requirements import FACTS_KEY as REQUIREMENTS_KEY
+        from gator_setup.probes.requirements import probe_requirements
+
+        # (after the platform probe: a replayed bundle brings its own interpreter and distributions)
+        snapshot.extra[REQUIREMENTS_KEY] = probe_requirements(snapshot.distributions, snapshot.interpreter)
     return snapshot
 
 

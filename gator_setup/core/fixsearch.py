@@ -274,15 +274,14 @@ class _Verifier:
         after: Mapping[str, Distribution],
         wheels: Mapping[str, Path],
     ) -> str:
-        from gator_setup.core.whatif import _broken_imports, _Side
-        from gator_setup.knowledge.builder import ProviderRelease
+        from gator_setup.core.whatif import _broken_imports, _release, _Side
 
         module, _, name = what.rpartition(".")
         side = _Side(after, wheels)
         root = side.provider_root(module.split(".")[0] if module else what, self.cache)
         if root is not None and module:
-            try:
-                if ProviderRelease(Version(root[0]), root[1]).provides(module, name):
+            try:  # (_release: the provider's exports are read once for all the candidates)
+                if _release(root[0], root[1]).provides(module, name):
                     return ""
             except (InvalidVersion, OSError):
                 pass

@@ -31,7 +31,7 @@ from gator_setup.snapshot import Distribution, EnvSnapshot
 
 if TYPE_CHECKING:
     from gator_setup.analysis.sites import ImportSite, SourceMap
-    from gator_setup.knowledge.builder import ProviderRelease
+    from gator_setup.knowledge.builder import ProviderRelease, WheelCache
 
 IMPORTS_CODE = "GTR111"
 DOWNGRADE_CODE = "GTR112"
@@ -97,15 +97,12 @@ class _Side:
                 return None
         return src, _top_module(src, name)
 
-    def provider_root(self, module: str, cache: object) -> tuple[str, Path] | None:
-        from gator_setup.knowledge.builder import WheelCache
-
+    def provider_root(self, module: str, cache: WheelCache) -> tuple[str, Path] | None:
         key = canonicalize_name(module)
         d = self.dists.get(key)
         if d is None:
             return None
         if key in self.wheels:
-            assert isinstance(cache, WheelCache)
             return d.version, cache.unpacked(self.wheels[key])
         return (d.version, Path(d.path).parent) if d.path else None
 
@@ -142,7 +139,7 @@ def _sites(side: _Side, consumer: str, memo: SiteMemo) -> tuple[list[ImportSite]
 
 
 def _broken_imports(
-    side: _Side, consumer: str, cache: object, memo: SiteMemo
+    side: _Side, consumer: str, cache: WheelCache, memo: SiteMemo
 ) -> dict[tuple[str, str | None], Finding]:
     """Unguarded run-time imports of watched providers by `consumer` that do not resolve on `side`."""
     got = _sites(side, consumer, memo)
@@ -185,12 +182,11 @@ def _broken_imports(
 
 
 def after_distributions(
-    snapshot: EnvSnapshot, changes: Iterable[Change], cache: object
+    snapshot: EnvSnapshot, changes: Iterable[Change], cache: WheelCache
 ) -> tuple[dict[str, Distribution], dict[str, Path], list[str]]:
     """The distributions after `changes`, the fetched wheels of the new versions, and notes."""
-    from gator_setup.knowledge.builder import WheelCache, wheel_requires
+    from gator_setup.knowledge.builder import wheel_requires
 
-    assert isinstance(cache, WheelCache)
     notes: list[str] = []
     wheels: dict[str, Path] = {}
     after = dict(snapshot.distributions)
@@ -213,11 +209,10 @@ def after_distributions(
     return after, wheels, notes
 
 
-def numpy_abi_breaks(snapshot: EnvSnapshot, changes: Iterable[Change], cache: object) -> list[Finding]:
+def numpy_abi_breaks(snapshot: EnvSnapshot, changes: Iterable[Change], cache: WheelCache) -> list[Finding]:
     """Binaries built against numpy 1.x that a move to numpy >= 2 would break (installed files, or
     the new wheel of a package the change installs that requires numpy)."""
     from gator_setup.analysis.numpy_abi import wheel_numpy_major
-    from gator_setup.knowledge.builder import WheelCache
     from gator_setup.probes.numpy_abi import builds_of
 
     moved = {c.name: c for c in changes}
@@ -246,7 +241,6 @@ def numpy_abi_breaks(snapshot: EnvSnapshot, changes: Iterable[Change], cache: ob
         if requires is not None and not any(r.lower().startswith("numpy") for r in requires.requires):
             continue
         try:
-            assert isinstance(cache, WheelCache)
             wheel = cache.wheel(c.name, Version(c.new)) if requires is not None else None
         except Exception:
             wheel = None

@@ -247,12 +247,7 @@ class ConsumerScan:
 
 
 def _declared_on(wheel: Path, provider: str) -> str | None:
-    with zipfile.ZipFile(wheel) as zf:
-        meta = next((n for n in zf.namelist() if n.endswith(".dist-info/METADATA")), None)
-        if meta is None:
-            return None
-        headers = HeaderParser().parsestr(zf.read(meta).decode("utf-8", "replace"))
-    for raw in headers.get_all("Requires-Dist") or []:
+    for raw in wheel_requires(wheel):
         try:
             req = Requirement(raw)
         except InvalidRequirement:

@@ -7,13 +7,18 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from gator_setup.names import canonicalize_name
+
+if TYPE_CHECKING:
+    # (packaging.requirements and .markers are imported where used: with packaging.tags they cost
+    # a warm doctor about a fifth of its run, and the shipped rules need neither to load)
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
 
 from gator_setup.errors import InputError
 from gator_setup.findings import Severity
@@ -61,6 +66,8 @@ class ReproCase:
 
     def pins(self) -> dict[str, Version]:
         """Exact `name==version` pins of this case (other requirements are left out)."""
+        from packaging.requirements import Requirement
+
         out: dict[str, Version] = {}
         for raw in self.install:
             req = Requirement(raw)
@@ -135,6 +142,8 @@ class Rule:
 
     @property
     def fix_requirement(self) -> Requirement | None:
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
             return Requirement(self.fix)
         except InvalidRequirement:
@@ -206,7 +215,18 @@ def _str_list(path: Path, rid: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _reproduction(path: Path, rid: str, data: Any) -> Reproduction:
+def _requirement_problem(text: str) -> str | None:
+    """Why `text` is not a PEP 508 requirement (None when it is)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        Requirement(text)
+    except InvalidRequirement as exc:
+        return str(exc)
+    return None
+
+
+def _reproduction(path: Path, rid: str, data: Any, *, trusted: bool = False) -> Reproduction:
     if not isinstance(data, dict):
         raise _err(path, rid, "reproduction must be a table")
     unknown = set(data) - _REPRO_KEYS
@@ -223,11 +243,10 @@ def _reproduction(path: Path, rid: str, data: Any) -> Reproduction:
         if not isinstance(c, dict) or set(c) - _CASE_KEYS:
             raise _err(path, rid, f"reproduction case {i} must have only {', '.join(sorted(_CASE_KEYS))}")
         install = _str_list(path, rid, f"case {i} install", c.get("install"))
-        for r in install:
-            try:
-                Requirement(r)
-            except InvalidRequirement as exc:
-                raise _err(path, rid, f"case {i}: invalid requirement {r!r}: {exc}") from None
+        for r in () if trusted else install:
+            problem = _requirement_problem(r)
+            if problem is not None:
+                raise _err(path, rid, f"case {i}: invalid requirement {r!r}: {problem}")
         if c.get("expect") not in ("fail", "ok", "other"):
             raise _err(path, rid, f"case {i}: expect must be 'fail', 'ok' or 'other'")
         if not isinstance(c.get("observed"), str):
@@ -236,8 +255,12 @@ def _reproduction(path: Path, rid: str, data: Any) -> Reproduction:
     return Reproduction(data["date"], data["python"], data["run"], tuple(cases))
 
 
-def parse_rule(path: Path, data: Any) -> Rule:
-    """Validate one [[rule]] table; any problem is an InputError naming the file and rule."""
+def parse_rule(path: Path, data: Any, *, trusted: bool = False) -> Rule:
+    """Validate one [[rule]] table; any problem is an InputError naming the file and rule.
+
+    `trusted`: a file shipped in the package, whose requirement strings (fix, alternatives,
+    reproduction installs) tests/knowledge validate in full; they are not parsed again on every
+    run (packaging's requirement parser is a fifth of a warm doctor). Everything else still is."""
     if not isinstance(data, dict):
         raise _err(path, None, "each [[rule]] must be a table")
     rid = data.get("id") if isinstance(data.get("id"), str) else None
@@ -271,18 +294,13 @@ def parse_rule(path: Path, data: Any) -> Rule:
         if n not in packages:
             raise _err(path, rid, f"declared package {n!r} is not in packages")
     fact_only = bool(data.get("fact_only", False))
-    if not fact_only:
-        try:
-            Requirement(data["fix"])
-        except InvalidRequirement:
-            problem = f"fix {data['fix']!r} is not a requirement (e.g. 'diffusers>=0.29.0')"
-            raise _err(path, rid, problem) from None
+    if not fact_only and not trusted and _requirement_problem(data["fix"]) is not None:
+        problem = f"fix {data['fix']!r} is not a requirement (e.g. 'diffusers>=0.29.0')"
+        raise _err(path, rid, problem)
     alternatives = _str_list(path, rid, "alternatives", data.get("alternatives", []))
-    for alt in alternatives:
-        try:
-            Requirement(alt)
-        except InvalidRequirement:
-            raise _err(path, rid, f"alternative {alt!r} is not a requirement") from None
+    for alt in () if trusted else alternatives:
+        if _requirement_problem(alt) is not None:
+            raise _err(path, rid, f"alternative {alt!r} is not a requirement")
     python = None
     if data.get("python"):
         try:
@@ -291,11 +309,15 @@ def parse_rule(path: Path, data: Any) -> Rule:
             raise _err(path, rid, f"invalid python specifier {data['python']!r}") from None
     marker = None
     if data.get("marker"):
+        from packaging.markers import InvalidMarker, Marker
+
         try:
             marker = Marker(str(data["marker"]))
         except InvalidMarker as exc:
             raise _err(path, rid, f"invalid marker: {exc}") from None
-    repro = _reproduction(path, rid, data["reproduction"]) if "reproduction" in data else None
+    repro = (
+        _reproduction(path, rid, data["reproduction"], trusted=trusted) if "reproduction" in data else None
+    )
     prov = data.get("provenance", {})
     if not isinstance(prov, dict):
         raise _err(path, rid, "provenance must be a table")
@@ -327,8 +349,8 @@ def parse_rule(path: Path, data: Any) -> Rule:
     )
 
 
-def load_rule_file(path: str | Path) -> list[Rule]:
-    """Load and validate one rules file."""
+def load_rule_file(path: str | Path, *, trusted: bool = False) -> list[Rule]:
+    """Load and validate one rules file (`trusted`: shipped in the package, see parse_rule)."""
     from gator_setup.tomlread import load_toml
 
     p = Path(path)
@@ -338,7 +360,7 @@ def load_rule_file(path: str | Path) -> list[Rule]:
     raw = data.get("rule", [])
     if not isinstance(raw, list):
         raise InputError(p, "'rule' must be an array of tables ([[rule]])")
-    return [parse_rule(p, r) for r in raw]
+    return [parse_rule(p, r, trusted=trusted) for r in raw]
 
 
 def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
@@ -349,7 +371,7 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
     for f in files:
         if paths is None and not f.exists():
             continue
-        for r in load_rule_file(f):
+        for r in load_rule_file(f, trusted=paths is None):
             if r.id in seen:
                 raise InputError(f, f"rule {r.id!r} is defined twice (also in {seen[r.id]})")
             seen[r.id] = str(f)

@@ -34,6 +34,30 @@ def test_shipped_rules_load_with_unique_ids() -> None:
     assert {"diffusers-hub-cached-download", "torch-numpy2-abi", "diffusers-hub1-hf-cache-home"} <= set(ids)
 
 
+def test_shipped_rules_pass_the_full_validation() -> None:
+    # The doctor loads the package's own rule files `trusted` (their requirement strings are not
+    # parsed on every run); this is the full validation that trust rests on, and both loads agree.
+    from gator_setup.knowledge.rules import DEFAULT_FILES, KNOWLEDGE_DIR
+
+    for name in DEFAULT_FILES:
+        full = load_rule_file(KNOWLEDGE_DIR / name)
+        assert full == load_rule_file(KNOWLEDGE_DIR / name, trusted=True)
+    assert [r.id for r in load_rules()] == [
+        r.id for name in DEFAULT_FILES for r in load_rule_file(KNOWLEDGE_DIR / name)
+    ]
+
+
+def test_trusted_skips_only_the_requirement_parse(tmp_path: Path) -> None:
+    bad = tmp_path / "r.toml"
+    bad.write_text(GOOD_RULE.replace('fix = "x>=2"', 'fix = "x >>= 2"'), "utf-8")
+    with pytest.raises(InputError, match="is not a requirement"):
+        load_rule_file(bad)
+    assert load_rule_file(bad, trusted=True)[0].fix == "x >>= 2"
+    bad.write_text(GOOD_RULE.replace('y = ">=1"', 'y = ">>=1"'), "utf-8")
+    with pytest.raises(InputError, match="invalid specifier"):
+        load_rule_file(bad, trusted=True)  # specifiers are parsed (and needed) either way
+
+
 def test_every_reproduction_case_agrees_with_the_rule_ranges() -> None:
     # A "fail" case must fall inside the rule; an "ok" case must not hit any rule of the same run.
     rules = load_rules(Path(p) for p in [Path("gator_setup/knowledge/rules.toml")])
