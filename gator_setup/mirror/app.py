@@ -84,6 +84,7 @@ def make_app(config: MirrorConfig, state: MirrorState | None = None) -> web.Appl
     app = web.Application(middlewares=[_errors], client_max_size=64 * 1024 * 1024)
     app[STATE] = state
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    xet_routes.setup(app, config.max_uploads)
     pull = state.pull
     if pull is not None:
 

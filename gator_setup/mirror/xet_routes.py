@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -36,6 +39,24 @@ CAS_PATH = "/api/xet-cas"  # the casUrl handed out: {public base}{CAS_PATH}/v1/.
 MAX_SHARD = 128 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 log = logging.getLogger("gator.mirror")
+T = TypeVar("T")
+# Xet work (hashing xorbs, rebuilding files: minutes for big files) runs in threads of its own: in the
+# loop's default executor it could take every thread, and downloads open their files there.
+POOL: web.AppKey[ThreadPoolExecutor] = web.AppKey("gator_xet_pool", ThreadPoolExecutor)
+
+
+def setup(app: web.Application, max_uploads: int) -> None:
+    """Give `app` the Xet thread pool: one thread per upload slot (each Xet job holds one)."""
+    app[POOL] = ThreadPoolExecutor(max_workers=max(1, max_uploads), thread_name_prefix="gator-xet")
+
+    async def shutdown(app: web.Application) -> None:
+        app[POOL].shutdown(wait=False, cancel_futures=True)
+
+    app.on_cleanup.append(shutdown)
+
+
+async def _in_pool(request: web.Request, fn: Callable[[], T]) -> T:
+    return await asyncio.get_running_loop().run_in_executor(request.app[POOL], fn)
 
 
 def _bump(state: MirrorState, key: str) -> None:
@@ -122,7 +143,7 @@ async def put_xorb(request: web.Request, prefix: str, hex_hash: str) -> web.Resp
     async with state.uploads():
         body = await read_body(request, xf.MAX_XORB, state.config.body_timeout)
         try:
-            inserted = await asyncio.to_thread(xs.put_xorb, user.name, hex_hash, body)
+            inserted = await _in_pool(request, lambda: xs.put_xorb(user.name, hex_hash, body))
         except xf.XetFormatError as exc:
             raise _refused(user, ref, f"Invalid xorb: {exc}") from None
         except OSError as exc:
@@ -147,7 +168,7 @@ async def put_shard(request: web.Request) -> web.Response:
     async with state.uploads():
         body = await read_body(request, MAX_SHARD, state.config.body_timeout)
         try:
-            await asyncio.to_thread(work, body)
+            await _in_pool(request, lambda: work(body))
         except (xf.XetFormatError, XetRefused) as exc:
             raise _refused(user, ref, f"Invalid shard: {exc}") from None
         except OSError as exc:

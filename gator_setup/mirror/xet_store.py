@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -160,11 +159,14 @@ class XetStore:
         if not path.is_file() and self._placements(hex_hash) is None:
             atomic_write_bytes(path, body)
         elif new_to_user:
-            # Written all the same, then dropped: a first upload must not be quicker when others
-            # stored the bytes (an fsync of up to 64 MiB is easy to time).
-            drop = path.with_name(f".drop-{uuid.uuid4().hex}")
-            atomic_write_bytes(drop, body)
-            drop.unlink()
+            # Written and synced all the same, into a temp blob that is dropped: a first upload must
+            # not be quicker when others stored the bytes (an fsync of up to 64 MiB is easy to time).
+            sink = self.store.new_blob()
+            try:
+                sink.write(body)
+                os.fsync(sink.fileno())
+            finally:
+                sink.abort()
         owner = self._owner_path(user, hex_hash)
         owner.parent.mkdir(parents=True, exist_ok=True)
         owner.touch()

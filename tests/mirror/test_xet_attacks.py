@@ -8,8 +8,10 @@ import hashlib
 import json
 import logging
 import os
+import random
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +19,9 @@ from typing import Any
 
 import lz4.frame
 import pytest
-from mirror_server import http_request, start_mirror
+from mirror_server import http_request, import_repo, start_mirror
 
-from gator_setup.mirror import uploads, xet_store
+from gator_setup.mirror import uploads, xet_routes
 from gator_setup.mirror import xet_format as xf
 from gator_setup.mirror.core import prune_store
 from gator_setup.mirror.ids import parse_repo_id
@@ -136,6 +138,22 @@ def test_a_file_over_the_size_limit_is_refused_before_anything_is_written(
     assert biggest_write[0] == 0 and _leftovers(xs.store) == []
 
 
+def test_empty_files_and_extreme_chunk_ranges(xs: XetStore) -> None:
+    chunks = [b"a" * 100, b"b" * 200]
+    hex_hash, body = _xorb(*chunks)
+    xs.put_xorb("alice", hex_hash, body)
+    empty = hashlib.sha256(b"").hexdigest()
+    assert _register(xs, _shard(hex_hash, [], chunks, RIGHT)) == [empty]  # a zero-length file
+    with pytest.raises(XetRefused, match="do not match the sha256"):
+        _register(xs, _shard(hex_hash, [], chunks, "cd" * 32))
+    for start, end in ((1, 2**32 - 1), (2**32 - 2, 2**32 - 1), (0, 3)):
+        with pytest.raises(XetRefused, match="which has fewer"):
+            _register(xs, _shard(hex_hash, [(300, start, end)], chunks, None))
+    with pytest.raises(xf.XetFormatError, match="empty chunk range"):
+        xf.parse_shard(_shard(hex_hash, [(0, 2, 1)], chunks, None))
+    assert _leftovers(xs.store) == []
+
+
 def test_xorbs_of_more_chunks_than_any_client_makes_are_refused_before_they_are_hashed() -> None:
     # 64 MiB of 1-byte chunks is 7.4 million chunks: gigabytes of bookkeeping for one request.
     # hf_xet and huggingface.js put at most 8192 chunks in a xorb; the mirror takes 8 times that.
@@ -149,19 +167,20 @@ def test_a_first_upload_of_bytes_others_stored_costs_the_same_write(
     xs: XetStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Not only the answer (test below): the time must not tell either, so the write and fsync happen.
-    written: list[int] = []
-    write = xet_store.atomic_write_bytes
+    synced: list[int] = []
+    fsync = os.fsync
 
-    def tracked(path: Path, data: bytes) -> None:
-        written.append(len(data))
-        write(path, data)
+    def tracked(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        fsync(fd)
 
-    monkeypatch.setattr(xet_store, "atomic_write_bytes", tracked)
+    monkeypatch.setattr(os, "fsync", tracked)
     hex_hash, body = _xorb(b"stored once" * 1000)
-    assert xs.put_xorb("alice", hex_hash, body) and written == [len(body)]
-    assert xs.put_xorb("bob", hex_hash, body) and written == [len(body)] * 2
-    assert not xs.put_xorb("bob", hex_hash, body) and written == [len(body)] * 2  # his own: no news
+    assert xs.put_xorb("alice", hex_hash, body) and synced == [len(body)]
+    assert xs.put_xorb("bob", hex_hash, body) and synced == [len(body)] * 2
+    assert not xs.put_xorb("bob", hex_hash, body) and synced == [len(body)] * 2  # his own: no news
     assert [p.name for p in (xs.root / "xorbs").rglob("*") if p.is_file()] == [hex_hash]
+    assert _leftovers(xs.store) == []
 
 
 def test_a_shard_claiming_more_segments_than_it_holds_is_refused_before_they_are_read() -> None:
@@ -387,3 +406,82 @@ def test_uploads_cut_off_mid_body_leave_nothing_and_the_log_names_no_token(
     assert "has not uploaded" in caplog.text
     for secret in (token, token[-16:], BOB, ALICE):
         assert secret not in caplog.text
+
+
+def test_mangled_xorbs_and_shards_are_4xx_never_500(server: BackgroundServer) -> None:
+    rng = random.Random(20)
+    chunks = [rng.randbytes(rng.randint(1, 2000)) for _ in range(5)]
+    hex_hash, body = _xorb(*chunks)
+    shard = _shard(hex_hash, [(sum(map(len, chunks[:3])), 0, 3), (len(chunks[4]), 4, 5)], chunks, RIGHT)
+    token = _xet_token(server, "bob/public", BOB)
+    xorb_path = f"/api/xet-cas/v1/xorbs/default/{hex_hash}"
+    assert _req(server, "POST", xorb_path, token, body)[0] == 200
+    seen = set()
+    for n in range(120):
+        data = bytearray(shard if n % 2 else body)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(data))
+            if rng.random() < 0.6:
+                data[i] = rng.randrange(256)
+            elif rng.random() < 0.5:
+                del data[i : i + rng.randint(1, 50)]
+            else:
+                struct.pack_into("<I", data, min(i, len(data) - 4), rng.choice([0, 1, 2**31, 2**32 - 1]))
+        status = http_request(
+            server.url, "POST", "/api/xet-cas/v1/shards" if n % 2 else xorb_path,
+            {"Authorization": f"Bearer {token}"}, bytes(data),
+        )[0]  # fmt: skip
+        assert status in (200, 400), (n, status)
+        seen.add(status)
+    assert seen == {200, 400} and store_leftovers(server.state.store.root) == []
+
+
+def test_xet_work_cannot_take_the_threads_downloads_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rebuilding big files takes minutes. In the loop's default executor, shards (one per upload slot)
+    # could hold every thread, and a download above 256 KiB, which opens its file there, waited.
+    slots = min(32, (os.cpu_count() or 1) + 4) + 1  # one more than the default executor has threads
+    release, entered = threading.Event(), threading.Semaphore(0)
+    register = xet_routes.register_shard
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        entered.release()
+        release.wait(20)
+        return register(*args, **kwargs)
+
+    monkeypatch.setattr(xet_routes, "register_shard", slow)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "big.bin").write_bytes(os.urandom(300_000))
+    import_repo(tmp_path / "store", tmp_path / "src", "org/pub")
+    (tmp_path / "tokens").write_text(f"{BOB} bob write\n")
+    srv = start_mirror(tmp_path / "store", tokens_file=tmp_path / "tokens", max_uploads=slots)
+    posts: list[threading.Thread] = []
+    try:
+        assert _req(srv, "POST", "/api/repos/create", BOB, b'{"name": "m"}')[0] == 200
+        token = _xet_token(srv, "bob/m", BOB)
+        hex_hash, body = _xorb(b"slow")
+        assert _req(srv, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+        shard = _shard(hex_hash, [(4, 0, 1)], [b"slow"], RIGHT)
+        status, headers, _ = http_request(srv.url, "GET", "/org/pub/resolve/main/big.bin")
+        assert status == 307  # to the commit: the download below is one request
+        for _ in range(slots):
+            posts.append(
+                threading.Thread(target=_req, args=(srv, "POST", "/api/xet-cas/v1/shards", token, shard))
+            )
+            posts[-1].start()
+        deadline = time.monotonic() + 10
+        busy = sum(entered.acquire(timeout=max(0.0, deadline - time.monotonic())) for _ in range(slots - 1))
+        assert busy == slots - 1  # Xet work in (at least) as many threads as the default executor has
+        got: list[int] = []
+        download = threading.Thread(
+            target=lambda: got.append(len(http_request(srv.url, "GET", headers["location"])[2]))
+        )
+        download.start()
+        download.join(5)
+        assert got == [300_000]
+    finally:
+        release.set()
+        for t in posts:
+            t.join()
+        srv.stop()
