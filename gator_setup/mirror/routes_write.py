@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import functools
+import hashlib
 import os
 import time
 from typing import Any
@@ -223,6 +224,9 @@ async def _read_commit(
     head = state.store.resolve(ref, branch)
     current = (state.store.get_commit(ref, head) or {}).get("files", {}) if head else {}
     may_link = LinkCheck(state.store, ref, author)  # one read of the grants for all lfsFile lines
+    # Git ids of content already known (sha256 -> gitsha1): linking a big object again, on many lines
+    # or in a later commit, must not read all of its bytes back each time.
+    gitsha1s = {e["sha256"]: e["gitsha1"] for e in current.values() if e.get("sha256") and e.get("gitsha1")}
     lines = commit_lines(
         request.content,
         state.store,
@@ -248,7 +252,7 @@ async def _read_commit(
             adds[path] = await _entry(state.store, path, blob["sha256"], blob["size"], None)
         elif key == "lfsFile":
             path = check_path(_str_field(value, "path"))
-            adds[path] = await _lfs_entry(state.store, may_link, path, value)
+            adds[path] = await _lfs_entry(state.store, may_link, gitsha1s, path, value)
         elif key in ("deletedFile", "deletedFolder"):
             path = check_path(_str_field(value, "path").rstrip("/"))
             if key == "deletedFile" and path not in current and path not in adds:
@@ -272,7 +276,9 @@ async def _entry(store: Store, path: str, sha256: str, size: int, lfs: bool | No
     )
 
 
-async def _lfs_entry(store: Store, may_link: LinkCheck, path: str, value: dict[str, Any]) -> FileEntry:
+async def _lfs_entry(
+    store: Store, may_link: LinkCheck, gitsha1s: dict[str, str], path: str, value: dict[str, Any]
+) -> FileEntry:
     """An `lfsFile` line: only an object this writer uploaded here, or one this repo already holds."""
     oid, size, algo = value.get("oid"), value.get("size"), value.get("algo", "sha256")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0 or algo != "sha256":
@@ -284,7 +290,13 @@ async def _lfs_entry(store: Store, may_link: LinkCheck, path: str, value: dict[s
     assert isinstance(oid, str)
     if store.blob_path(oid).stat().st_size != size:
         raise HubError(400, "BadRequest", f"lfsFile {path}: size {size} does not match the uploaded object.")
-    return await _entry(store, path, oid, size, True)
+    if oid in gitsha1s:
+        pointer = gitobj.lfs_pointer(oid, size)
+        pointer_oid = hashlib.sha1(gitobj.blob_header(len(pointer)) + pointer).hexdigest()
+        return {"sha256": oid, "size": size, "oid": pointer_oid, "lfs": True, "gitsha1": gitsha1s[oid]}
+    entry = await _entry(store, path, oid, size, True)
+    gitsha1s[oid] = str(entry["gitsha1"])
+    return entry
 
 
 async def branch(request: web.Request, ref: RepoRef, name: str) -> web.Response:

@@ -21,7 +21,8 @@ import lz4.frame
 import pytest
 from mirror_server import http_request, import_repo, start_mirror
 
-from gator_setup.mirror import uploads, xet_routes
+from gator_setup.mirror import routes_write, uploads, xet_routes
+from gator_setup.mirror import store as store_module
 from gator_setup.mirror import xet_format as xf
 from gator_setup.mirror.core import prune_store
 from gator_setup.mirror.ids import parse_repo_id
@@ -308,9 +309,9 @@ def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[ob
     calls: list[object] = []
     real = getattr(owner, name)
 
-    def counted(*args: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(args[0])
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, counted)
     return calls
@@ -485,3 +486,52 @@ def test_xet_work_cannot_take_the_threads_downloads_need(
         for t in posts:
             t.join()
         srv.stop()
+
+
+def test_linking_one_big_object_on_many_lines_reads_it_once(
+    server: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each lfsFile line read the whole object back for its git id: 1000 lines naming one 50 GB upload
+    # (a 200 kB commit body) meant reading 50 TB. The git id of a content is computed once per commit,
+    # and not again for content the branch already has.
+    data = os.urandom(300_000)
+    hex_hash, body = _xorb(data[:100_000], data[100_000:200_000], data[200_000:])
+    token = _xet_token(server, "bob/public", BOB)
+    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    chunks = [data[:100_000], data[100_000:200_000], data[200_000:]]
+    assert (
+        _req(
+            server,
+            "POST",
+            "/api/xet-cas/v1/shards",
+            token,
+            _shard(hex_hash, [(300_000, 0, 3)], chunks, RIGHT),
+        )[0]
+        == 200
+    )
+    sha = hashlib.sha256(data).hexdigest()
+    reads = _counting(monkeypatch, routes_write, "make_entry")
+    headers = {"Authorization": f"Bearer {BOB}", "Content-Type": "application/x-ndjson"}
+
+    def commit(paths: list[str]) -> dict[str, Any]:
+        lines = [json.dumps({"key": "header", "value": {"summary": "same bytes"}})]
+        for p in paths:
+            value = {"path": p, "algo": "sha256", "oid": sha, "size": len(data)}
+            lines.append(json.dumps({"key": "lfsFile", "value": value}))
+        status, _, answer = http_request(
+            server.url, "POST", "/api/models/bob/public/commit/main", headers, "\n".join(lines).encode()
+        )
+        assert status == 200, answer
+        oid = json.loads(answer)["commitOid"]
+        commit = server.state.store.get_commit(parse_repo_id("bob/public"), oid)
+        assert commit is not None
+        return dict(commit["files"])
+
+    first = commit([f"copies/{i}.bin" for i in range(50)])
+    assert len(reads) == 1
+    again = commit(["more/x.bin"])
+    assert len(reads) == 1  # the branch has it: its git id is known
+    entries = {json.dumps(first[f"copies/{i}.bin"], sort_keys=True) for i in range(50)}
+    assert entries == {json.dumps(again["more/x.bin"], sort_keys=True)}
+    truth = store_module.make_entry("x.bin", sha, len(data), server.state.store.blob_path(sha), lfs=True)
+    assert again["more/x.bin"] == {**again["more/x.bin"], **truth}
