@@ -93,6 +93,19 @@ def server_cpu(pid: int) -> dict[int, float]:
     return out
 
 
+def _wait_all_workers(log: Any, timeout: float = 60) -> None:
+    """Until `gator mirror serve --workers N` says all N listen. The port answers as soon as the
+    first worker does: a load generator that opens its keep-alive connections before the others
+    bind gives them all to that one worker, which then serves the whole run alone."""
+    end = time.time() + timeout
+    while time.time() < end:
+        log.seek(0)
+        if b"worker processes on port" in log.read():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the workers did not all start")
+
+
 @contextmanager
 def serve_proc(storage: Path, *extra: str) -> Iterator[tuple[str, int]]:
     """`gator mirror serve` in its own process group; yields its URL and pid."""
@@ -103,6 +116,8 @@ def serve_proc(storage: Path, *extra: str) -> Iterator[tuple[str, int]]:
     try:
         try:
             wait_port(port)
+            if "--workers" in extra and extra[extra.index("--workers") + 1] != "1":
+                _wait_all_workers(log)
         except RuntimeError:
             log.seek(0)
             raise RuntimeError(f"gator mirror serve did not start:\n{log.read().decode()[-2000:]}") from None
