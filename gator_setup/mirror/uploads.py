@@ -50,30 +50,28 @@ def record_upload(store: Store, ref: RepoRef, user: str, oid: str) -> None:
     record_uploads(store, ref, user, [oid])
 
 
-def _granted(store: Store, ref: RepoRef, user: str) -> set[str]:
-    """The objects `user` uploaded to `ref` within the grant time."""
+def _fresh_grants(store: Store, ref: RepoRef) -> dict[str, set[str]]:
+    """Object -> the users whose upload of it to `ref` is within the grant time."""
     data = read_json(_grants_path(store, ref), {})
     now = time.time()
-    return {
-        oid
-        for oid, who in (data.items() if isinstance(data, dict) else ())
-        if isinstance(who, dict)
-        and isinstance(when := who.get(user), (int, float))
-        and now - when < UPLOAD_GRANT_TTL
-    }
+    out: dict[str, set[str]] = {}
+    for oid, who in data.items() if isinstance(data, dict) else ():
+        if isinstance(who, dict):
+            users = {u for u, t in who.items() if isinstance(t, (int, float)) and now - t < UPLOAD_GRANT_TTL}
+            if users:
+                out[oid] = users
+    return out
+
+
+def _granted(store: Store, ref: RepoRef, user: str) -> set[str]:
+    """The objects `user` uploaded to `ref` within the grant time."""
+    return {oid for oid, users in _fresh_grants(store, ref).items() if user in users}
 
 
 def pending(store: Store, ref: RepoRef) -> set[str]:
     """Objects some writer uploaded to `ref` within the grant time: their commit may still come, so
     prune keeps them (for Xet uploads, they may also hold the only copy of the xorbs' chunks)."""
-    data = read_json(_grants_path(store, ref), {})
-    now = time.time()
-    return {
-        oid
-        for oid, who in (data.items() if isinstance(data, dict) else ())
-        if isinstance(who, dict)
-        and any(isinstance(t, (int, float)) and now - t < UPLOAD_GRANT_TTL for t in who.values())
-    }
+    return set(_fresh_grants(store, ref))
 
 
 def uploaded_by(store: Store, ref: RepoRef, user: str, oid: str) -> bool:
