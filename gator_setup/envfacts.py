@@ -31,10 +31,6 @@ class Interpreter:
     def is_venv(self) -> bool:
         return self.prefix != self.base_prefix
 
-    @property
-    def version_tuple(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.version.split(".")[:3] if p.isdigit())
-
 
 @dataclass(frozen=True)
 class Distribution:

@@ -11,7 +11,7 @@ from aiohttp import web
 from gator_setup.mirror import cards, gitobj, history
 from gator_setup.mirror.entries import Located, file_headers
 from gator_setup.mirror.http import blob_response, json_body, json_response
-from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision, is_sha
+from gator_setup.mirror.ids import HubError, RepoRef, check_path, check_revision
 from gator_setup.mirror.state import public_base, state_of, user_of
 from gator_setup.mirror.treeindex import BadCursor, decode_cursor, encode_cursor
 
@@ -254,7 +254,3 @@ def _org_entry(org: str, role: str) -> dict[str, Any]:
         "isEnterprise": False,
         "roleInOrg": role,
     }
-
-
-def sha_or_none(value: str) -> str | None:
-    return value if is_sha(value) else None

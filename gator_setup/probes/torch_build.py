@@ -40,10 +40,6 @@ class TorchBuild:
     unavailable: str | None = None
 
     @property
-    def public_version(self) -> str | None:
-        return self.version.split("+", 1)[0] if self.version else None
-
-    @property
     def rocm_version(self) -> str | None:
         """'5.7' from the local tag or the HIP version string."""
         m = re.fullmatch(r"rocm([0-9]+\.[0-9]+)(?:\.[0-9]+)?", self.local or "")
