@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from gator_setup.checks.base import Check, Finding, Severity
@@ -12,10 +12,9 @@ from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
 from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
 from gator_setup.core.project import gitignore_excludes
-from gator_setup.envfacts import Distribution
+from gator_setup.core.side_probes import SideProbes
 from gator_setup.errors import UnknownNameError, UsageError
 from gator_setup.findings import CRASH_CODE, CheckResult
-from gator_setup.probes.aside import Aside
 from gator_setup.probes.python_env import (
     current_interpreter,
     query_interpreter,
@@ -66,13 +65,9 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
-    # The binary-ABI and gate probes read other files than the imports probe: when they have
-    # files to read (not all cached), in a child of their own meanwhile (probes/aside.py).
-    side = (
-        Aside(lambda: _side_facts(needs, dists), fork=opts.workers != 1 and _side_work(needs, dists))
-        if _SIDE & needs
-        else None
-    )
+    # GTR103/GTR104's probes read other files than the imports probe: on a cold cache, forked
+    # children read them meanwhile (core/side_probes.py), unless one worker is asked for.
+    side = SideProbes(needs, dists, fork=opts.workers != 1)
     imports = None
     if "imports" in needs:
         from gator_setup.probes.imports import probe_imports
@@ -94,8 +89,7 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
-    if side is not None:
-        snapshot.extra.update(side.result())
+    snapshot.extra.update(side.facts())
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile
@@ -110,34 +104,6 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         # (after the platform probe: a replayed bundle brings its own interpreter and distributions)
         snapshot.extra[REQUIREMENTS_KEY] = probe_requirements(snapshot.distributions, snapshot.interpreter)
     return snapshot
-
-
-#: The probes that `_side_facts` runs.
-_SIDE = frozenset({"numpy_abi", "backend_gates"})
-
-
-def _side_work(needs: frozenset[str], dists: Mapping[str, Distribution]) -> bool:
-    """True when a probe of _SIDE that the checks need has files to read (its cache is cold)."""
-    from gator_setup.probes import backend_gates, numpy_abi
-
-    return ("numpy_abi" in needs and numpy_abi.has_uncached(dists)) or (
-        "backend_gates" in needs and backend_gates.has_uncached(dists)
-    )
-
-
-def _side_facts(needs: frozenset[str], dists: Mapping[str, Distribution]) -> dict[str, object]:
-    """The snapshot's extra facts of the probes in _SIDE that the checks need, in this order."""
-    facts: dict[str, object] = {}
-    if "numpy_abi" in needs:
-        from gator_setup.probes.numpy_abi import FACTS_KEY, probe_numpy_abi
-
-        facts[FACTS_KEY] = probe_numpy_abi(dists)
-    if "backend_gates" in needs:
-        from gator_setup.probes.backend_gates import FACTS_KEY as GATES_KEY
-        from gator_setup.probes.backend_gates import probe_backend_gates
-
-        facts[GATES_KEY] = probe_backend_gates(dists)
-    return facts
 
 
 def _plugin_result(failure: PluginFailure) -> CheckResult:

@@ -7,6 +7,7 @@ diffusers, ... and the providers themselves) once per name + version (cached), k
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -69,9 +70,18 @@ def _cache_file(dist: Distribution) -> Path:
     return cache_root() / "backend-gates" / f"v{CACHE_VERSION}" / f"{safe}.json"
 
 
-def has_uncached(dists: Mapping[str, Distribution], watched: Mapping[str, str] | None = None) -> bool:
-    """True when probe_backend_gates would read some library's files (its gates are not cached)."""
-    return any(not _cache_file(lib).is_file() for lib in _libraries(dists, watched))
+def uncached(
+    dists: Mapping[str, Distribution], watched: Mapping[str, str] | None = None
+) -> list[Distribution]:
+    """The libraries whose files probe_backend_gates would read (their gates are not cached)."""
+    return [lib for lib in _libraries(dists, watched) if not _cache_file(lib).is_file()]
+
+
+def fill_cache(lib: Distribution) -> None:
+    """Read one library's gates into the cache (what probe_backend_gates then reads back); a
+    library that cannot be read is left to the probe, which reports it."""
+    with contextlib.suppress(Exception):
+        _gates_of(lib)
 
 
 def _gates_of(dist: Distribution) -> list[dict[str, object]]:

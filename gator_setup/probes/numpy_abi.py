@@ -7,6 +7,7 @@ with whether users' imports reach each extension module (analysis/reachability.p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -122,9 +123,18 @@ def _numpy2(dists: Mapping[str, Distribution]) -> bool:
     return v is not None and v.major >= 2
 
 
-def has_uncached(dists: Mapping[str, Distribution]) -> bool:
-    """True when probe_numpy_abi would read some distribution's binaries (not cached yet)."""
-    return _numpy2(dists) and any(not _cache_file(d).is_file() for d in dists.values() if d.key != "numpy")
+def uncached(dists: Mapping[str, Distribution]) -> list[Distribution]:
+    """The distributions whose binaries probe_numpy_abi would read (not cached yet)."""
+    if not _numpy2(dists):
+        return []
+    return [d for d in dists.values() if d.key != "numpy" and not _cache_file(d).is_file()]
+
+
+def fill_cache(dist: Distribution) -> None:
+    """Read one distribution's numpy builds into the cache (what probe_numpy_abi then reads back);
+    one that cannot be read is left to the probe, which reports it."""
+    with contextlib.suppress(Exception):
+        builds_of(dist)
 
 
 def probe_numpy_abi(dists: Mapping[str, Distribution], *, use_cache: bool = True) -> NumpyAbiFacts | None:
