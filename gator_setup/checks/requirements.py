@@ -10,8 +10,6 @@ from gator_setup.names import canonicalize_name
 from gator_setup.probes.requirements import FACTS_KEY, Parsed, Unparsable, evaluate, marker_environment
 from gator_setup.snapshot import EnvSnapshot
 
-__all__ = ["CHECKS", "DeclaredRequirements", "marker_environment"]
-
 
 class DeclaredRequirements(Check):
     """Every Requires-Dist of every installed distribution is installed at an allowed version."""

@@ -118,6 +118,7 @@ def _with_reach(dist: Distribution, builds: list[BinaryBuild]) -> list[BinaryBui
 
 
 def _numpy2(dists: Mapping[str, Distribution]) -> bool:
+    """numpy >= 2 is installed (the only case in which older builds break)."""
     numpy = dists.get("numpy")
     v = numpy.parsed_version if numpy is not None else None
     return v is not None and v.major >= 2
@@ -143,8 +144,7 @@ def probe_numpy_abi(dists: Mapping[str, Distribution], *, use_cache: bool = True
     if numpy is None:
         return None
     facts = NumpyAbiFacts(numpy.version)
-    v = numpy.parsed_version
-    if v is None or v.major < 2:
+    if not _numpy2(dists):
         return facts
     for dist in sorted(dists.values(), key=lambda d: d.key):
         if dist.key == "numpy":
