@@ -56,6 +56,21 @@ class Distribution:
             return None
 
 
+def record_paths(text: str) -> list[str]:
+    """The first field of each row of a RECORD file's text (the installed paths, in order; empty
+    rows skipped), as `csv.reader` reads it. Without quotes, and with carriage returns only before
+    line feeds (every RECORD seen: pip and uv write no quotes unless a path needs them), a row's
+    first field is its line up to the first comma, read here without csv (torch's RECORD has
+    12,000 rows); any other text goes through csv."""
+    lines = text.replace("\r\n", "\n") if "\r" in text else text
+    if '"' in text or "\r" in lines:
+        import csv
+        import io
+
+        return [row[0] for row in csv.reader(io.StringIO(text)) if row]
+    return [line.partition(",")[0] for line in lines.split("\n") if line]
+
+
 @dataclass(frozen=True)
 class ProbeProblem:
     """Something a probe could not collect, and why (becomes a finding, never a crash)."""

@@ -238,6 +238,15 @@ Triage = tuple[tuple[str, str | None], ...] | str | None
 DeepNeedle = bytes | tuple[bytes, str | None]
 
 
+class FileQuestion(NamedTuple):
+    """A question another probe asks of every file the engine reads, while its bytes are at hand
+    (one read per file): a file holding all `needles` gets `answer(data)`; a None answer is not
+    kept. The needles join the pre-filter's single pass over the file."""
+
+    needles: tuple[bytes, ...]
+    answer: Callable[[bytes], Any]
+
+
 class _Analyzer:
     """The per-file decision shared by tree and wheel scans."""
 
@@ -247,8 +256,14 @@ class _Analyzer:
         watched: Iterable[str] | None,
         deep_needles: Iterable[DeepNeedle] | None,
         deep_exempt: Iterable[str] = (),
+        question: FileQuestion | None = None,
+        asked_only: Iterable[str] = (),
     ) -> None:
         self.providers = providers
+        self.question = question
+        # files read only for the question: their imports are not analysed
+        self.asked_only = frozenset(asked_only)
+        self.answers: dict[str, Any] = {}  # rel -> the question's answer (in this process)
         # Packages whose own files never get the deep analysis (a provider's use of its own API)
         self.deep_exempt = frozenset(deep_exempt)
         self.mods = frozenset(watched) if watched is not None else providers.modules
@@ -272,7 +287,8 @@ class _Analyzer:
                     self._gated[gate] = (*self._gated.get(gate, ()), n)
         # one pass answers the watched names (and the deep needles any file can need); the gated
         # deep needles matter only in files naming their module, where a second pass answers them
-        self.index = NeedleIndex([*self.needles, *self._ungated])
+        asked = question.needles if question is not None else ()
+        self.index = NeedleIndex([*self.needles, *self._ungated, *asked])
         self._native = self.index.native
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
         # the parsing side of the engine, imported only when a file is to be analysed (a warm run
@@ -317,10 +333,27 @@ class _Analyzer:
         Others go through the regex candidate pass and are parsed only when a candidate does not
         resolve.
         """
-        triage = self.triage(data, rel)
+        return self.judge(data, display, rel, self.triage(data, rel))
+
+    def judge(self, data: bytes, display: str, rel: str, triage: Triage) -> FileAnalysis | None:
+        """The file's analysis given its triage: parsed unless nothing is to check or every
+        candidate resolves."""
         if triage is None or (isinstance(triage, tuple) and self.all_resolve(triage)):
             return None
         return self.parse(data, display, rel)
+
+    def triage_asked(self, data: bytes, rel: str) -> tuple[Triage, Any]:
+        """The file's triage (None for a file read only for the question) and the question's
+        answer (None: no question, the needles are not all there, or nothing to keep)."""
+        question = self.question
+        if question is None:
+            return self.triage(data, rel), None
+        found = self.index.present(data) if self._native else None
+        has = data.__contains__ if found is None else found.__contains__
+        answer = question.answer(data) if all(has(n) for n in question.needles) else None
+        if rel in self.asked_only:
+            return None, answer
+        return self.triage(data, rel, found), answer
 
     def parse(self, data: bytes, display: str, rel: str) -> FileAnalysis | None:
         """The AST analysis of a file, when it holds anything (imports, calls or a problem)."""
@@ -332,7 +365,7 @@ class _Analyzer:
         resolves = self.providers.resolves
         return all(resolves(module, name) for module, name in pairs)
 
-    def triage(self, data: bytes, rel: str) -> Triage:
+    def triage(self, data: bytes, rel: str, found: frozenset[bytes] | None = None) -> Triage:
         """What the file needs, decided without asking the providers: None (nothing: no watched
         name, or only imports of the file's own package), FULL (the AST analysis: a deep needle, or
         text that does not decode), or the (module, name) candidates that must all resolve for the
@@ -345,7 +378,9 @@ class _Analyzer:
             return FULL if any(has(n) for n in self.needles) else None
         if self._native:
             # one native pass answers every name: most files hold no watched name at all
-            found = self.index.present(data)
+            # (`found`: that pass's answer, when the question already asked it)
+            if found is None:
+                found = self.index.present(data)
             if not found:
                 return None
             own = self._own_top(rel)
@@ -736,6 +771,7 @@ class FileResult(NamedTuple):
     analysis: FileAnalysis | None
     issues: list[ScanIssue]
     error: str | None
+    answer: Any = None  # the FileQuestion's answer, when one was asked
 
 
 @gc_paused()
@@ -747,17 +783,22 @@ def analyze_files(
     deep_needles: Iterable[DeepNeedle] | None = None,
     deep_exempt: Iterable[str] = (),
     workers: int | None = None,
+    question: FileQuestion | None = None,
+    asked_only: Sequence[tuple[str, str]] = (),
 ) -> dict[str, FileResult]:
     """Each listed file's result by relative path: `files` are (path, path relative to its
     packages folder) pairs, such as an installed distribution's RECORD lists them.
 
     The same triage, parse, verdicts and executor as `scan_tree`, without its walk and its
     per-tree index (the caller keeps its own cache). `deep_needles=()`: imports only, no
-    deprecated-API analysis.
+    deprecated-API analysis. `question` is asked of every file read, those of `files` and those
+    of `asked_only` (read for it alone); its answers are in the results.
     """
-    analyze = _Analyzer(providers, watched, deep_needles, deep_exempt)
-    fresh, _cold = _analyze_misses([(path, rel, []) for path, rel in files], analyze, workers)
-    return {rel: FileResult(*got) for rel, got in fresh.items()}
+    only: list[_File] = [(path, rel, []) for path, rel in asked_only]
+    analyze = _Analyzer(providers, watched, deep_needles, deep_exempt, question, (r for _p, r, _s in only))
+    fresh, _cold = _analyze_misses([*((path, rel, []) for path, rel in files), *only], analyze, workers)
+    answers = analyze.answers
+    return {rel: FileResult(*got, answers.get(rel)) for rel, got in fresh.items()}
 
 
 #: Below this many files to analyse, worker processes cost more (start-up, results sent back) than
@@ -787,8 +828,8 @@ _CHUNK_MIN = 16
 MAX_PROCESSES = 4
 
 _Fresh = tuple["FileAnalysis | None", list[ScanIssue], str | None]
-# (read error, triage, [size, mtime_ns] read, the AST analysis of a FULL file)
-_Triaged = tuple[str | None, Triage, Stat, "FileAnalysis | None"]
+# (read error, triage, [size, mtime_ns] read, the AST analysis of a FULL file, the question's answer)
+_Triaged = tuple[str | None, Triage, Stat, "FileAnalysis | None", Any]
 _Parsed = tuple["FileAnalysis | None", str | None]  # (the AST analysis, read error)
 _worker_analyzer: _Analyzer | None = None  # set in the parent just before the children fork
 
@@ -797,7 +838,10 @@ def _analyze_one(analyze: _Analyzer, path: str, rel: str, sig: Stat) -> _Fresh:
     data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
         return None, [], error or "unreadable"
-    return _resolved(analyze, analyze(data, path, rel))
+    triage, answer = analyze.triage_asked(data, rel)
+    if answer is not None:
+        analyze.answers[rel] = answer
+    return _resolved(analyze, analyze.judge(data, path, rel, triage))
 
 
 def _resolved(analyze: _Analyzer, fa: FileAnalysis | None, error: str | None = None) -> _Fresh:
@@ -999,9 +1043,11 @@ class _Parallel:
                 (rel, _resolved(analyze, *r)) for (_p, rel, _s), r in zip(task.parse, rows, strict=True)
             )
             return
-        for item, (error, triage, sig, fa) in zip(self.done[task.lo : task.hi], rows, strict=True):
+        for item, (error, triage, sig, fa, answer) in zip(self.done[task.lo : task.hi], rows, strict=True):
             if not item[2]:
                 item[2][:] = sig  # the stat of the file read (cold distributions)
+            if answer is not None:
+                analyze.answers[item[1]] = answer
             if error is not None:
                 out[item[1]] = (None, [], error)
             elif triage == FULL:
@@ -1041,11 +1087,11 @@ def _serve(task: tuple[str, list[_File]], analyze: _Analyzer | None = None) -> l
 def _triage_one(analyze: _Analyzer, path: str, rel: str, sig: Stat) -> _Triaged:
     data, error = _read_one(path, sig, analyze.read_file)
     if data is None:
-        return error or "unreadable", None, sig, None
-    triage = analyze.triage(data, rel)
+        return error or "unreadable", None, sig, None, None
+    triage, answer = analyze.triage_asked(data, rel)
     # a file needing the AST analysis whatever the verdicts is parsed here, its bytes at hand (its
     # imports are resolved by the parent, which holds the verdicts)
-    return None, triage, sig, analyze.parse(data, path, rel) if triage == FULL else None
+    return None, triage, sig, analyze.parse(data, path, rel) if triage == FULL else None, answer
 
 
 def _issue_to_json(i: ScanIssue) -> list[Any]:

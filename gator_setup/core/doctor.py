@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gator_setup.checks.base import Check, Finding, Severity
 from gator_setup.checks.registry import COMMAND_RULES, PluginFailure, all_checks
@@ -12,7 +13,6 @@ from gator_setup.checks.runner import run_checks
 from gator_setup.core.config import Settings, load_settings
 from gator_setup.core.options import DoctorOptions as DoctorOptions  # (re-exported)
 from gator_setup.core.project import gitignore_excludes
-from gator_setup.core.side_probes import SideProbes
 from gator_setup.errors import UnknownNameError, UsageError
 from gator_setup.findings import CRASH_CODE, CheckResult
 from gator_setup.probes.python_env import (
@@ -23,6 +23,10 @@ from gator_setup.probes.python_env import (
 )
 from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot
+
+if TYPE_CHECKING:
+    from gator_setup.envfacts import Distribution
+    from gator_setup.probes.aside import Aside
 
 
 def select_checks(
@@ -65,11 +69,18 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
-    # GTR103/GTR104's probes read other files than the imports probe: on a cold cache, forked
-    # children read them meanwhile (core/side_probes.py), unless one worker is asked for.
-    side = SideProbes(needs, dists, fork=opts.workers != 1)
+    # GTR103 reads binaries: on a cold cache a forked child reads them meanwhile (one worker asked
+    # for: here, afterwards). GTR104's gates are asked of the Python files in the imports probe's
+    # pass over them (one read per file; docs/imports.md).
+    abi_child = _start_numpy_abi(dists) if "numpy_abi" in needs and opts.workers != 1 else None
+    gates_todo: list[Distribution] = []
+    if "backend_gates" in needs:
+        from gator_setup.probes.backend_gates import uncached
+
+        gates_todo = uncached(dists)
     imports = None
     if "imports" in needs:
+        from gator_setup.probes.backend_gates import QUESTION
         from gator_setup.probes.imports import probe_imports
 
         imports = probe_imports(
@@ -80,6 +91,8 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
             # (the project's .gitignore too: what git ignores is not the project's code)
             exclude=settings.exclude + (gitignore_excludes(Path(project)) if project else ()),
             workers=opts.workers,
+            question=QUESTION if gates_todo else None,
+            ask_of=gates_todo,
         )
     snapshot = EnvSnapshot(
         interpreter=interp,
@@ -89,7 +102,19 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
-    snapshot.extra.update(side.facts())
+    if abi_child is not None:
+        abi_child.result()
+    if "numpy_abi" in needs:
+        from gator_setup.probes.numpy_abi import FACTS_KEY as ABI_KEY
+        from gator_setup.probes.numpy_abi import probe_numpy_abi
+
+        snapshot.extra[ABI_KEY] = probe_numpy_abi(dists)
+    if "backend_gates" in needs:
+        from gator_setup.probes.backend_gates import FACTS_KEY as GATES_KEY
+        from gator_setup.probes.backend_gates import probe_backend_gates
+
+        answers = imports.answers if imports is not None else None
+        snapshot.extra[GATES_KEY] = probe_backend_gates(dists, answers=answers, workers=opts.workers)
     profile_name = opts.profile or settings.profile
     if profile_name:
         from gator_setup.knowledge.profiles import load_profile
@@ -104,6 +129,22 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         # (after the platform probe: a replayed bundle brings its own interpreter and distributions)
         snapshot.extra[REQUIREMENTS_KEY] = probe_requirements(snapshot.distributions, snapshot.interpreter)
     return snapshot
+
+
+def _start_numpy_abi(dists: Mapping[str, Distribution]) -> Aside[None] | None:
+    """A forked child filling the numpy-ABI probe's caches of the uncached distributions (None:
+    nothing to fill). The probe then reads them back as on a warm run; a child that fails leaves
+    them empty and the probe reads the binaries itself, so the facts are the same either way."""
+    from functools import partial
+
+    from gator_setup.probes.numpy_abi import fill_caches, uncached
+
+    todo = uncached(dists)
+    if not todo:
+        return None
+    from gator_setup.probes.aside import Aside
+
+    return Aside(partial(fill_caches, todo))
 
 
 def _plugin_result(failure: PluginFailure) -> CheckResult:

@@ -1,24 +1,28 @@
 """Backends installed below the minimum version a library's availability checks require.
 
-Reads the Python files of each distribution that depends on a watched provider (transformers,
-diffusers, ... and the providers themselves) once per name + version (cached), keeps the gates
-(analysis/backend_gates.py), and compares each with the installed backend distribution.
+The gates (analysis/backend_gates.py) of each distribution that depends on a watched provider
+(transformers, diffusers, ... and the providers themselves) are read once per name + version
+(cached) and compared with the installed backend distributions. The files are read by the import
+analysis engine, which asks QUESTION of each file it reads: in a doctor run, in the same pass as
+the imports probe (one read per file, core/doctor.py); otherwise in a pass of its own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gator_setup.analysis.backend_gates import gates_in_source
+from gator_setup.analysis.scan import FileQuestion
 from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.names import canonicalize_name
+
+if TYPE_CHECKING:
+    from gator_setup.probes.imports import Answers
 
 FACTS_KEY = "backend_gates"
 CACHE_VERSION = "2"
@@ -77,65 +81,29 @@ def uncached(
     return [lib for lib in _libraries(dists, watched) if not _cache_file(lib).is_file()]
 
 
-def fill_cache(lib: Distribution) -> None:
-    """Read one library's gates into the cache (what probe_backend_gates then reads back); a
-    library that cannot be read is left to the probe, which reports it."""
-    with contextlib.suppress(Exception):
-        _gates_of(lib)
+def _file_gates(data: bytes) -> list[dict[str, Any]] | None:
+    """The gates one file defines (asked only of files holding both needles)."""
+    return [asdict(gate) for gate in gates_in_source(data)] or None
 
 
-def _gates_of(dist: Distribution) -> list[dict[str, object]]:
-    from gator_setup.cachedir import write_cache_json
-    from gator_setup.probes.imports import dist_python_files
+#: What the engine asks of each file for this probe. A gate is a `def is_<x>_available(`: both
+#: byte strings must be in the file, and most files hold neither.
+QUESTION = FileQuestion((b"_available", b"def is_"), _file_gates)
 
-    cache = _cache_file(dist)
+
+def _read_gates(libs: Iterable[Distribution], workers: int | None) -> Answers:
+    """The engine's answers to QUESTION for the files of `libs`, in a pass of its own."""
+    from gator_setup.analysis.providers import Providers
+    from gator_setup.probes.imports import analyze_distributions
+
+    return analyze_distributions([], Providers([]), frozenset(), workers, question=QUESTION, ask_of=libs)[1]
+
+
+def _cached_gates(lib: Distribution) -> list[dict[str, Any]] | None:
     try:
-        return list(json.loads(cache.read_text("utf-8")))
+        return list(json.loads(_cache_file(lib).read_text("utf-8")))
     except (OSError, ValueError):
-        pass
-    root, rels = dist_python_files(dist)
-    base = str(root)
-    read = _reader()
-    gates: list[dict[str, object]] = []
-    for rel in rels:
-        data = read(os.path.join(base, rel))
-        if data is not None and _may_define_gate(data):
-            for gate in gates_in_source(data):
-                gates.append({**asdict(gate), "file": rel})
-    write_cache_json(cache, gates)
-    return gates
-
-
-def _may_define_gate(data: bytes) -> bool:
-    """A gate is a `def is_<x>_available(`: both byte strings must be in the file, and most files
-    hold neither. "_available" is asked first: a longer needle, which `in` rules out about twice as
-    fast as "def is_" (the native multi-needle search was slower here: it lists every match of
-    "_available", a name that many files use often)."""
-    return b"_available" in data and b"def is_" in data
-
-
-def _reader() -> Callable[[str], bytes | None]:
-    """Read a whole file (None when it cannot be read): the C helper's read_file where built."""
-    from gator_setup.analysis import speedups
-
-    fast = speedups.native()
-    if fast is not None and hasattr(fast, "read_file"):
-        native = fast.read_file
-
-        def read_native(path: str) -> bytes | None:
-            data: bytes | None = native(path, sys.maxsize)[0]
-            return data
-
-        return read_native
-
-    def read(path: str) -> bytes | None:
-        try:
-            with open(path, "rb") as fh:
-                return fh.read()
-        except OSError:
-            return None
-
-    return read
+        return None
 
 
 def _uses(dist: Distribution, function: str) -> int:
@@ -154,18 +122,35 @@ def _uses(dist: Distribution, function: str) -> int:
 
 
 def probe_backend_gates(
-    dists: Mapping[str, Distribution], watched: Mapping[str, str] | None = None
+    dists: Mapping[str, Distribution],
+    watched: Mapping[str, str] | None = None,
+    *,
+    answers: Answers | None = None,
+    workers: int | None = None,
 ) -> BackendGateFacts:
-    """Gates of the libraries that depend on watched providers, checked against installed backends."""
+    """Gates of the libraries that depend on watched providers, checked against installed backends.
+    `answers`: the engine's answers to QUESTION already read (by key); the other uncached
+    libraries are read here (`workers`: the engine's processes)."""
     from packaging.version import InvalidVersion, Version
 
+    from gator_setup.cachedir import write_cache_json
+
     facts = BackendGateFacts()
-    for lib in _libraries(dists, watched):
-        try:
-            gates = _gates_of(lib)
-        except Exception as exc:  # one unreadable distribution must not sink the probe
-            facts.problems.append(ProbeProblem(FACTS_KEY, lib.name, f"cannot read: {exc}"))
-            continue
+    libs = _libraries(dists, watched)
+    cached = {lib.key: _cached_gates(lib) for lib in libs}
+    got = dict(answers or {})
+    unread = [lib for lib in libs if cached[lib.key] is None and lib.key not in got]
+    if unread:
+        got.update(_read_gates(unread, workers))
+    for lib in libs:
+        gates = cached[lib.key]
+        if gates is None:
+            read = got[lib.key]
+            if isinstance(read, str):  # one unreadable distribution must not sink the probe
+                facts.problems.append(ProbeProblem(FACTS_KEY, lib.name, f"cannot read: {read}"))
+                continue
+            gates = [{**gate, "file": rel} for rel, found in read for gate in found]
+            write_cache_json(_cache_file(lib), gates)
         for g in gates:
             backend = dists.get(canonicalize_name(str(g["backend"])))
             if backend is None or backend.key == lib.key:

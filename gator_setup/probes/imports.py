@@ -10,8 +10,6 @@ gator's version, so a second run parses nothing. The project is scanned with `sc
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -25,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from gator_setup import __version__
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
 from gator_setup.analysis.runtime import file_role, import_time_modules
-from gator_setup.analysis.scan import FileResult, analyze_files, scan_tree
+from gator_setup.analysis.scan import FileQuestion, FileResult, analyze_files, scan_tree
 from gator_setup.cachedir import cache_root, write_cache_json
-from gator_setup.envfacts import Distribution, ProbeProblem
+from gator_setup.envfacts import Distribution, ProbeProblem, record_paths
 from gator_setup.shorthash import short_hash
 
 if TYPE_CHECKING:
@@ -38,6 +36,8 @@ ANALYSIS_VERSION = "7"
 #: A project bigger than this is probably a home folder, not a project: stop and say so.
 MAX_PROJECT_FILES = 20000
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+#: Each asked distribution's (file, answer) pairs in RECORD order, or why it could not be read.
+Answers = dict[str, "list[tuple[str, Any]] | str"]
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +96,8 @@ class ImportFacts:
     stats: dict[str, float] = field(default_factory=dict)
     #: "doctor" (an environment) or "scan" (`gator scan` of paths)
     origin: str = "doctor"
+    #: the answers to another probe's question (probe_imports' `question`), by distribution key
+    answers: Answers = field(default_factory=dict)
 
     def provider(self, module: str) -> ProviderInfo | None:
         return self.providers.get(module)
@@ -132,11 +134,8 @@ def dist_python_files(dist: Distribution) -> tuple[Path, list[str]]:
     record = info / "RECORD"
     files: list[str] = []
     if record.is_file():
-        text = record.read_bytes().decode("utf-8", "replace")
-        for row in csv.reader(io.StringIO(text)):
-            if not row:
-                continue
-            rel = row[0].replace("\\", "/")
+        for path in record_paths(record.read_bytes().decode("utf-8", "replace")):
+            rel = path.replace("\\", "/")
             if rel.endswith(".py") and not rel.startswith(("../", "/")) and "/../" not in rel:
                 files.append(rel)
         return root, files
@@ -201,49 +200,69 @@ def _load_record(dist: Distribution, watched: Iterable[str], tag: str) -> DistRe
 
 
 def analyze_distributions(
-    dists: Iterable[Distribution], providers: Providers, watched: frozenset[str], workers: int | None = None
-) -> dict[str, DistRecord | str]:
-    """Each distribution's record (or why it could not be analysed) by key.
+    dists: Iterable[Distribution],
+    providers: Providers,
+    watched: frozenset[str],
+    workers: int | None = None,
+    *,
+    question: FileQuestion | None = None,
+    ask_of: Iterable[Distribution] = (),
+) -> tuple[dict[str, DistRecord | str], Answers]:
+    """Each distribution's record (or why it could not be analysed) by key, and the answers to
+    `question` (asked of every file read) of the `ask_of` distributions' files.
 
     The files of all of them go through the analysis engine together, one call per packages
     folder (`analysis.scan.analyze_files`: the triage, parse, verdicts and executor of `gator
     scan`), so a cold run spreads its files over the same worker processes; a file listed by
-    several distributions is analysed once.
+    several distributions is read once, and the files of `ask_of` that are not among them are
+    read for the question alone.
     """
     out: dict[str, DistRecord | str] = {}
-    by_key = {d.key: d for d in dists}
+    answers: Answers = {}
     listed: dict[str, tuple[Path, list[str]]] = {}
-    folders: dict[Path, dict[str, str]] = {}
-    for dist in by_key.values():
+    analysed = {d.key: d for d in dists}
+    asked = {d.key: d for d in ask_of} if question is not None else {}
+    # packages folder -> rel -> (path, imports analysed?)
+    folders: dict[Path, dict[str, tuple[str, bool]]] = {}
+    # the analysed distributions first: a file they list gets the import analysis
+    for key, dist in [*analysed.items(), *((k, d) for k, d in asked.items() if k not in analysed)]:
         try:
             root, rels = dist_python_files(dist)
         except OSError as exc:
-            out[dist.key] = exc.strerror or str(exc)
+            why = exc.strerror or str(exc)
+            out.update({key: why} if key in analysed else {})
+            answers.update({key: why} if key in asked else {})
             continue
-        listed[dist.key] = (root, rels)
+        listed[key] = (root, rels)
         files = folders.setdefault(root, {})
-        base = str(root)
+        base, imports = str(root), key in analysed
         for rel in rels:  # (os.path.join: a Path per file cost more than reading most of them)
-            files.setdefault(rel, os.path.join(base, rel))
+            files.setdefault(rel, (os.path.join(base, rel), imports))
     results: dict[Path, dict[str, FileResult] | str] = {}
     for root, files in folders.items():
         try:
             results[root] = analyze_files(
-                [(path, rel) for rel, path in files.items()],
+                [(path, rel) for rel, (path, imports) in files.items() if imports],
                 providers,
                 watched=watched,
                 deep_needles=(),
                 workers=workers,
+                question=question,
+                asked_only=[(path, rel) for rel, (path, imports) in files.items() if not imports],
             )
         except Exception as exc:  # one broken folder must not sink the probe
             results[root] = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     for key, (root, rels) in listed.items():
         got = results[root]
         if isinstance(got, str):
-            out[key] = got
+            out.update({key: got} if key in analysed else {})
+            answers.update({key: got} if key in asked else {})
             continue
-        out[key] = _record(by_key[key], root, rels, got)
-    return out
+        if key in asked:
+            answers[key] = [(r, got[r].answer) for r in rels if got[r].answer is not None]
+        if key in analysed:
+            out[key] = _record(analysed[key], root, rels, got)
+    return out, answers
 
 
 def _record(dist: Distribution, root: Path, rels: list[str], got: Mapping[str, FileResult]) -> DistRecord:
@@ -316,9 +335,13 @@ def probe_imports(
     watched: Mapping[str, str] | None = None,
     use_cache: bool = True,
     workers: int | None = None,
+    question: FileQuestion | None = None,
+    ask_of: Iterable[Distribution] = (),
 ) -> ImportFacts:
     """Scan dependents of watched providers and the project; resolve against installed providers.
-    `workers`: processes of the analysis, this one included (None: one per CPU; 1: serial)."""
+    `workers`: processes of the analysis, this one included (None: one per CPU; 1: serial).
+    `question` is asked of the files of `ask_of` in the same pass (facts.answers), whether or not
+    their imports are cached."""
     start = time.perf_counter()
     watched = dict(watched if watched is not None else watched_providers())
     providers = providers_from_env(watched, dists, sys_path)
@@ -334,7 +357,10 @@ def probe_imports(
         d.key: _load_record(d, mods, tag) if use_cache else None for d in todo
     }
     hits = sum(1 for r in records.values() if r is not None)
-    fresh = analyze_distributions([d for d in todo if records[d.key] is None], providers, mods, workers)
+    misses = [d for d in todo if records[d.key] is None]
+    fresh, facts.answers = analyze_distributions(
+        misses, providers, mods, workers, question=question, ask_of=ask_of
+    )
     for dist in todo:
         record = records[dist.key] or fresh[dist.key]
         if isinstance(record, str):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from gator_setup.analysis.numpy_abi import extension_module_name, is_binary, numpy_build_of
-from gator_setup.envfacts import Distribution, ProbeProblem
+from gator_setup.envfacts import Distribution, ProbeProblem, record_paths
 
 #: Bump when what is recorded changes, so old cache entries are ignored.
 CACHE_VERSION = "1"
@@ -53,16 +53,13 @@ def _cache_file(dist: Distribution) -> Path:
 
 
 def _record(dist: Distribution) -> list[str]:
-    import csv
-    import io
-
     if not dist.path:
         return []
     try:
         text = (Path(dist.path) / "RECORD").read_text("utf-8", "replace")
     except OSError:
         return []
-    return [row[0].replace("\\", "/") for row in csv.reader(io.StringIO(text)) if row]
+    return [path.replace("\\", "/") for path in record_paths(text)]
 
 
 def builds_of(dist: Distribution, *, use_cache: bool = True) -> list[BinaryBuild]:
@@ -131,11 +128,12 @@ def uncached(dists: Mapping[str, Distribution]) -> list[Distribution]:
     return [d for d in dists.values() if d.key != "numpy" and not _cache_file(d).is_file()]
 
 
-def fill_cache(dist: Distribution) -> None:
-    """Read one distribution's numpy builds into the cache (what probe_numpy_abi then reads back);
-    one that cannot be read is left to the probe, which reports it."""
-    with contextlib.suppress(Exception):
-        builds_of(dist)
+def fill_caches(dists: Iterable[Distribution]) -> None:
+    """Read these distributions' numpy builds into the cache (what probe_numpy_abi then reads
+    back); one that cannot be read is left to the probe, which reports it."""
+    for dist in dists:
+        with contextlib.suppress(Exception):
+            builds_of(dist)
 
 
 def probe_numpy_abi(dists: Mapping[str, Distribution], *, use_cache: bool = True) -> NumpyAbiFacts | None:

@@ -69,7 +69,43 @@ def test_a_file_list_gets_what_a_tree_scan_gets(
     assert {r.analysis.problem.message for r in got.values() if r.analysis and r.analysis.problem} == {
         p.message for p in tree.problems
     }
-    assert got["pkg/plain.py"] == (None, [], None) and got["pkg/ok.py"] == (None, [], None)
+    assert got["pkg/plain.py"] == (None, [], None, None) and got["pkg/ok.py"] == (None, [], None, None)
+
+
+def _lines_with(data: bytes) -> list[int]:
+    return [
+        n for n, line in enumerate(data.split(b"\n"), 1) if b"huggingface_hub" in line and b"import" in line
+    ]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_question_is_answered_in_the_same_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Another probe's question is asked of every file read, those analysed and those read for
+    it alone (whose imports are not analysed); only files holding all its needles are asked."""
+    providers = fake_hub(tmp_path)
+    site = tmp_path / "lib"
+    files = _tree(site)
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
+    analysed = [f for f in files if f[1] != "huggingface_hub_user.py"]
+    only = [f for f in files if f[1] == "huggingface_hub_user.py"]
+    question = scan_mod.FileQuestion((b"import", b"huggingface_hub"), lambda data: _lines_with(data) or None)
+    got = analyze_files(
+        analysed, providers, deep_needles=(), workers=workers, question=question, asked_only=only
+    )
+    plain = analyze_files(analysed, providers, deep_needles=(), workers=workers)
+    assert {rel: r.answer for rel, r in got.items() if r.answer is not None} == {
+        "pkg/a.py": [1, 2],
+        "pkg/ok.py": [1],
+        "pkg/bad.py": [1, 2],
+        "huggingface_hub_user.py": [2],
+    }
+    # the import analysis is that of the files alone; the file read for the question is not analysed
+    assert {rel: r[:3] for rel, r in got.items() if rel != "huggingface_hub_user.py"} == {
+        rel: r[:3] for rel, r in plain.items()
+    }
+    assert got["huggingface_hub_user.py"][:3] == (None, [], None)
 
 
 def test_cli_selects_the_variants_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,13 +51,13 @@ def test_the_collector_is_paused_during_a_scan_only(tmp_path: Path, monkeypatch:
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "a.py").write_text(SOURCE)
     seen: list[bool] = []
-    analyze = scan_mod._Analyzer.__call__
+    judge = scan_mod._Analyzer.judge
 
-    def spy(self, data, display, rel):  # type: ignore[no-untyped-def]
+    def spy(self, data, display, rel, triage):  # type: ignore[no-untyped-def]
         seen.append(gc.isenabled())
-        return analyze(self, data, display, rel)
+        return judge(self, data, display, rel, triage)
 
-    monkeypatch.setattr(scan_mod._Analyzer, "__call__", spy)
+    monkeypatch.setattr(scan_mod._Analyzer, "judge", spy)
     assert gc.isenabled()
     scan_tree(tmp_path / "proj", providers, cache_file=tmp_path / "cache.json")
     assert seen == [False] and gc.isenabled()

@@ -1,0 +1,88 @@
+"""core/doctor.build_snapshot on a cold cache: GTR104's gates asked of the files in the imports
+probe's pass (one read per file) and GTR103's binaries read in a forked child give the facts the
+probes give alone, whichever way the work is shared; a lost child only costs time."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from gator_setup.core.config import Settings
+from gator_setup.core.doctor import build_snapshot
+from gator_setup.core.options import DoctorOptions
+from gator_setup.envfacts import Distribution
+from gator_setup.probes import backend_gates, numpy_abi
+from gator_setup.probes.python_env import read_distributions
+
+SIDE = frozenset({"numpy_abi", "backend_gates"})
+
+
+@pytest.fixture
+def installed() -> dict[str, Distribution]:
+    dists, _ = read_distributions(sys.path)
+    return dists
+
+
+def _alone(
+    installed: dict[str, Distribution], cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, object]:
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(cache))
+    return {
+        numpy_abi.FACTS_KEY: numpy_abi.probe_numpy_abi(installed),
+        backend_gates.FACTS_KEY: backend_gates.probe_backend_gates(installed, workers=1),
+    }
+
+
+def _side_facts(needs: frozenset[str], workers: int | None) -> dict[str, object]:
+    snapshot = build_snapshot(DoctorOptions(project_dir=None, workers=workers), Settings(), needs)
+    return {k: v for k, v in snapshot.extra.items() if k in SIDE}
+
+
+@pytest.mark.parametrize("workers", [1, None])
+@pytest.mark.parametrize("with_imports", [True, False])
+def test_facts_equal_the_probes_alone(
+    installed: dict[str, Distribution],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int | None,
+    with_imports: bool,
+) -> None:
+    alone = _alone(installed, tmp_path / "alone", monkeypatch)
+    assert alone[backend_gates.FACTS_KEY] is not None
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "doctor"))
+    # the imports cold too, so that the gates are read in the imports probe's pass
+    monkeypatch.setenv("GATOR_IMPORTS_CACHE", str(tmp_path / "imports"))
+    needs = SIDE | ({"imports"} if with_imports else set())
+    asked: list[list[str]] = []
+    real = backend_gates._read_gates
+    monkeypatch.setattr(
+        backend_gates, "_read_gates", lambda libs, w: asked.append([d.key for d in libs]) or real(libs, w)
+    )
+    assert _side_facts(needs, workers) == alone
+    # with the imports probe, no library is read again for the gates
+    assert asked == ([] if with_imports else [[d.key for d in backend_gates._libraries(installed, None)]])
+    assert list((tmp_path / "doctor" / "backend-gates").rglob("*.json"))  # the caches were filled
+    # warm: the same facts from the caches, nothing read
+    asked.clear()
+    assert _side_facts(needs, workers) == alone
+    assert asked == []
+
+
+def test_a_lost_numpy_abi_child_only_costs_time(
+    installed: dict[str, Distribution], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(installed, tmp_path / "alone", monkeypatch)
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "doctor"))
+    parent = os.getpid()
+    real = numpy_abi.fill_caches
+
+    def dies_in_child(dists: list[Distribution]) -> None:
+        if os.getpid() != parent:
+            os._exit(3)
+        real(dists)
+
+    monkeypatch.setattr(numpy_abi, "fill_caches", dies_in_child)
+    assert _side_facts(SIDE, None) == alone
