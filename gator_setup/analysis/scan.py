@@ -247,6 +247,13 @@ class FileQuestion(NamedTuple):
     answer: Callable[[bytes], Any]
 
 
+class AnswerError(NamedTuple):
+    """The answer of a question that raised on a file: the asking probe reports it; the file's
+    own analysis, and every other file's, go on as without the question."""
+
+    error: str
+
+
 class _Analyzer:
     """The per-file decision shared by tree and wheel scans."""
 
@@ -350,7 +357,12 @@ class _Analyzer:
             return self.triage(data, rel), None
         found = self.index.present(data) if self._native else None
         has = data.__contains__ if found is None else found.__contains__
-        answer = question.answer(data) if all(has(n) for n in question.needles) else None
+        answer = None
+        if all(has(n) for n in question.needles):
+            try:
+                answer = question.answer(data)
+            except Exception as exc:  # another probe's bug must not sink the import analysis
+                answer = AnswerError(f"{type(exc).__name__}: {exc}")
         if rel in self.asked_only:
             return None, answer
         return self.triage(data, rel, found), answer

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gator_setup.analysis.backend_gates import gates_in_source
-from gator_setup.analysis.scan import FileQuestion
+from gator_setup.analysis.scan import AnswerError, FileQuestion
 from gator_setup.envfacts import Distribution, ProbeProblem
 from gator_setup.names import canonicalize_name
 
@@ -106,6 +106,11 @@ def _cached_gates(lib: Distribution) -> list[dict[str, Any]] | None:
         return None
 
 
+def _first_failure(read: list[tuple[str, Any]]) -> str | None:
+    """`file: error` of the first file whose gates could not be read, if any."""
+    return next((f"{rel}: {a.error}" for rel, a in read if isinstance(a, AnswerError)), None)
+
+
 def _uses(dist: Distribution, function: str) -> int:
     """Files of `dist` that call is_<function>_available (read only for a gate that is not met)."""
     from gator_setup.probes.imports import dist_python_files
@@ -146,8 +151,9 @@ def probe_backend_gates(
         gates = cached[lib.key]
         if gates is None:
             read = got[lib.key]
-            if isinstance(read, str):  # one unreadable distribution must not sink the probe
-                facts.problems.append(ProbeProblem(FACTS_KEY, lib.name, f"cannot read: {read}"))
+            failed = read if isinstance(read, str) else _first_failure(read)
+            if failed is not None or isinstance(read, str):  # one unreadable library: not the probe
+                facts.problems.append(ProbeProblem(FACTS_KEY, lib.name, f"cannot read: {failed}"))
                 continue
             gates = [{**gate, "file": rel} for rel, found in read for gate in found]
             write_cache_json(_cache_file(lib), gates)

@@ -135,9 +135,10 @@ def dist_python_files(dist: Distribution) -> tuple[Path, list[str]]:
     files: list[str] = []
     if record.is_file():
         for path in record_paths(record.read_bytes().decode("utf-8", "replace")):
-            rel = path.replace("\\", "/")
-            if rel.endswith(".py") and not rel.startswith(("../", "/")) and "/../" not in rel:
-                files.append(rel)
+            if path.endswith(".py"):  # (asked first: most rows are not Python files)
+                rel = path.replace("\\", "/")
+                if not rel.startswith(("../", "/")) and "/../" not in rel:
+                    files.append(rel)
         return root, files
     top = info / "top_level.txt"
     if top.is_file():
@@ -235,9 +236,11 @@ def analyze_distributions(
             continue
         listed[key] = (root, rels)
         files = folders.setdefault(root, {})
-        base, imports = str(root), key in analysed
-        for rel in rels:  # (os.path.join: a Path per file cost more than reading most of them)
-            files.setdefault(rel, (os.path.join(base, rel), imports))
+        # (a Path per file cost more than reading most of them; rel is relative, base has no
+        # trailing slash unless it is "/": what os.path.join gives, without its checks)
+        base, imports = str(root).rstrip("/") + "/", key in analysed
+        for rel in rels:
+            files.setdefault(rel, (base + rel, imports))
     results: dict[Path, dict[str, FileResult] | str] = {}
     for root, files in folders.items():
         try:

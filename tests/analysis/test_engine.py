@@ -121,3 +121,24 @@ def test_cli_selects_the_variants_from_the_environment(monkeypatch: pytest.Monke
 
 def _built() -> bool:
     return any(ENGINE.glob("_speedups*.so")) or sys.platform == "win32"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_question_that_raises_costs_only_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    providers = fake_hub(tmp_path)
+    files = _tree(tmp_path / "lib")
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
+
+    def answer(data: bytes) -> list[int] | None:
+        if b"nope" in data:
+            raise ValueError("a bug in another probe")
+        return _lines_with(data) or None
+
+    question = scan_mod.FileQuestion((b"huggingface_hub",), answer)
+    got = analyze_files(files, providers, deep_needles=(), workers=workers, question=question)
+    plain = analyze_files(files, providers, deep_needles=(), workers=workers)
+    assert got["pkg/bad.py"].answer == scan_mod.AnswerError("ValueError: a bug in another probe")
+    assert got["pkg/ok.py"].answer == [1]
+    assert {rel: r[:3] for rel, r in got.items()} == {rel: r[:3] for rel, r in plain.items()}

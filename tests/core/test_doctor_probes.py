@@ -86,3 +86,31 @@ def test_a_lost_numpy_abi_child_only_costs_time(
 
     monkeypatch.setattr(numpy_abi, "fill_caches", dies_in_child)
     assert _side_facts(SIDE, None) == alone
+
+
+def test_a_gate_reader_bug_is_a_gate_problem_only(
+    installed: dict[str, Distribution], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GTR104's question failing on a file makes its library a GTR104 problem; the imports
+    probe's facts, read in the same pass, are those of a run without GTR104."""
+    monkeypatch.setenv("GATOR_IMPORTS_CACHE", str(tmp_path / "imports-plain"))
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "plain"))
+    plain = build_snapshot(DoctorOptions(project_dir=None, workers=1), Settings(), frozenset({"imports"}))
+    monkeypatch.setenv("GATOR_IMPORTS_CACHE", str(tmp_path / "imports"))
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "doctor"))
+
+    def broken(data: bytes) -> object:
+        raise RuntimeError("gate reader bug")
+
+    monkeypatch.setattr(backend_gates, "QUESTION", backend_gates.QUESTION._replace(answer=broken))
+    needs = frozenset({"imports", "backend_gates"})
+    snapshot = build_snapshot(DoctorOptions(project_dir=None, workers=1), Settings(), needs)
+    facts = snapshot.extra[backend_gates.FACTS_KEY]
+    assert isinstance(facts, backend_gates.BackendGateFacts)
+    assert facts.problems and all("RuntimeError: gate reader bug" in p.message for p in facts.problems)
+    assert snapshot.imports is not None and plain.imports is not None
+    assert snapshot.imports.issues == plain.imports.issues
+    assert snapshot.imports.problems == plain.imports.problems
+    # the libraries whose gates could not be read are not cached (a later run tries again)
+    failed = [d for d in installed.values() if d.name in {p.subject for p in facts.problems}]
+    assert failed and not any(backend_gates._cache_file(d).exists() for d in failed)
