@@ -129,3 +129,54 @@ def test_parsing_only_the_availability_functions_finds_what_the_whole_module_doe
         assert sorted(gates_in_source(data), key=repr) == sorted(whole, key=repr), path
         compared += 1
     assert compared > 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gates_read_in_the_imports_pass_equal_a_pass_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The doctor asks the gates of the imports probe's pass (one read per file): the library
+    that depends on a watched provider has its imports analysed and its gates read together,
+    torch (a provider that depends on none) is read for the gates alone; the facts are those of
+    the gate probe's own pass, hits included, serial and forked."""
+    import gator_setup.analysis.scan as scan_mod
+    from gator_setup.probes.backend_gates import QUESTION, uncached
+    from gator_setup.probes.imports import probe_imports
+
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_FILES", 2)
+    site = tmp_path / "site"
+    users = {f"lib/models/m{i}.py": b"if is_torch_available():\n    import torch\n" for i in range(25)}
+    torch_gate = (
+        b"def is_triton_available():\n    return version.parse(v('triton')) >= version.parse('3.1')\n"
+    )
+    _dist(
+        site,
+        "lib",
+        "5.0",
+        {
+            "lib/__init__.py": b"from huggingface_hub import nope\n",
+            "lib/utils/import_utils.py": IMPORT_UTILS,
+            **users,
+        },
+        requires="huggingface-hub>=1.0",
+    )
+    _dist(site, "huggingface_hub", "1.0.0", {"huggingface_hub/__init__.py": b""})
+    _dist(site, "torch", "2.1.0", {"torch/__init__.py": b"", "torch/utils/_triton.py": torch_gate})
+    _dist(site, "triton", "3.0.0", {"triton/__init__.py": b""})
+    _dist(site, "SudachiPy", "0.6.7", {"sudachipy/__init__.py": b""})
+    dists, _ = read_distributions([str(site)])
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "alone"))
+    alone = probe_backend_gates(dists, workers=workers)
+    assert {(h.dist, h.backend, h.minimum) for h in alone.hits} == {
+        ("lib", "torch", "2.6.0"),
+        ("lib", "SudachiPy", "0.6.8"),
+        ("torch", "triton", "3.1"),
+    }
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path / "shared"))
+    monkeypatch.setenv("GATOR_IMPORTS_CACHE", str(tmp_path / "imports"))
+    todo = uncached(dists)
+    assert {d.key for d in todo} == {"lib", "huggingface-hub", "torch"}
+    facts = probe_imports([str(site)], dists, None, workers=workers, question=QUESTION, ask_of=todo)
+    assert [(i.origin, i.name) for i in facts.issues] == [("lib", "nope")]  # imports analysed as well
+    assert set(facts.answers) == {"lib", "huggingface-hub", "torch"}
+    assert probe_backend_gates(dists, answers=facts.answers, workers=workers) == alone
