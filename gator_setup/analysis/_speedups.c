@@ -6,6 +6,8 @@
  *   strip_opaque(data)              -> bytes: quickbind._OPAQUE.sub(b"", data)
  *   import_keyword_lines(data, names) -> list[int]: the offsets of b"import" in data whose
  *       line names one of `names` or ends with a backslash (candidates._statements' line test)
+ *   import_pairs(data, names, watched) -> tuple: candidates.import_pairs on those lines (the
+ *       statement pattern and the targets' reading, without a regex match object per statement)
  *
  * Plain C99 and the stable parts of the CPython API: no platform extensions (memrchr, memmem),
  * so that it builds wherever CPython does; the build is optional and gator runs without it.
@@ -213,6 +215,58 @@ find_bytes(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const unsigne
 #endif
 }
 
+/* Where the next b"import" lies whose line names one of `names` (a tuple of bytes) or ends with a
+ * backslash: -1 when none is left. `st` carries the scan from one call to the next. */
+typedef struct {
+    Py_ssize_t pos;  /* where to look from */
+    Py_ssize_t eol;  /* the end of the line last judged, and its verdict */
+    int line_ok;
+} keyword_scan;
+
+static Py_ssize_t
+next_keyword(const unsigned char *s, Py_ssize_t n, PyObject *names, keyword_scan *st)
+{
+    static const unsigned char keyword[] = "import";
+    const Py_ssize_t count = PyTuple_GET_SIZE(names);
+    Py_ssize_t pos = find_bytes(s, st->pos, n, keyword, 6);
+    while (pos >= 0) {
+        if (pos >= st->eol) { /* a new line: does it name a module, or go on after a backslash? */
+            Py_ssize_t ls = pos;
+            while (ls > 0 && s[ls - 1] != '\n')
+                ls--;
+            const unsigned char *nl = memchr(s + pos, '\n', (size_t)(n - pos));
+            st->eol = nl == NULL ? n : nl - s;
+            st->line_ok = 0;
+            for (Py_ssize_t k = 0; k < count && !st->line_ok; k++) {
+                PyObject *name = PyTuple_GET_ITEM(names, k);
+                st->line_ok = find_bytes(s, ls, st->eol, (const unsigned char *)PyBytes_AS_STRING(name),
+                                         PyBytes_GET_SIZE(name)) >= 0;
+            }
+            if (!st->line_ok)
+                st->line_ok = s[st->eol - 1] == '\\' || (s[st->eol - 1] == '\r' && s[st->eol - 2] == '\\');
+        }
+        if (st->line_ok) {
+            st->pos = pos + 6;
+            return pos;
+        }
+        pos = find_bytes(s, pos + 6, n, keyword, 6);
+    }
+    st->pos = n;
+    return -1;
+}
+
+static int
+bytes_tuple(PyObject *t, const char *what)
+{
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(t); k++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(t, k))) {
+            PyErr_Format(PyExc_TypeError, "%s must be a tuple of bytes", what);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *
 import_keyword_lines(PyObject *self, PyObject *args)
 {
@@ -220,54 +274,254 @@ import_keyword_lines(PyObject *self, PyObject *args)
     PyObject *names;
     if (!PyArg_ParseTuple(args, "y*O!", &view, &PyTuple_Type, &names))
         return NULL;
-    Py_ssize_t count = PyTuple_GET_SIZE(names);
-    for (Py_ssize_t k = 0; k < count; k++) {
-        if (!PyBytes_Check(PyTuple_GET_ITEM(names, k))) {
-            PyBuffer_Release(&view);
-            PyErr_SetString(PyExc_TypeError, "names must be a tuple of bytes");
-            return NULL;
-        }
+    if (!bytes_tuple(names, "names")) {
+        PyBuffer_Release(&view);
+        return NULL;
     }
     PyObject *out = PyList_New(0);
     if (out == NULL) {
         PyBuffer_Release(&view);
         return NULL;
     }
+    keyword_scan st = {0, -1, 0};
+    Py_ssize_t pos;
+    while ((pos = next_keyword((const unsigned char *)view.buf, view.len, names, &st)) >= 0) {
+        PyObject *at = PyLong_FromSsize_t(pos);
+        if (at == NULL || PyList_Append(out, at) < 0) {
+            Py_XDECREF(at);
+            Py_DECREF(out);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        Py_DECREF(at);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* --------------------------------------------------------------- import_pairs */
+
+/* candidates.import_pairs with the line test above: the distinct (module, name or None) of the
+ * statements candidates._statements finds, read as its _STMT pattern and _targets read them. */
+
+static int
+word_start(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static int
+word_char(unsigned char c) /* [\w.] of a bytes pattern */
+{
+    return word_start(c) || (c >= '0' && c <= '9') || c == '.';
+}
+
+static int
+blank(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The end of (?:[^\n\\#;]|\\\r?\n)* from i. */
+static Py_ssize_t
+line_run(const unsigned char *s, Py_ssize_t i, Py_ssize_t n)
+{
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c == '\n' || c == '#' || c == ';')
+            break;
+        if (c == '\\') {
+            if (i + 1 < n && s[i + 1] == '\n')
+                i += 2;
+            else if (i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n')
+                i += 3;
+            else
+                break;
+            continue;
+        }
+        i++;
+    }
+    return i;
+}
+
+typedef struct {
+    int kind;               /* 0: no statement, 1: from M import NAMES, 2: import MODS */
+    Py_ssize_t gs, ge;      /* the module (1) or the modules (2) */
+    Py_ssize_t ns, ne;      /* the names (1) */
+} statement;
+
+/* _STMT.match(s, i). */
+static statement
+match_statement(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
+{
+    statement m = {0, 0, 0, 0, 0};
+    while (i < n && blank(s[i]))
+        i++;
+    if (n - i >= 4 && memcmp(s + i, "from", 4) == 0) {
+        Py_ssize_t k = i + 4;
+        while (k < n && blank(s[k]))
+            k++;
+        Py_ssize_t ms = k;
+        while (k > i + 4 && k < n && word_char(s[k]))
+            k++;
+        Py_ssize_t me = k;
+        while (me > ms && k < n && blank(s[k]))
+            k++;
+        if (me > ms && k > me && n - k >= 6 && memcmp(s + k, "import", 6) == 0) {
+            k += 6;
+            while (k < n && blank(s[k]))
+                k++;
+            Py_ssize_t e = -1;
+            if (k < n && s[k] == '(') { /* \([^)]*\), else the line */
+                const unsigned char *close = memchr(s + k + 1, ')', (size_t)(n - k - 1));
+                if (close != NULL)
+                    e = close - s + 1;
+            }
+            m.kind = 1;
+            m.gs = ms;
+            m.ge = me;
+            m.ns = k;
+            m.ne = e >= 0 ? e : line_run(s, k, n);
+            return m;
+        }
+    }
+    if (n - i >= 6 && memcmp(s + i, "import", 6) == 0) {
+        Py_ssize_t j = i + 6, k = j;
+        while (k < n && blank(s[k]))
+            k++;
+        if (k > j) {
+            Py_ssize_t e = line_run(s, k, n);
+            if (e > k || k - j >= 2) { /* (else the pattern backtracks: the last blank is the group) */
+                m.kind = 2;
+                m.gs = e > k ? k : k - 1;
+                m.ge = e > k ? e : k;
+            }
+        }
+    }
+    return m;
+}
+
+/* _first_word: the first [A-Za-z_][\w.]* or `*` in s[i:end), skipping comments when asked (the
+ * names of a `from` statement lose them first); its span, and where the part ends (the next
+ * comma outside a comment, or end). *ws = -1: no word. */
+static Py_ssize_t
+part_word(const unsigned char *s, Py_ssize_t i, Py_ssize_t end, int comments, Py_ssize_t *ws, Py_ssize_t *we)
+{
+    *ws = -1;
+    while (i < end && s[i] != ',') {
+        unsigned char c = s[i];
+        if (comments && c == '#') {
+            while (i < end && s[i] != '\n')
+                i++;
+            continue;
+        }
+        if (*ws < 0 && (c == '*' || word_start(c))) {
+            *ws = i++;
+            if (c != '*')
+                while (i < end && word_char(s[i]))
+                    i++;
+            *we = i;
+            continue;
+        }
+        i++;
+    }
+    return i;
+}
+
+static int
+watched_top(PyObject *watched, const unsigned char *p, Py_ssize_t len)
+{
+    const unsigned char *dot = memchr(p, '.', (size_t)len);
+    Py_ssize_t top = dot == NULL ? len : dot - p;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(watched); k++) {
+        PyObject *w = PyTuple_GET_ITEM(watched, k);
+        if (PyBytes_GET_SIZE(w) == top && memcmp(PyBytes_AS_STRING(w), p, (size_t)top) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Add (s[ms:me], s[ws:we] or None) to the ordered set `seen` (a dict). -1: an error is set. */
+static int
+add_pair(PyObject *seen, const unsigned char *s, Py_ssize_t ms, Py_ssize_t me, Py_ssize_t ws, Py_ssize_t we)
+{
+    PyObject *mod = PyUnicode_FromStringAndSize((const char *)s + ms, me - ms);
+    PyObject *name = ws < 0 ? Py_NewRef(Py_None) : PyUnicode_FromStringAndSize((const char *)s + ws, we - ws);
+    PyObject *key = mod != NULL && name != NULL ? PyTuple_Pack(2, mod, name) : NULL;
+    Py_XDECREF(mod);
+    Py_XDECREF(name);
+    if (key == NULL)
+        return -1;
+    int found = PyDict_Contains(seen, key);
+    int rc = found < 0 ? -1 : found ? 0 : PyDict_SetItem(seen, key, Py_None);
+    Py_DECREF(key);
+    return rc;
+}
+
+static int
+statement_pairs(PyObject *seen, PyObject *watched, const unsigned char *s, statement m)
+{
+    Py_ssize_t ws, we;
+    if (m.kind == 1) {
+        if (s[m.gs] == '.' || !watched_top(watched, s + m.gs, m.ge - m.gs))
+            return 0;
+        for (Py_ssize_t i = m.ns; i <= m.ne; i++) {
+            i = part_word(s, i, m.ne, 1, &ws, &we);
+            if (ws < 0 || memchr(s + ws, '.', (size_t)(we - ws)) != NULL)
+                continue;
+            int star = s[ws] == '*';
+            if (add_pair(seen, s, m.gs, m.ge, star ? -1 : ws, we) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (Py_ssize_t i = m.gs; i <= m.ge; i++) {
+        i = part_word(s, i, m.ge, 0, &ws, &we);
+        if (ws >= 0 && s[ws] != '*' && watched_top(watched, s + ws, we - ws) && add_pair(seen, s, ws, we, -1, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+import_pairs(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *names, *watched;
+    if (!PyArg_ParseTuple(args, "y*O!O!", &view, &PyTuple_Type, &names, &PyTuple_Type, &watched))
+        return NULL;
+    PyObject *seen = NULL;
+    if (!bytes_tuple(names, "names") || !bytes_tuple(watched, "watched") || (seen = PyDict_New()) == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
     const unsigned char *s = (const unsigned char *)view.buf;
     const Py_ssize_t n = view.len;
-    static const unsigned char keyword[] = "import";
-    Py_ssize_t eol = -1; /* the end of the line last judged, and its verdict */
-    int line_ok = 0;
-    Py_ssize_t pos = find_bytes(s, 0, n, keyword, 6);
-    while (pos >= 0) {
-        if (pos >= eol) { /* a new line: does it name a module, or go on after a backslash? */
-            Py_ssize_t ls = pos;
-            while (ls > 0 && s[ls - 1] != '\n')
-                ls--;
-            const unsigned char *nl = memchr(s + pos, '\n', (size_t)(n - pos));
-            eol = nl == NULL ? n : nl - s;
-            line_ok = 0;
-            for (Py_ssize_t k = 0; k < count && !line_ok; k++) {
-                PyObject *name = PyTuple_GET_ITEM(names, k);
-                line_ok = find_bytes(s, ls, eol, (const unsigned char *)PyBytes_AS_STRING(name),
-                                     PyBytes_GET_SIZE(name)) >= 0;
-            }
-            if (!line_ok)
-                line_ok = s[eol - 1] == '\\' || (s[eol - 1] == '\r' && s[eol - 2] == '\\');
-        }
-        if (line_ok) {
-            PyObject *at = PyLong_FromSsize_t(pos);
-            if (at == NULL || PyList_Append(out, at) < 0) {
-                Py_XDECREF(at);
-                Py_DECREF(out);
+    keyword_scan st = {0, -1, 0};
+    Py_ssize_t pos, last = -1; /* the last start tried: they only grow (see _statements) */
+    while ((pos = next_keyword(s, n, names, &st)) >= 0) {
+        Py_ssize_t ls = pos, sep = -1;
+        while (ls > 0 && s[ls - 1] != '\n')
+            ls--;
+        for (Py_ssize_t i = pos - 1; i >= ls && sep < 0; i--)
+            if (s[i] == ';' || s[i] == ':')
+                sep = i;
+        Py_ssize_t starts[2] = {ls, sep + 1};
+        for (int k = 0; k < (sep >= 0 ? 2 : 1); k++) {
+            if (starts[k] <= last)
+                continue;
+            last = starts[k];
+            statement m = match_statement(s, n, starts[k]);
+            if (m.kind != 0 && statement_pairs(seen, watched, s, m) < 0) {
+                Py_DECREF(seen);
                 PyBuffer_Release(&view);
                 return NULL;
             }
-            Py_DECREF(at);
         }
-        pos = find_bytes(s, pos + 6, n, keyword, 6);
     }
     PyBuffer_Release(&view);
+    PyObject *out = PySequence_Tuple(seen);
+    Py_DECREF(seen);
     return out;
 }
 
@@ -676,6 +930,8 @@ static PyMethodDef methods[] = {
     {"strip_opaque", strip_opaque, METH_O, "The buffer without its Python strings and comments."},
     {"import_keyword_lines", import_keyword_lines, METH_VARARGS,
      "Offsets of b'import' whose line holds one of the names or ends with a backslash."},
+    {"import_pairs", import_pairs, METH_VARARGS,
+     "candidates.import_pairs of the statements on those lines: (module, name or None), distinct."},
 #ifndef _WIN32
     {"read_file", read_file, METH_VARARGS,
      "(data or None, size, mtime_ns, errno) of a file, read as scan._read_one reads it."},

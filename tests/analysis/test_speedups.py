@@ -138,6 +138,92 @@ def test_import_pairs_are_the_same_on_real_files(monkeypatch: pytest.MonkeyPatch
             assert with_c == without
 
 
+PAIR_PIECES = [
+    *STATEMENT_PIECES,
+    b"\t",
+    b"*",
+    b"nn",
+    b"_a1",
+    b"9",
+    b"\\\n",
+    b"\\\r\n",
+    b"torch.nn",
+    b"import ",
+]
+PAIR_PIECES += [b"from torch import ", b"from numpy.x import (", b"import torch", b"\nfrom", b"fromm ", b"1"]
+
+
+def _pairs(data: bytes, watched: set[str], present: tuple[bytes, ...], c: bool) -> tuple:
+    with pytest.MonkeyPatch.context() as m:
+        if not c:
+            m.setattr(speedups, "native", lambda: None)
+        return candidates.import_pairs(data, watched, present)
+
+
+@needs_fast
+@settings(max_examples=EXAMPLES * 3, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pieces=st.lists(st.sampled_from(PAIR_PIECES), max_size=50),
+    present=st.sampled_from([(), (b"torch",), (b"numpy", b"torch"), (b"x",), (b"nn",)]),
+    watched=st.sampled_from([{"torch"}, {"torch", "numpy"}, {"x", "nn"}, set()]),
+)
+def test_import_pairs_in_c_are_the_pattern_and_targets_in_python(
+    pieces: list[bytes], present: tuple[bytes, ...], watched: set[str]
+) -> None:
+    """The C import_pairs (statement pattern and _targets ported) against the Python regex path,
+    on text built from the pieces that make statements, continuations, comments and separators."""
+    data = b"".join(pieces)
+    assert _pairs(data, watched, present, True) == _pairs(data, watched, present, False)
+
+
+@needs_fast
+def test_import_pairs_in_c_on_installed_packages() -> None:
+    """Every .py file of the installed packages of this environment (the stdlib's top folder and
+    gator when nothing else is installed), with the watched providers' names."""
+    import sys
+
+    watched = {"torch", "numpy", "huggingface_hub", "transformers", "diffusers", "accelerate", "os", "sys"}
+    present_all = tuple(sorted(w.encode() for w in watched))
+    site = [Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    files = [
+        f
+        for root in site
+        for top in ("huggingface_hub", "diffusers", "transformers")
+        for f in (root / top).rglob("*.py")
+    ]
+    sources = [f.read_bytes() for f in files] + _real_sources()
+    assert sources
+    for data in sources:
+        present = tuple(n for n in present_all if n in data)
+        assert _pairs(data, watched, present, True) == _pairs(data, watched, present, False)
+
+
+@needs_fast
+def test_import_pairs_in_c_cases() -> None:
+    assert fast is not None
+    data = (
+        b"import torch, numpy as np\nfrom torch import (nn, # a, b\n functional as F)\n"
+        b"from .x import y\nfrom torch.nn import *\nx = 1; import torch.cuda\nif a: import numpy.linalg\n"
+        b"from torch import a.b, c\nimport   \nfrom torch import x\\\n, y\n"
+    )
+    got = fast.import_pairs(data, (b"torch", b"numpy"), (b"torch", b"numpy"))
+    assert got == (
+        ("torch", None),
+        ("numpy", None),
+        ("torch", "nn"),
+        ("torch", "functional"),
+        ("torch.nn", None),
+        ("torch.cuda", None),
+        ("numpy.linalg", None),
+        ("torch", "c"),
+        ("torch", "x"),
+        ("torch", "y"),
+    )
+    assert got == _pairs(data, {"torch", "numpy"}, (b"torch", b"numpy"), False)
+    with pytest.raises(TypeError):
+        fast.import_pairs(b"import x", (b"x",), ("x",))  # type: ignore[arg-type]
+
+
 @needs_fast
 def test_import_keyword_lines_rejects_what_is_not_a_tuple_of_bytes() -> None:
     assert fast is not None
