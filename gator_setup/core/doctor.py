@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,7 @@ from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot
 
 if TYPE_CHECKING:
-    from gator_setup.envfacts import Distribution
+    from gator_setup.envfacts import Distribution, Interpreter
     from gator_setup.probes.aside import Aside
 
 
@@ -69,10 +69,10 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
     project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
-    # GTR103 reads binaries: on a cold cache a forked child reads them meanwhile (one worker asked
-    # for: here, afterwards). GTR104's gates are asked of the Python files in the imports probe's
-    # pass over them (one read per file; docs/imports.md).
-    abi_child = _start_numpy_abi(dists) if "numpy_abi" in needs and opts.workers != 1 else None
+    # The probes that read no Python file do their cold work in a forked child meanwhile (one
+    # worker asked for: here, afterwards); GTR104's gates are asked of the Python files in the
+    # imports probe's pass over them (one read per file; docs/imports.md).
+    side_child = _start_side_work(needs, dists, interp) if opts.workers != 1 and not opts.sysroot else None
     gates_todo: list[Distribution] = []
     if "backend_gates" in needs:
         from gator_setup.probes.backend_gates import uncached
@@ -102,8 +102,8 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
         problems=tuple(problems),
         imports=imports,
     )
-    if abi_child is not None:
-        abi_child.result()
+    if side_child is not None:
+        side_child.result()
     if "numpy_abi" in needs:
         from gator_setup.probes.numpy_abi import FACTS_KEY as ABI_KEY
         from gator_setup.probes.numpy_abi import probe_numpy_abi
@@ -131,20 +131,33 @@ def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str
     return snapshot
 
 
-def _start_numpy_abi(dists: Mapping[str, Distribution]) -> Aside[None] | None:
-    """A forked child filling the numpy-ABI probe's caches of the uncached distributions (None:
-    nothing to fill). The probe then reads them back as on a warm run; a child that fails leaves
-    them empty and the probe reads the binaries itself, so the facts are the same either way."""
+def _start_side_work(
+    needs: frozenset[str], dists: Mapping[str, Distribution], interp: Interpreter
+) -> Aside[None] | None:
+    """A forked child doing the cold work of GTR103 (every binary's data sections) and GTR100 (the
+    requirement and marker parse) while the imports probe runs; None when their caches are warm.
+    The probes then read their caches back as on a warm run; a child that fails leaves them empty
+    and the probes do the work here, so the facts are the same either way. Not for a replayed
+    bundle (--sysroot): its own distributions replace these."""
     from functools import partial
 
-    from gator_setup.probes.numpy_abi import fill_caches, uncached
+    from gator_setup.probes import numpy_abi, requirements
 
-    todo = uncached(dists)
-    if not todo:
+    jobs: list[Callable[[], None]] = []
+    if "numpy_abi" in needs and (todo := numpy_abi.uncached(dists)):
+        jobs.append(partial(numpy_abi.fill_caches, todo))
+    if "requirements" in needs and requirements.uncached(dists, interp):
+        jobs.append(partial(requirements.fill_cache, dists, interp))
+    if not jobs:
         return None
     from gator_setup.probes.aside import Aside
 
-    return Aside(partial(fill_caches, todo))
+    return Aside(partial(_run_all, jobs))
+
+
+def _run_all(jobs: list[Callable[[], None]]) -> None:
+    for job in jobs:
+        job()
 
 
 def _plugin_result(failure: PluginFailure) -> CheckResult:

@@ -10,10 +10,12 @@ version), read back without importing the parser.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from gator_setup.envfacts import Distribution, Interpreter
 
@@ -116,14 +118,31 @@ def _from_json(rows: list[list[str]]) -> list[Item]:
     return [Unparsable(r[0]) if len(r) == 1 else Declared(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def _cache_file(dists: Mapping[str, Distribution], marker_env: Mapping[str, str]) -> Path:
+    from gator_setup.cachedir import cache_root
+
+    return cache_root() / "requirements" / f"v{CACHE_VERSION}" / f"{_cache_key(dists, marker_env)}.json"
+
+
+def uncached(dists: Mapping[str, Distribution], interp: Interpreter) -> bool:
+    """True when probe_requirements would parse (nothing cached for these distributions here)."""
+    return not _cache_file(dists, marker_environment(interp)).is_file()
+
+
+def fill_cache(dists: Mapping[str, Distribution], interp: Interpreter) -> None:
+    """Parse and cache (what probe_requirements then reads back); a failure is left to the probe."""
+    with contextlib.suppress(Exception):
+        probe_requirements(dists, interp)
+
+
 def probe_requirements(
     dists: Mapping[str, Distribution], interp: Interpreter, *, use_cache: bool = True
 ) -> dict[str, Parsed]:
     """Each distribution's applicable requirements, by distribution key (cached, see above)."""
-    from gator_setup.cachedir import cache_root, write_cache_json
+    from gator_setup.cachedir import write_cache_json
 
     marker_env = marker_environment(interp)
-    cache = cache_root() / "requirements" / f"v{CACHE_VERSION}" / f"{_cache_key(dists, marker_env)}.json"
+    cache = _cache_file(dists, marker_env)
     if use_cache:
         try:
             stored = json.loads(cache.read_text("utf-8"))

@@ -1,6 +1,7 @@
 """core/doctor.build_snapshot on a cold cache: GTR104's gates asked of the files in the imports
-probe's pass (one read per file) and GTR103's binaries read in a forked child give the facts the
-probes give alone, whichever way the work is shared; a lost child only costs time."""
+probe's pass (one read per file), GTR103's binaries and GTR100's requirement parse done in a forked
+child give the facts the probes give alone, whichever way the work is shared; a lost child only
+costs time."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from gator_setup.core.config import Settings
 from gator_setup.core.doctor import build_snapshot
 from gator_setup.core.options import DoctorOptions
 from gator_setup.envfacts import Distribution
-from gator_setup.probes import backend_gates, numpy_abi
-from gator_setup.probes.python_env import read_distributions
+from gator_setup.probes import backend_gates, numpy_abi, requirements
+from gator_setup.probes.python_env import current_interpreter, read_distributions
 
-SIDE = frozenset({"numpy_abi", "backend_gates"})
+SIDE = frozenset({"numpy_abi", "backend_gates", "requirements"})
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def _alone(
     return {
         numpy_abi.FACTS_KEY: numpy_abi.probe_numpy_abi(installed),
         backend_gates.FACTS_KEY: backend_gates.probe_backend_gates(installed, workers=1),
+        requirements.FACTS_KEY: requirements.probe_requirements(installed, current_interpreter()),
     }
 
 
@@ -86,6 +88,33 @@ def test_a_lost_numpy_abi_child_only_costs_time(
 
     monkeypatch.setattr(numpy_abi, "fill_caches", dies_in_child)
     assert _side_facts(SIDE, None) == alone
+
+
+def test_the_side_child_fills_the_caches_when_it_can_fork(tmp_path: Path) -> None:
+    """In a fresh interpreter (this test process may run other tests' threads, and no child is
+    forked then): the cold requirement parse and numpy-ABI read happen in the child, and the
+    parent reads the caches back."""
+    import subprocess
+
+    code = (
+        "import os, sys\n"
+        "from gator_setup.core import doctor\n"
+        "from gator_setup.probes import requirements\n"
+        "from gator_setup.probes.python_env import current_interpreter, read_distributions\n"
+        "dists, _ = read_distributions(sys.path)\n"
+        "interp = current_interpreter()\n"
+        "assert requirements.uncached(dists, interp)\n"
+        "child = doctor._start_side_work(frozenset({'requirements', 'numpy_abi'}), dists, interp)\n"
+        "assert child is not None and child._fanout is not None  # forked\n"
+        "child.result()\n"
+        "print(requirements.uncached(dists, interp))\n"
+        "print(doctor._start_side_work(frozenset({'requirements', 'numpy_abi'}), dists, interp))\n"
+    )
+    env = {**os.environ, "GATOR_CACHE_DIR": str(tmp_path / "cache")}
+    if not sys.platform.startswith("linux"):
+        pytest.skip("fork: Linux only")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "None"]  # filled by the child; warm: no child at all
 
 
 def test_a_gate_reader_bug_is_a_gate_problem_only(
