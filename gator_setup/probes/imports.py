@@ -220,6 +220,7 @@ def analyze_distributions(
     """
     out: dict[str, DistRecord | str] = {}
     answers: Answers = {}
+    failed: dict[str, str] = {}  # key -> why its files could not be listed or analysed
     listed: dict[str, tuple[Path, list[str]]] = {}
     analysed = {d.key: d for d in dists}
     asked = {d.key: d for d in ask_of} if question is not None else {}
@@ -230,9 +231,7 @@ def analyze_distributions(
         try:
             root, rels = dist_python_files(dist)
         except OSError as exc:
-            why = exc.strerror or str(exc)
-            out.update({key: why} if key in analysed else {})
-            answers.update({key: why} if key in asked else {})
+            failed[key] = exc.strerror or str(exc)
             continue
         listed[key] = (root, rels)
         files = folders.setdefault(root, {})
@@ -258,13 +257,14 @@ def analyze_distributions(
     for key, (root, rels) in listed.items():
         got = results[root]
         if isinstance(got, str):
-            out.update({key: got} if key in analysed else {})
-            answers.update({key: got} if key in asked else {})
+            failed[key] = got
             continue
         if key in asked:
             answers[key] = [(r, got[r].answer) for r in rels if got[r].answer is not None]
         if key in analysed:
             out[key] = _record(analysed[key], root, rels, got)
+    out.update({key: why for key, why in failed.items() if key in analysed})
+    answers.update({key: why for key, why in failed.items() if key in asked})
     return out, answers
 
 

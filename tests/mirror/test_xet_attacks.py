@@ -305,6 +305,15 @@ def _many_files(n: int, tag: bytes) -> tuple[str, bytes, bytes, list[bytes]]:
     return hex_hash, body, shard + (xf.BOOKEND + bytes(16)) * 2, chunks
 
 
+def _xorb_of_many_files(server: BackgroundServer, n: int, tag: bytes) -> tuple[str, bytes, list[bytes]]:
+    """bob's write token for bob/public after uploading the xorb of `n` one-chunk files (the shard
+    describing them, and the chunks, are returned for the test to send and check)."""
+    hex_hash, body, shard, chunks = _many_files(n, tag)
+    token = _xet_token(server, "bob/public", BOB)
+    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    return token, shard, chunks
+
+
 def _counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
     calls: list[object] = []
     real = getattr(owner, name)
@@ -322,9 +331,7 @@ def test_a_shard_of_many_files_records_them_in_one_write(
 ) -> None:
     # One write of the repo's upload grants per file made a shard quadratic: 3000 files took 17 s,
     # 30,000 (an image dataset) most of an hour. hf_xet puts every file of an upload in its shards.
-    hex_hash, body, shard, chunks = _many_files(400, b"file")
-    token = _xet_token(server, "bob/public", BOB)
-    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    token, shard, chunks = _xorb_of_many_files(server, 400, b"file")
     writes = _counting(monkeypatch, uploads, "atomic_write_json")
     assert _req(server, "POST", "/api/xet-cas/v1/shards", token, shard) == (200, {"result": 1})
     assert len(writes) == 1
@@ -338,9 +345,7 @@ def test_a_commit_of_many_lfs_files_reads_the_grants_and_history_once(
 ) -> None:
     # Per lfsFile line, the grants file was parsed again (and, for files the repo already holds, every
     # commit): a 6000-file commit took 26 s of a blocked event loop; now about 1 s.
-    hex_hash, body, shard, chunks = _many_files(200, b"commit")
-    token = _xet_token(server, "bob/public", BOB)
-    assert _req(server, "POST", f"/api/xet-cas/v1/xorbs/default/{hex_hash}", token, body)[0] == 200
+    token, shard, chunks = _xorb_of_many_files(server, 200, b"commit")
     assert _req(server, "POST", "/api/xet-cas/v1/shards", token, shard)[0] == 200
     lines = [json.dumps({"key": "header", "value": {"summary": "many"}})]
     for i, c in enumerate(chunks):
