@@ -1,4 +1,4 @@
-/* Optional C versions of three byte loops of a cold `gator scan` (see speedups.py).
+/* Optional C versions of the byte loops of a cold `gator scan` and doctor run (see speedups.py).
  *
  * Each function gives exactly what its pure-Python original gives (tests/analysis/
  * test_speedups.py compares them on generated and real input):
@@ -8,9 +8,11 @@
  *       line names one of `names` or ends with a backslash (candidates._statements' line test)
  *   import_pairs(data, names, watched) -> tuple: candidates.import_pairs on those lines (the
  *       statement pattern and the targets' reading, without a regex match object per statement)
+ *   contains_all(data, needles)     -> bool: all(n in data for n in needles)
  *
- * Plain C99 and the stable parts of the CPython API: no platform extensions (memrchr, memmem),
- * so that it builds wherever CPython does; the build is optional and gator runs without it.
+ * Plain C99 and the stable parts of the CPython API, so that it builds wherever CPython does
+ * (memmem only where the C library declares it: find_bytes); the build is optional and gator
+ * runs without it.
  */
 #define PY_SSIZE_T_CLEAN
 #ifndef _GNU_SOURCE
@@ -265,6 +267,29 @@ bytes_tuple(PyObject *t, const char *what)
         }
     }
     return 1;
+}
+
+/* contains_all(data, needles): True when every needle (a tuple of bytes) occurs in data, each
+ * asked with find_bytes in the tuple's order, stopping at the first one missing. */
+static PyObject *
+contains_all(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    PyObject *needles;
+    if (!PyArg_ParseTuple(args, "y*O!", &view, &PyTuple_Type, &needles))
+        return NULL;
+    if (!bytes_tuple(needles, "needles")) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    int all = 1;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(needles) && all; k++) {
+        PyObject *needle = PyTuple_GET_ITEM(needles, k);
+        all = find_bytes((const unsigned char *)view.buf, 0, view.len,
+                         (const unsigned char *)PyBytes_AS_STRING(needle), PyBytes_GET_SIZE(needle)) >= 0;
+    }
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(all);
 }
 
 static PyObject *
@@ -928,6 +953,7 @@ walk_files(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"utf8_valid", utf8_valid, METH_O, "True when the buffer is valid UTF-8 (bytes.decode would succeed)."},
     {"strip_opaque", strip_opaque, METH_O, "The buffer without its Python strings and comments."},
+    {"contains_all", contains_all, METH_VARARGS, "True when every needle (a tuple of bytes) is in the buffer."},
     {"import_keyword_lines", import_keyword_lines, METH_VARARGS,
      "Offsets of b'import' whose line holds one of the names or ends with a backslash."},
     {"import_pairs", import_pairs, METH_VARARGS,

@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 _DEF = re.compile(rb"def is_([A-Za-z0-9_]+)_available\s*\(")
-_DEF_LINE = re.compile(r"^([ \t]*)def is_[A-Za-z0-9_]+_available\s*\(", re.M)
+# (matched at a line's start)
+_DEF_LINE = re.compile(rb"([ \t]*)def is_[A-Za-z0-9_]+_available\s*\(")
+# a `>` that is not a return annotation's `->`: the only text a `>=` / `>` comparison can come from
+_GREATER = re.compile(r"(?<!-)>")
 
 
 @dataclass(frozen=True)
@@ -66,32 +69,58 @@ def _asked_package(fn: ast.FunctionDef) -> str | None:
     return None
 
 
-def _function_trees(source: bytes) -> Iterator[tuple[int, ast.Module]]:
-    """(line offset, parsed tree) of each availability function alone, or of the whole module.
+def _def_lines(source: bytes) -> Iterator[tuple[int, int, int]]:
+    """(line index, offset, indent width) of each `def is_<x>_available(` line of `source`: the
+    matches of `_DEF_LINE`, found from the `def is_` occurrences (rare) instead of at every line."""
+    line = last = 0
+    at = source.find(b"def is_")
+    while at >= 0:
+        start = source.rfind(b"\n", 0, at) + 1
+        m = _DEF_LINE.match(source, start) if not source[start:at].strip(b" \t") else None
+        if m is not None and m.end(1) == at:
+            line += source.count(b"\n", last, start)
+            last = start
+            yield line, start, len(m.group(1).expandtabs())
+        at = source.find(b"def is_", at + 7)
 
-    Parsing only the `def is_<x>_available` blocks skips the rest of a large module (torch's and
-    transformers' files are mostly other code); a block that does not parse on its own (a string
-    that runs back to column 0, say) falls back to the whole module, so no gate is lost.
-    """
-    text = source.decode("utf-8", "replace")
-    lines = text.split("\n")
-    blocks: list[tuple[int, str]] = []
-    for m in _DEF_LINE.finditer(text):
-        first = text.count("\n", 0, m.start())
-        indent = len(m.group(1).expandtabs())
-        end = first + 1
-        while end < len(lines):
-            body = lines[end]
+
+def _block(source: bytes, start: int, indent: int) -> str:
+    """The lines of the function whose `def` line starts at `start`: up to the first line (not a
+    closing bracket or a comment) indented no deeper than the `def`, dedented. (Each line is
+    decoded alone: a newline byte never lies inside a UTF-8 sequence, so the text is the whole
+    file's decoded text, lines included.)"""
+    lines: list[str] = []
+    pos = start
+    while True:
+        nl = source.find(b"\n", pos)
+        body = (source[pos:] if nl < 0 else source[pos:nl]).decode("utf-8", "replace")
+        if lines:
             stripped = body.lstrip()
             dedented = stripped and len(body[: len(body) - len(stripped)].expandtabs()) <= indent
             if dedented and not stripped.startswith((")", "#")):
                 break
-            end += 1
-        blocks.append((first, textwrap.dedent("\n".join(lines[first:end]))))
-    trees: list[tuple[int, ast.Module]] = []
+        lines.append(body)
+        if nl < 0:
+            break
+        pos = nl + 1
+    return textwrap.dedent("\n".join(lines))
+
+
+def _function_trees(source: bytes) -> Iterator[tuple[int, ast.Module | None]]:
+    """(line offset, parsed tree) of each availability function alone, or of the whole module.
+
+    Parsing only the `def is_<x>_available` blocks skips the rest of a large module (torch's and
+    transformers' files are mostly other code); a block that does not parse on its own (a string
+    that runs back to column 0, say) falls back to the whole module, so no gate is lost. A block
+    without a `>` (other than `->`) holds no `>=`/`>` comparison: it is parsed (to notice a block
+    that does not parse) but its tree is not kept (None), so it is not walked.
+    """
+    trees: list[tuple[int, ast.Module | None]] = []
     try:
-        for first, block in blocks:
-            trees.append((first, ast.parse(block)))
+        for first, start, indent in _def_lines(source):
+            block = _block(source, start, indent)
+            tree = ast.parse(block)
+            trees.append((first, tree if _GREATER.search(block) else None))
     except (SyntaxError, ValueError):
         try:
             trees = [(0, ast.parse(source))]
@@ -102,11 +131,10 @@ def _function_trees(source: bytes) -> Iterator[tuple[int, ast.Module]]:
 
 def gates_in_source(source: bytes) -> list[Gate]:
     """Every minimum-version gate in one module's availability functions."""
-    if not _DEF.search(source):
-        return []
     out: list[Gate] = []
     for offset, tree in _function_trees(source):
-        out.extend(_gates_in_tree(tree, offset))
+        if tree is not None:
+            out.extend(_gates_in_tree(tree, offset))
     return out
 
 

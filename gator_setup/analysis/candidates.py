@@ -60,7 +60,7 @@ def import_pairs(
     and `_targets` ported; tests/analysis/test_speedups.py compares them)."""
     fast = speedups.native() if present is not None else None
     if fast is not None and present is not None:
-        return fast.import_pairs(data, tuple(present), _encoded(watched))  # type: ignore[no-any-return]
+        return fast.import_pairs(data, tuple(present), encoded(watched))  # type: ignore[no-any-return]
     out: dict[tuple[str, str | None], None] = {}
     for m in _statements(data, present):
         out.update(dict.fromkeys(_targets(m, watched)))
@@ -70,7 +70,7 @@ def import_pairs(
 _ENCODED: dict[frozenset[str], tuple[bytes, ...]] = {}
 
 
-def _encoded(watched: Collection[str]) -> tuple[bytes, ...]:
+def encoded(watched: Collection[str]) -> tuple[bytes, ...]:
     """The watched names as bytes (kept per frozenset: the engine asks with a few sets, thousands
     of times)."""
     got = _ENCODED.get(watched) if isinstance(watched, frozenset) else None

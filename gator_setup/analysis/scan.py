@@ -300,14 +300,22 @@ class _Analyzer:
         self.gated_index = NeedleIndex(n for needles in self._gated.values() for n in needles)
         # the parsing side of the engine, imported only when a file is to be analysed (a warm run
         # analyses none)
-        from gator_setup.analysis.candidates import import_pairs
+        from gator_setup.analysis.candidates import encoded, import_pairs
         from gator_setup.analysis.extract import top_package
 
         self._import_pairs = import_pairs
+        self._encoded = encoded
         # The top-level package a file belongs to (its imports of that package are not checked)
         self._own_top: Callable[[str], str | None] = top_package
         fast = speedups.native()
         self._utf8: Callable[[bytes], bool] = fast.utf8_valid if fast is not None else _decodes
+        self._contains_all: Callable[[bytes, tuple[bytes, ...]], bool] = (
+            fast.contains_all if fast is not None else _contains_all
+        )
+        # Imports only (no deep needle, as the doctor asks) with the C candidate pass: that pass
+        # reads each file once without a pre-filter pass before it, which found the same files
+        # for more CPU (docs/imports.md, "One engine").
+        self._imports_only = self.deep == () and fast is not None
         self.read_file: ReadFile | None = getattr(fast, "read_file", None)
         self.walk_files: WalkFiles | None = getattr(fast, "walk_files", None)
 
@@ -355,15 +363,20 @@ class _Analyzer:
         question = self.question
         if question is None:
             return self.triage(data, rel), None
-        found = self.index.present(data) if self._native else None
-        has = data.__contains__ if found is None else found.__contains__
+        asked_only = rel in self.asked_only
+        found = None
+        if self._native and not (asked_only or self._imports_only):
+            found = self.index.present(data)  # (the triage's pre-filter pass answers both)
+            holds = all(n in found for n in question.needles)
+        else:
+            holds = self._contains_all(data, question.needles)
         answer = None
-        if all(has(n) for n in question.needles):
+        if holds:
             try:
                 answer = question.answer(data)
             except Exception as exc:  # another probe's bug must not sink the import analysis
                 answer = AnswerError(f"{type(exc).__name__}: {exc}")
-        if rel in self.asked_only:
+        if asked_only:
             return None, answer
         return self.triage(data, rel, found), answer
 
@@ -388,6 +401,8 @@ class _Analyzer:
             # (docs/imports.md, "One engine").
             has = data.__contains__
             return FULL if any(has(n) for n in self.needles) else None
+        if self._imports_only:
+            return self._import_triage(data, rel)
         if self._native:
             # one native pass answers every name: most files hold no watched name at all
             # (`found`: that pass's answer, when the question already asked it)
@@ -414,6 +429,16 @@ class _Analyzer:
         if not other and not (own in self._needle and has(self._needle[own])):
             return None  # no watched name at all
         return self._decide(data, own, None if other else [], has)
+
+    def _import_triage(self, data: bytes, rel: str) -> Triage:
+        """`triage` without deep needles, by the C candidate pass alone: a file naming no watched
+        module has no candidate, and its line test finds the names it would be told were present.
+        The only answer that needs a name's presence, that of a file that does not decode (FULL
+        when it names a watched module), is asked only of such a file."""
+        if not data.isascii() and not self._utf8(data) and b"coding" not in data[:200]:
+            return FULL if any(n in data for n in self.needles) else None
+        others = self._others(self._own_top(rel))
+        return self._import_pairs(data, others, self._encoded(others)) or None
 
     def _decide(
         self, data: bytes, own: str | None, others: list[bytes] | None, has: Callable[[bytes], bool]
@@ -451,6 +476,11 @@ class _Analyzer:
 def _native_read() -> ReadFile | None:
     """speedups' read_file, when built (not on Windows)."""
     return getattr(speedups.native(), "read_file", None)
+
+
+def _contains_all(data: bytes, needles: tuple[bytes, ...]) -> bool:
+    """speedups.contains_all in Python."""
+    return all(n in data for n in needles)
 
 
 def _decodes(data: bytes) -> bool:

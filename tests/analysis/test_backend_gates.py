@@ -43,6 +43,32 @@ def test_gates_are_read_from_availability_functions() -> None:
     ]  # a function with arguments or without a literal minimum is no gate
 
 
+ODD_BLOCKS = [
+    # CRLF line ends, a byte that is not UTF-8 in the function, tab indents, a `->` annotation only
+    b"def is_a_available() -> bool:\r\n    return version.parse(x) >= version.parse('1.2')  # \xff\r\n",
+    b"class C:\n\tdef is_b_available():\n\t\treturn version.parse(x) > version.parse('3')\n",
+    b"def is_c_available() -> bool:\n    return True\n\n"
+    b"def is_d_available():\n    return the_version >= '2.0'\n",
+    # a string that runs back to column 0: the block does not parse, the whole module is read
+    b'def is_e_available():\n    s = """\nx\n"""\n    return version.parse(y) >= version.parse("4.1")\n',
+    # `def is_` that is no availability function, and one whose def is not at a line's start
+    b"def is_tensor(x):\n    return x > 1\nx = 1; def_is_f_available = 2\n",
+    b"def is_g_available(\n    ):\n    return (\n        version.parse(y) >= version.parse('0.9')\n    )\n",
+    "def is_h_available():\n    # d\u00e9j\u00e0 vu\n    return torch_version >= '2.1'\n".encode(),
+]
+
+
+@pytest.mark.parametrize("source", ODD_BLOCKS)
+def test_blocks_read_as_the_whole_module_reads_them(source: bytes) -> None:
+    """The block reading (found from the `def is_` occurrences, each line decoded alone, only the
+    blocks holding a `>` walked) finds what a walk of the whole module finds."""
+    import ast
+
+    from gator_setup.analysis.backend_gates import _gates_in_tree
+
+    assert gates_in_source(source) == _gates_in_tree(ast.parse(source), 0)
+
+
 def _dist(site: Path, name: str, version: str, files: dict[str, bytes], requires: str = "") -> None:
     info = site / f"{name}-{version}.dist-info"
     info.mkdir(parents=True)

@@ -142,3 +142,45 @@ def test_a_question_that_raises_costs_only_its_answer(
     assert got["pkg/bad.py"].answer == scan_mod.AnswerError("ValueError: a bug in another probe")
     assert got["pkg/ok.py"].answer == [1]
     assert {rel: r[:3] for rel, r in got.items()} == {rel: r[:3] for rel, r in plain.items()}
+
+
+@pytest.mark.skipif(speedups.native() is None, reason="the C helpers were not built")
+def test_import_triage_without_a_prefilter_pass_is_the_prefilter_triage(tmp_path: Path) -> None:
+    """Without deep needles (the doctor) the C candidate pass alone triages each file; it decides
+    as the pre-filter pass followed by the candidate pass does, on the installed packages and on
+    files that do not decode, name only their own package, or name a module only in text."""
+    import sysconfig
+
+    from gator_setup.analysis.extract import top_package
+
+    watched = ["huggingface_hub", "torch", "numpy", "diffusers", "transformers", "os", "typing", "pkg"]
+    providers = Providers([Provider(m, m, "1.0", tmp_path) for m in watched])
+    odd = {
+        "pkg/latin.py": b"# caf\xe9\nimport pkg.sub\n",  # not UTF-8, names only its own package
+        "pkg/latin_other.py": b"'''torch is mentioned, \xe9'''\nx = 1\n",  # not UTF-8, a name in text
+        "pkg/latin_none.py": b"x = '\xe9'\n",  # not UTF-8, no watched name
+        "pkg/coding.py": b"# -*- coding: latin-1 -*-\nimport torch\nx = '\xe9'\n",
+        "pkg/own.py": b"from pkg import a\nimport pkg.b\n",
+        "pkg/text.py": b"'''from torch import x'''\n# import numpy\n",
+        "top.py": b"from numpy import array, nope\nimport os.path, typing as t\n",
+    }
+    files = [(data, rel) for rel, data in odd.items()]
+    site = Path(sysconfig.get_paths()["purelib"])
+    own = ENGINE.parents[1]
+    tops = [(site, t) for t in ("huggingface_hub", "diffusers", "transformers", "numpy", "torch")]
+    for root, top in [*tops, (own, "gator_setup")]:
+        found = sorted((root / top).rglob("*.py"))
+        files += [(p.read_bytes(), p.relative_to(root).as_posix()) for p in found]
+    files += [(p.read_bytes(), p.name) for p in sorted(Path(re.__file__).parent.glob("*.py"))]
+    both = []
+    for imports_only in (True, False):
+        analyzer = scan_mod._Analyzer(providers, watched, ())
+        assert analyzer._imports_only  # (the C pass is chosen where it is built)
+        analyzer._imports_only = imports_only
+        both.append([analyzer.triage(data, rel) for data, rel in files])
+    assert both[0] == both[1]
+    decided = dict(zip((rel for _d, rel in files), both[0], strict=True))
+    assert decided["pkg/latin.py"] == decided["pkg/latin_other.py"] == scan_mod.FULL
+    assert decided["pkg/latin_none.py"] is None and decided["pkg/own.py"] is None
+    assert decided["top.py"] == (("numpy", "array"), ("numpy", "nope"), ("os.path", None), ("typing", None))
+    assert top_package("pkg/own.py") == "pkg" and len(files) > 100

@@ -225,6 +225,27 @@ def test_import_pairs_in_c_cases() -> None:
 
 
 @needs_fast
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.lists(st.sampled_from([b"def is_", b"_available", b"def", b"is", b"_", b"\n"]), max_size=30),
+    needles=st.lists(st.sampled_from([b"def is_", b"_available", b"is_x", b"", b"\n", b"zz"]), max_size=3),
+)
+def test_contains_all_is_all_in(data: list[bytes], needles: list[bytes]) -> None:
+    assert fast is not None
+    text = b"".join(data)
+    assert fast.contains_all(text, tuple(needles)) is all(n in text for n in needles)
+
+
+@needs_fast
+def test_contains_all_rejects_what_is_not_a_tuple_of_bytes() -> None:
+    assert fast is not None
+    with pytest.raises(TypeError):
+        fast.contains_all(b"x", ("x",))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        fast.contains_all(b"x", [b"x"])  # type: ignore[arg-type]
+
+
+@needs_fast
 def test_import_keyword_lines_rejects_what_is_not_a_tuple_of_bytes() -> None:
     assert fast is not None
     with pytest.raises(TypeError):
