@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gator_setup.checks.base import Check, Finding, Severity
 from gator_setup.checks.registry import COMMAND_RULES, PluginFailure, all_checks
@@ -25,7 +25,7 @@ from gator_setup.report.model import Report
 from gator_setup.snapshot import EnvSnapshot
 
 if TYPE_CHECKING:
-    from gator_setup.envfacts import Distribution, Interpreter
+    from gator_setup.envfacts import Distribution, Interpreter, ProbeProblem
     from gator_setup.probes.aside import Aside
 
 
@@ -62,17 +62,46 @@ def select_results(
     return report
 
 
-def build_snapshot(opts: DoctorOptions, settings: Settings, needs: frozenset[str]) -> EnvSnapshot:
-    """Run the probes that the selected checks need, once each."""
-    from gator_setup.core.platform_probe import probe_into
+class Environment(NamedTuple):
+    """The inspected interpreter and its distributions, read before the probes run, and the
+    forked child doing the side work (`_start_side_work`) when it was started with them."""
 
+    interpreter: Interpreter
+    distributions: dict[str, Distribution]
+    problems: list[ProbeProblem]
+    side_work: Aside[None] | None = None
+
+
+#: The probes whose cold work the side child does (`_start_side_work`), all needed by the
+#: default selection of checks (tests/core/test_doctor_probes.py): with no --only / --skip, the
+#: child starts before the checks are even loaded.
+SIDE_NEEDS = frozenset({"numpy_abi", "requirements"})
+
+
+def read_environment(opts: DoctorOptions, side_needs: frozenset[str] = frozenset()) -> Environment:
+    """The interpreter and distributions to inspect, and the side work of `side_needs` started
+    on them (not for one worker, nor for --sysroot: a replayed bundle's distributions replace
+    these)."""
     interp = query_interpreter(opts.python) if opts.python else current_interpreter()
     dists, problems = read_distributions(interp.sys_path)
-    project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
+    side = None
+    if opts.workers != 1 and not opts.sysroot and side_needs:
+        side = _start_side_work(side_needs, dists, interp)
+    return Environment(interp, dists, problems, side)
+
+
+def build_snapshot(
+    opts: DoctorOptions, settings: Settings, needs: frozenset[str], env: Environment | None = None
+) -> EnvSnapshot:
+    """Run the probes that the selected checks need, once each. `env`: the environment already
+    read (and its side work started), else it is read here."""
+    from gator_setup.core.platform_probe import probe_into
+
     # The probes that read no Python file do their cold work in a forked child meanwhile (one
     # worker asked for: here, afterwards); GTR104's gates are asked of the Python files in the
     # imports probe's pass over them (one read per file; docs/imports.md).
-    side_child = _start_side_work(needs, dists, interp) if opts.workers != 1 and not opts.sysroot else None
+    interp, dists, problems, side_child = env or read_environment(opts, needs & SIDE_NEEDS)
+    project = str(Path(opts.project_dir).resolve()) if opts.project_dir else None
     gates_todo: list[Distribution] = []
     if "backend_gates" in needs:
         from gator_setup.probes.backend_gates import uncached
@@ -175,13 +204,18 @@ def run_doctor(opts: DoctorOptions) -> Report:
     if opts.project_dir is not None and not Path(opts.project_dir).is_dir():
         raise UsageError(f"Project folder {opts.project_dir} does not exist.", hint="Pass --project DIR.")
     settings = load_settings(opts.project_dir)
-    classes, failures = all_checks(include_plugins=opts.include_plugins)
-    selected = [cls() for cls in select_checks(classes, opts.only, opts.skip)]
-    needs = frozenset().union(*(c.needs for c in selected)) if selected else frozenset()
     if opts.sysroot and opts.save_bundle:
         raise UsageError("--sysroot replays a bundle; it cannot also --save-bundle.")
     if opts.from_output and (opts.sysroot or opts.save_bundle):
         raise UsageError("--from-output replays pasted outputs; use it without --sysroot/--save-bundle.")
+    # With the default selection the environment is read, and the side work started on it, before
+    # the checks are loaded: the child works on a core the loading leaves idle.
+    env = None
+    if not (opts.only or opts.skip or opts.from_output or opts.sysroot):
+        env = read_environment(opts, SIDE_NEEDS)
+    classes, failures = all_checks(include_plugins=opts.include_plugins)
+    selected = [cls() for cls in select_checks(classes, opts.only, opts.skip)]
+    needs = frozenset().union(*(c.needs for c in selected)) if selected else frozenset()
     if opts.from_output or opts.sysroot:
         import tempfile
 
@@ -197,7 +231,7 @@ def run_doctor(opts: DoctorOptions) -> Report:
                 opts = _replace_sysroot(opts, str(open_sysroot(opts.sysroot, Path(work))))
             snapshot = build_snapshot(opts, settings, needs)
     else:
-        snapshot = build_snapshot(opts, settings, needs)
+        snapshot = build_snapshot(opts, settings, needs, env)
     results = run_checks(selected, snapshot)
     from gator_setup.core.causes import group_by_cause
 

@@ -237,6 +237,25 @@ def test_contains_all_is_all_in(data: list[bytes], needles: list[bytes]) -> None
 
 
 @needs_fast
+def test_the_search_finds_a_needle_at_every_offset_of_the_vector_loop_and_its_tail() -> None:
+    """find_bytes compares sixteen starts at a time (first and last byte), then the rest one by
+    one: a needle at every offset of buffers around those sizes, and near misses that share its
+    first and last bytes, read as `in` reads them."""
+    assert fast is not None
+    for needle in (b"ab", b"a_b", b"_available", b"import", b"x" * 17, b"def is_xx_available"):
+        near = needle[:1] + b"#" * (len(needle) - 2) + needle[-1:] if len(needle) > 2 else b"a#"
+        for size in range(len(needle), 70):
+            for at in range(size - len(needle) + 1):
+                data = bytearray(b"." * size)
+                data[at : at + len(needle)] = needle
+                assert fast.contains_all(bytes(data), (needle,)), (needle, size, at)
+                miss = bytearray(b"." * size)
+                miss[at : at + len(near)] = near
+                found = fast.contains_all(bytes(miss), (needle,))
+                assert found is (needle in bytes(miss)), (needle, size, at)
+
+
+@needs_fast
 def test_contains_all_rejects_what_is_not_a_tuple_of_bytes() -> None:
     assert fast is not None
     with pytest.raises(TypeError):

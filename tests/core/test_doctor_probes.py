@@ -143,3 +143,35 @@ def test_a_gate_reader_bug_is_a_gate_problem_only(
     # the libraries whose gates could not be read are not cached (a later run tries again)
     failed = [d for d in installed.values() if d.name in {p.subject for p in facts.problems}]
     assert failed and not any(backend_gates._cache_file(d).exists() for d in failed)
+
+
+def test_the_side_work_started_before_the_checks_load_is_what_the_default_selection_needs() -> None:
+    """run_doctor starts the side child before loading the checks when no --only / --skip is
+    given, with SIDE_NEEDS: each of them is needed by a check the default selection runs (so the
+    child never does work the run would not ask for), and they are all the side work there is."""
+    from gator_setup.checks.registry import builtin_checks
+    from gator_setup.core.doctor import SIDE_NEEDS, select_checks
+
+    default = select_checks(builtin_checks(), (), ())
+    needed = frozenset().union(*(c.needs for c in default))
+    assert needed.issuperset(SIDE_NEEDS)
+
+
+def test_a_default_run_reads_its_environment_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The environment read early (default selection) is the one the snapshot is built on."""
+    from gator_setup.core import doctor
+
+    monkeypatch.setenv("GATOR_CACHE_DIR", str(tmp_path))
+    reads: list[frozenset[str]] = []
+    real = doctor.read_environment
+
+    def counted(opts: DoctorOptions, side_needs: frozenset[str] = frozenset()) -> doctor.Environment:
+        reads.append(side_needs)
+        return real(opts, side_needs)
+
+    monkeypatch.setattr(doctor, "read_environment", counted)
+    doctor.run_doctor(DoctorOptions(project_dir=str(tmp_path), workers=1))
+    assert reads == [doctor.SIDE_NEEDS]
+    reads.clear()
+    doctor.run_doctor(DoctorOptions(project_dir=str(tmp_path), workers=1, only=("GTR101",)))
+    assert reads == [frozenset()]  # read when the snapshot is built, no side work needed
