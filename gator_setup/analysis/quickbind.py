@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gator_setup.analysis import speedups
@@ -48,6 +49,7 @@ _TOP = re.compile(
     rb"\n(?:(?P<head>(?:if|elif|else|try|except|finally|with|for|while|async[ \t]+(?:with|for))\b[^\n]*)"
     rb"|" + _STATEMENT + rb")"
 )
+_LINE_WORD = re.compile(rb"\n[A-Za-z_]")
 _INDENTED = re.compile(rb"\n(?P<ind>[ \t]+)" + _STATEMENT)
 _NEXT_TOP = re.compile(rb"\n(?=[^ \t\n])")
 _FIRST_INDENT = re.compile(rb"(?:[ \t]*\n)*([ \t]+)\S")
@@ -99,12 +101,24 @@ def _import_names(text: bytes, modules: bool) -> list[str] | None:
     return out
 
 
+def _top_matches(text: bytes) -> Iterator[re.Match[bytes]]:
+    """`_TOP.finditer(text)`, tried only where a match can start: every alternative begins with a
+    letter or `_` just after the newline, and most lines of a large module are indented."""
+    end = 0
+    match = _TOP.match
+    for start in _LINE_WORD.finditer(text):
+        at = start.start()
+        if at >= end and (m := match(text, at)) is not None:
+            end = m.end()
+            yield m
+
+
 def _statements(text: bytes) -> list[tuple[re.Match[bytes], bool]]:
     """The binding statements of `text` (no strings or comments, a newline first) at the top
     level and at the first indentation level of its top-level compound statements, in text
     order, each with whether a star import there is followed (not in a TYPE_CHECKING block)."""
     found: list[tuple[re.Match[bytes], bool]] = []
-    for m in _TOP.finditer(text):
+    for m in _top_matches(text):
         head = m.group("head")
         if head is None:
             found.append((m, True))
