@@ -435,7 +435,8 @@ class _Analyzer:
         module has no candidate, and its line test finds the names it would be told were present.
         The only answer that needs a name's presence, that of a file that does not decode (FULL
         when it names a watched module), is asked only of such a file."""
-        if not data.isascii() and not self._utf8(data) and b"coding" not in data[:200]:
+        # (ASCII is UTF-8: the C check reads ASCII runs sixteen bytes at a time, no isascii first)
+        if not self._utf8(data) and b"coding" not in data[:200]:
             return FULL if any(n in data for n in self.needles) else None
         others = self._others(self._own_top(rel))
         return self._import_pairs(data, others, self._encoded(others)) or None

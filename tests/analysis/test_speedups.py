@@ -238,13 +238,14 @@ def test_contains_all_is_all_in(data: list[bytes], needles: list[bytes]) -> None
 
 @needs_fast
 def test_the_search_finds_a_needle_at_every_offset_of_the_vector_loop_and_its_tail() -> None:
-    """find_bytes compares sixteen starts at a time (first and last byte), then the rest one by
-    one: a needle at every offset of buffers around those sizes, and near misses that share its
-    first and last bytes, read as `in` reads them."""
+    """find_bytes compares thirty-two starts at a time (AVX2) while 64 bytes are left, then sixteen
+    (SSE2), then the rest one by one (first and last byte, then the whole needle): a needle at
+    every offset of buffers across those sizes, and near misses that share its first and last
+    bytes, read as `in` reads them."""
     assert fast is not None
     for needle in (b"ab", b"a_b", b"_available", b"import", b"x" * 17, b"def is_xx_available"):
         near = needle[:1] + b"#" * (len(needle) - 2) + needle[-1:] if len(needle) > 2 else b"a#"
-        for size in range(len(needle), 70):
+        for size in range(len(needle), 140):
             for at in range(size - len(needle) + 1):
                 data = bytearray(b"." * size)
                 data[at : at + len(needle)] = needle
