@@ -203,6 +203,21 @@ strip_opaque(PyObject *self, PyObject *arg)
 /* ------------------------------------------------------- import_keyword_lines */
 
 
+#ifdef GATOR_SSE2
+/* The first start i + k (bit k of `mask` set: its first and last bytes match) where the whole
+ * needle lies, or -1. */
+static inline Py_ssize_t
+first_hit(const unsigned char *s, Py_ssize_t i, unsigned mask, const unsigned char *w, Py_ssize_t m)
+{
+    for (; mask != 0; mask &= mask - 1) {
+        const Py_ssize_t at = i + __builtin_ctz(mask);
+        if (memcmp(s + at + 1, w + 1, (size_t)(m - 2)) == 0)
+            return at;
+    }
+    return -1;
+}
+#endif
+
 #ifdef GATOR_AVX2
 /* find_bytes' first-and-last-byte comparison thirty-two starts at a time: a start in [*at, to)
  * where the needle lies, or -1 with *at moved to the first start not yet compared. */
@@ -215,14 +230,11 @@ find_avx2(const unsigned char *s, Py_ssize_t *at, Py_ssize_t to, const unsigned 
     for (; i + m - 1 + 32 <= to; i += 32) {
         const __m256i head = _mm256_loadu_si256((const __m256i *)(s + i));
         const __m256i tail = _mm256_loadu_si256((const __m256i *)(s + i + m - 1));
-        unsigned mask = (unsigned)_mm256_movemask_epi8(
+        const unsigned mask = (unsigned)_mm256_movemask_epi8(
             _mm256_and_si256(_mm256_cmpeq_epi8(head, first), _mm256_cmpeq_epi8(tail, last)));
-        while (mask != 0) {
-            const Py_ssize_t hit = i + __builtin_ctz(mask);
-            if (memcmp(s + hit + 1, w + 1, (size_t)(m - 2)) == 0)
-                return hit;
-            mask &= mask - 1;
-        }
+        const Py_ssize_t hit = mask != 0 ? first_hit(s, i, mask, w, m) : -1;
+        if (hit >= 0)
+            return hit;
     }
     *at = i;
     return -1;
@@ -271,14 +283,11 @@ find_bytes(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const unsigne
     for (; i + m - 1 + 16 <= to; i += 16) {
         const __m128i head = _mm_loadu_si128((const __m128i *)(s + i));
         const __m128i tail = _mm_loadu_si128((const __m128i *)(s + i + m - 1));
-        unsigned mask = (unsigned)_mm_movemask_epi8(
+        const unsigned mask = (unsigned)_mm_movemask_epi8(
             _mm_and_si128(_mm_cmpeq_epi8(head, first), _mm_cmpeq_epi8(tail, last)));
-        while (mask != 0) {
-            const Py_ssize_t at = i + __builtin_ctz(mask);
-            if (memcmp(s + at + 1, w + 1, (size_t)(m - 2)) == 0)
-                return at;
-            mask &= mask - 1;
-        }
+        const Py_ssize_t hit = mask != 0 ? first_hit(s, i, mask, w, m) : -1;
+        if (hit >= 0)
+            return hit;
     }
     for (; i + m <= to; i++)
         if (s[i] == w[0] && s[i + m - 1] == w[m - 1] && memcmp(s + i + 1, w + 1, (size_t)(m - 2)) == 0)
