@@ -255,9 +255,10 @@ have_avx2(void)
  * With SSE2 (every x86-64 CPU), sixteen starts at a time (thirty-two with AVX2, where the CPU has
  * it): the bytes that equal the needle's first byte, and those a needle-length on that equal its
  * last, are compared in two registers, and only a start where both match is compared in full
- * (W. Mula's "SIMD-friendly algorithms for substring searching"). glibc's memmem is the generic two-way search, a byte at a time, and this
- * search is most of a cold doctor run's C time (docs/imports.md has the figures). Elsewhere memmem
- * where the C library has it (musl, macOS, the BSDs), else a scan for the needle's last byte. */
+ * (W. Mula's "SIMD-friendly algorithms for substring searching"). glibc's memmem is the generic
+ * two-way search, a byte at a time, and this search is most of a cold doctor run's C time
+ * (docs/imports.md has the figures). Elsewhere memmem where the C library has it (musl, macOS,
+ * the BSDs), else a scan for the needle's last byte. */
 static Py_ssize_t
 find_bytes(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const unsigned char *w, Py_ssize_t m)
 {
@@ -365,17 +366,27 @@ bytes_tuple(PyObject *t, const char *what)
 
 /* contains_all(data, needles): True when every needle (a tuple of bytes) occurs in data, each
  * asked with find_bytes in the tuple's order, stopping at the first one missing. */
+/* The (buffer, tuple of bytes) arguments of contains_all and import_keyword_lines; 0 with an
+ * exception set (and nothing to release) when they are not that. */
+static int
+buffer_and_names(PyObject *args, Py_buffer *view, PyObject **names, const char *what)
+{
+    if (!PyArg_ParseTuple(args, "y*O!", view, &PyTuple_Type, names))
+        return 0;
+    if (!bytes_tuple(*names, what)) {
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 contains_all(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     PyObject *needles;
-    if (!PyArg_ParseTuple(args, "y*O!", &view, &PyTuple_Type, &needles))
+    if (!buffer_and_names(args, &view, &needles, "needles"))
         return NULL;
-    if (!bytes_tuple(needles, "needles")) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     int all = 1;
     for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(needles) && all; k++) {
         PyObject *needle = PyTuple_GET_ITEM(needles, k);
@@ -391,12 +402,8 @@ import_keyword_lines(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     PyObject *names;
-    if (!PyArg_ParseTuple(args, "y*O!", &view, &PyTuple_Type, &names))
+    if (!buffer_and_names(args, &view, &names, "names"))
         return NULL;
-    if (!bytes_tuple(names, "names")) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     PyObject *out = PyList_New(0);
     if (out == NULL) {
         PyBuffer_Release(&view);

@@ -15,7 +15,6 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_DEF = re.compile(rb"def is_([A-Za-z0-9_]+)_available\s*\(")
 # (matched at a line's start)
 _DEF_LINE = re.compile(rb"([ \t]*)def is_[A-Za-z0-9_]+_available\s*\(")
 # a `>` that is not a return annotation's `->`: the only text a `>=` / `>` comparison can come from
