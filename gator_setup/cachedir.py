@@ -4,8 +4,17 @@ writes them."""
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from gator_setup.envfacts import Distribution
+
+D = TypeVar("D", bound="Distribution")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 def cache_root() -> Path:
@@ -16,6 +25,27 @@ def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("gator", appauthor=False))
+
+
+def dist_stem(key: str, version: str) -> str:
+    """A distribution's name in a cache file's name: its key and version, anything a file name
+    should not hold replaced."""
+    return _UNSAFE.sub("_", f"{key}-{version}")
+
+
+def dist_file(folder: Path, dist: Distribution) -> Path:
+    """The entry of `dist` (by key and version) in a per-distribution cache folder."""
+    return folder / f"{dist_stem(dist.key, dist.version)}.json"
+
+
+def not_cached(folder: Path, dists: Iterable[D]) -> list[D]:
+    """Those of `dists` without an entry in `folder`: one listing of the folder, where a stat per
+    distribution cost a cold doctor's start-up milliseconds."""
+    try:
+        present = frozenset(os.listdir(folder))
+    except OSError:
+        present = frozenset()
+    return [d for d in dists if f"{dist_stem(d.key, d.version)}.json" not in present]
 
 
 def write_cache_json(path: Path, data: Any) -> None:

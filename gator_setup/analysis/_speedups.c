@@ -312,8 +312,64 @@ find_bytes(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const unsigne
 #endif
 }
 
-/* Where the next b"import" lies whose line names one of `names` (a tuple of bytes) or ends with a
- * backslash: -1 when none is left. `st` carries the scan from one call to the next. */
+/* The names a line test looks for (a tuple of bytes), by first byte: bit k of first[c] is set
+ * when name k starts with c. One pass over a line then finds any of them, where a search per name
+ * read the line once for each (import lines are short, and most name none). A tuple of more than
+ * NAME_BITS names, or one holding b"", is searched name by name (`names` kept for that). */
+#define NAME_BITS 32
+typedef struct {
+    PyObject *names;
+    int by_byte; /* the table below is used */
+    unsigned first[256];
+    const unsigned char *name[NAME_BITS];
+    Py_ssize_t len[NAME_BITS];
+} name_set;
+
+static void
+name_set_init(name_set *ns, PyObject *names)
+{
+    const Py_ssize_t count = PyTuple_GET_SIZE(names);
+    ns->names = names;
+    ns->by_byte = count <= NAME_BITS;
+    memset(ns->first, 0, sizeof ns->first);
+    for (Py_ssize_t k = 0; k < count && ns->by_byte; k++) {
+        PyObject *name = PyTuple_GET_ITEM(names, k);
+        ns->name[k] = (const unsigned char *)PyBytes_AS_STRING(name);
+        ns->len[k] = PyBytes_GET_SIZE(name);
+        if (ns->len[k] == 0)
+            ns->by_byte = 0;
+        else
+            ns->first[ns->name[k][0]] |= 1u << k;
+    }
+}
+
+/* True when s[from:to] holds one of the names. */
+static int
+names_in(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const name_set *ns)
+{
+    if (!ns->by_byte) {
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(ns->names); k++) {
+            PyObject *name = PyTuple_GET_ITEM(ns->names, k);
+            if (find_bytes(s, from, to, (const unsigned char *)PyBytes_AS_STRING(name), PyBytes_GET_SIZE(name)) >= 0)
+                return 1;
+        }
+        return 0;
+    }
+    for (Py_ssize_t i = from; i < to; i++) {
+        unsigned mask = ns->first[s[i]];
+        for (int k = 0; mask != 0; k++, mask >>= 1) {
+            const Py_ssize_t m = ns->len[k];
+            /* (the last byte first: most first-byte hits end there, without a call) */
+            if ((mask & 1u) && m <= to - i && s[i + m - 1] == ns->name[k][m - 1] &&
+                memcmp(s + i, ns->name[k], (size_t)m) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Where the next b"import" lies whose line names one of the names or ends with a backslash: -1
+ * when none is left. `st` carries the scan from one call to the next. */
 typedef struct {
     Py_ssize_t pos;  /* where to look from */
     Py_ssize_t eol;  /* the end of the line last judged, and its verdict */
@@ -321,10 +377,9 @@ typedef struct {
 } keyword_scan;
 
 static Py_ssize_t
-next_keyword(const unsigned char *s, Py_ssize_t n, PyObject *names, keyword_scan *st)
+next_keyword(const unsigned char *s, Py_ssize_t n, const name_set *names, keyword_scan *st)
 {
     static const unsigned char keyword[] = "import";
-    const Py_ssize_t count = PyTuple_GET_SIZE(names);
     Py_ssize_t pos = find_bytes(s, st->pos, n, keyword, 6);
     while (pos >= 0) {
         if (pos >= st->eol) { /* a new line: does it name a module, or go on after a backslash? */
@@ -333,12 +388,7 @@ next_keyword(const unsigned char *s, Py_ssize_t n, PyObject *names, keyword_scan
                 ls--;
             const unsigned char *nl = memchr(s + pos, '\n', (size_t)(n - pos));
             st->eol = nl == NULL ? n : nl - s;
-            st->line_ok = 0;
-            for (Py_ssize_t k = 0; k < count && !st->line_ok; k++) {
-                PyObject *name = PyTuple_GET_ITEM(names, k);
-                st->line_ok = find_bytes(s, ls, st->eol, (const unsigned char *)PyBytes_AS_STRING(name),
-                                         PyBytes_GET_SIZE(name)) >= 0;
-            }
+            st->line_ok = names_in(s, ls, st->eol, names);
             if (!st->line_ok)
                 st->line_ok = s[st->eol - 1] == '\\' || (s[st->eol - 1] == '\r' && s[st->eol - 2] == '\\');
         }
@@ -364,8 +414,6 @@ bytes_tuple(PyObject *t, const char *what)
     return 1;
 }
 
-/* contains_all(data, needles): True when every needle (a tuple of bytes) occurs in data, each
- * asked with find_bytes in the tuple's order, stopping at the first one missing. */
 /* The (buffer, tuple of bytes) arguments of contains_all and import_keyword_lines; 0 with an
  * exception set (and nothing to release) when they are not that. */
 static int
@@ -380,6 +428,8 @@ buffer_and_names(PyObject *args, Py_buffer *view, PyObject **names, const char *
     return 1;
 }
 
+/* contains_all(data, needles): True when every needle (a tuple of bytes) occurs in data, each
+ * asked with find_bytes in the tuple's order, stopping at the first one missing. */
 static PyObject *
 contains_all(PyObject *self, PyObject *args)
 {
@@ -409,9 +459,11 @@ import_keyword_lines(PyObject *self, PyObject *args)
         PyBuffer_Release(&view);
         return NULL;
     }
+    name_set ns;
+    name_set_init(&ns, names);
     keyword_scan st = {0, -1, 0};
     Py_ssize_t pos;
-    while ((pos = next_keyword((const unsigned char *)view.buf, view.len, names, &st)) >= 0) {
+    while ((pos = next_keyword((const unsigned char *)view.buf, view.len, &ns, &st)) >= 0) {
         PyObject *at = PyLong_FromSsize_t(pos);
         if (at == NULL || PyList_Append(out, at) < 0) {
             Py_XDECREF(at);
@@ -623,9 +675,11 @@ import_pairs(PyObject *self, PyObject *args)
     }
     const unsigned char *s = (const unsigned char *)view.buf;
     const Py_ssize_t n = view.len;
+    name_set ns;
+    name_set_init(&ns, names);
     keyword_scan st = {0, -1, 0};
     Py_ssize_t pos, last = -1; /* the last start tried: they only grow (see _statements) */
-    while ((pos = next_keyword(s, n, names, &st)) >= 0) {
+    while ((pos = next_keyword(s, n, &ns, &st)) >= 0) {
         Py_ssize_t ls = pos, sep = -1;
         while (ls > 0 && s[ls - 1] != '\n')
             ls--;

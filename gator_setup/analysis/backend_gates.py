@@ -13,7 +13,7 @@ import ast
 import re
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # (matched at a line's start)
 _DEF_LINE = re.compile(rb"([ \t]*)def is_[A-Za-z0-9_]+_available\s*\(")
@@ -21,8 +21,7 @@ _DEF_LINE = re.compile(rb"([ \t]*)def is_[A-Za-z0-9_]+_available\s*\(")
 _GREATER = re.compile(r"(?<!-)>")
 
 
-@dataclass(frozen=True)
-class Gate:
+class Gate(NamedTuple):
     """`is_<backend>_available()` requires backend >= minimum (at file:line)."""
 
     backend: str

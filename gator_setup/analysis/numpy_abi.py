@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import mmap
 import struct
-import zipfile
 from pathlib import Path, PurePosixPath
 
 NUMPY2_MARK = b"numpy._core._multiarray_umath"
@@ -123,6 +122,8 @@ def extension_module_name(rel_path: str, packages: set[str]) -> str | None:
 
 def wheel_numpy_major(wheel: Path) -> int | None:
     """The oldest numpy major any binary in the wheel was built against (None: no numpy C API)."""
+    import zipfile  # (here: the doctor's start-up reads installed binaries, never a wheel)
+
     majors: list[int] = []
     with zipfile.ZipFile(wheel) as zf:
         for name in zf.namelist():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from gator_setup.analysis.exports import ExportReader
@@ -14,8 +13,7 @@ if TYPE_CHECKING:
 IssueKind = Literal["missing-name", "missing-module"]
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(NamedTuple):
     """One installed (or unpacked) provider: its import name, distribution, version and sys.path root."""
 
     module: str
@@ -24,8 +22,7 @@ class Provider:
     root: Path
 
 
-@dataclass(frozen=True)
-class Unresolved:
+class Unresolved(NamedTuple):
     """An import the installed provider cannot satisfy."""
 
     ref: ImportRef

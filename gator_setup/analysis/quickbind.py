@@ -20,7 +20,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gator_setup.analysis import speedups
 
@@ -68,8 +68,7 @@ _ALL_STATEMENT = re.compile(
 _ITEM = re.compile(rb"""#[^\n]*|"([^"\\\n]*)"|'([^'\\\n]*)'""")
 
 
-@dataclass(frozen=True)
-class QuickRead:
+class QuickRead(NamedTuple):
     """What a module's text surely binds, without the AST."""
 
     names: frozenset[str]

@@ -59,8 +59,7 @@ _SKIP_NAMES = tuple(sorted(SKIP_DIRS))
 MAX_FILE_BYTES = 8 * 1024 * 1024  # generated files beyond this are not source worth parsing
 
 
-@dataclass(frozen=True)
-class ScanIssue:
+class ScanIssue(NamedTuple):
     """One unresolved import, with where it is and how the file is used."""
 
     file: FileAnalysis
@@ -107,8 +106,7 @@ def iter_tree(root: Path, exclude: Iterable[str] = ()) -> Iterator[tuple[Path, s
         yield Path(item[0]), item[1]
 
 
-@dataclass(frozen=True)
-class DistTop:
+class DistTop(NamedTuple):
     """A top-level entry of a packages folder owned by one installed distribution, not walked.
 
     `scan_tree` reuses its cached per-file results while the owner's identity (`dist`: dist-info

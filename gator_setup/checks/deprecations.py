@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -20,8 +19,7 @@ _EFFECTS = ("ImportError", "TypeError", "ignored", "command-missing")
 _REQUIRED = ("kind", "deprecated_in", "removed_in", "effect", "replacement", "verified")
 
 
-@dataclass(frozen=True)
-class Deprecation:
+class Deprecation(NamedTuple):
     """One removed/deprecated API (a row of knowledge/deprecations.toml)."""
 
     kind: str

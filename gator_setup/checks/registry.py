@@ -7,10 +7,9 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gator_setup.checks.base import Check
 from gator_setup.findings import CRASH_CODE, CheckResult, Finding
@@ -30,8 +29,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class PluginFailure:
+class PluginFailure(NamedTuple):
     """A third-party entry point that could not be loaded (reported as GTR000, never a crash)."""
 
     name: str
@@ -122,8 +120,7 @@ def all_checks(*, include_plugins: bool = True) -> tuple[list[type[Check]], list
     return checks, failures
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A finding code: its title, its category and the command that reports it."""
 
     code: str

@@ -9,16 +9,14 @@ their `typer.Option`s and defaults from these tables, and the Typer-free fast pa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from gator_setup.cli.plainargs import PlainSpec
 
 FORMATS = ("text", "json", "github", "sarif")
 
 
-@dataclass(frozen=True)
-class Opt:
+class Opt(NamedTuple):
     """One option: its parameter name, its spellings, help, default and kind."""
 
     key: str

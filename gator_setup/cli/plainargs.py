@@ -10,18 +10,17 @@ as Click does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class PlainSpec:
+class PlainSpec(NamedTuple):
     """What one command accepts on its fast path."""
 
     defaults: Mapping[str, Any]
     valued: Mapping[str, str]  # "--python" -> "python"
     flags: Mapping[str, str]  # "--json" -> "json_"
-    short_valued: Mapping[str, str] = field(default_factory=dict)  # "-f" -> "fmt"
+    short_valued: Mapping[str, str] = MappingProxyType({})  # "-f" -> "fmt"
     lists: frozenset[str] = frozenset()  # keys collecting every value (repeatable options)
     positional: str | None = None  # key collecting positional arguments; None: none allowed
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from gator_setup.errors import InputError
 from gator_setup.tomlread import load_toml
@@ -19,8 +20,7 @@ SETTINGS_KEYS: dict[str, tuple[type, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Validated `[tool.gator]` settings."""
 
     source: str | None = None
@@ -29,7 +29,7 @@ class Settings:
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     strict: bool = False
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = MappingProxyType({})
 
 
 def _find_line(path: Path, key: str) -> int | None:

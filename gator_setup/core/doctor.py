@@ -284,6 +284,4 @@ def run_doctor(opts: DoctorOptions) -> Report:
 
 
 def _replace_sysroot(opts: DoctorOptions, sysroot: str) -> DoctorOptions:
-    from dataclasses import replace
-
-    return replace(opts, sysroot=sysroot)
+    return opts._replace(sysroot=sysroot)

@@ -3,11 +3,10 @@ so that probes-facing core modules can name them without importing the doctor)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class DoctorOptions:
+class DoctorOptions(NamedTuple):
     """What `gator doctor` was asked to do."""
 
     python: str | None = None
@@ -28,8 +27,7 @@ class DoctorOptions:
     workers: int | None = None
 
 
-@dataclass(frozen=True)
-class ScanOptions:
+class ScanOptions(NamedTuple):
     """What `gator scan` was asked to do."""
 
     paths: tuple[str, ...]

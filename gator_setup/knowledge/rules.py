@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import functools
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -55,8 +54,7 @@ _REPRO_KEYS = {"date", "python", "run", "cases"}
 _CASE_KEYS = {"install", "expect", "observed"}
 
 
-@dataclass(frozen=True)
-class ReproCase:
+class ReproCase(NamedTuple):
     """One verified venv: what was installed, whether the run failed, and the line it printed."""
 
     install: tuple[str, ...]
@@ -77,8 +75,7 @@ class ReproCase:
         return out
 
 
-@dataclass(frozen=True)
-class Reproduction:
+class Reproduction(NamedTuple):
     """How a rule was verified: the interpreter, the code run, the cases and the date."""
 
     date: str
@@ -88,6 +85,8 @@ class Reproduction:
 
     def commands(self, case: ReproCase, venv: str = "/tmp/x") -> str:
         """The exact shell commands that reproduce one case."""
+        import shlex
+
         install = " ".join(shlex.quote(r) for r in case.install)
         return (
             f"uv venv {venv} --python {self.python} && "

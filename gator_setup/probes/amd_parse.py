@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 #: PCI vendor ids.
 AMD_VENDOR = 0x1002
@@ -21,8 +20,7 @@ _PAGER = re.compile(r"\[[0-9]+/[0-9]+\]")
 _GFX = re.compile(r"\bgfx([0-9]{1,2}[0-9a-f]{2,3})\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class AmdGpu:
+class AmdGpu(NamedTuple):
     """One AMD GPU as a parser saw it; any field may be unknown."""
 
     gfx: str | None = None
@@ -114,8 +112,7 @@ def _hex_or_int(text: str) -> int | None:
     return _first_int(text)
 
 
-@dataclass(frozen=True)
-class RocminfoResult:
+class RocminfoResult(NamedTuple):
     """What rocminfo said: GPU agents, the kernel driver line, and any failure it printed."""
 
     gpus: tuple[AmdGpu, ...] = ()

@@ -56,7 +56,7 @@ def _kfd_gpus(system: SystemView) -> list[GpuDevice]:
                 )
                 size = bank.get("size_in_bytes") or _drm_vram(system, gpu.location_id)
                 if size:
-                    gpu = amd_parse.AmdGpu(**{**gpu.__dict__, "vram_bytes": size})
+                    gpu = gpu._replace(vram_bytes=size)
             out.append(_amd_from(gpu, len(out), "kfd topology"))
         return out
     return []

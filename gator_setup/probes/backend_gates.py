@@ -10,9 +10,8 @@ the imports probe (one read per file, core/doctor.py); otherwise in a pass of it
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,23 +66,30 @@ def _libraries(dists: Mapping[str, Distribution], watched: Mapping[str, str] | N
     return sorted(libs.values(), key=lambda d: d.key)
 
 
-def _cache_file(dist: Distribution) -> Path:
+def _cache_dir() -> Path:
     from gator_setup.cachedir import cache_root
 
-    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
-    return cache_root() / "backend-gates" / f"v{CACHE_VERSION}" / f"{safe}.json"
+    return cache_root() / "backend-gates" / f"v{CACHE_VERSION}"
+
+
+def _cache_file(dist: Distribution) -> Path:
+    from gator_setup.cachedir import dist_file
+
+    return dist_file(_cache_dir(), dist)
 
 
 def uncached(
     dists: Mapping[str, Distribution], watched: Mapping[str, str] | None = None
 ) -> list[Distribution]:
     """The libraries whose files probe_backend_gates would read (their gates are not cached)."""
-    return [lib for lib in _libraries(dists, watched) if not _cache_file(lib).is_file()]
+    from gator_setup.cachedir import not_cached
+
+    return not_cached(_cache_dir(), _libraries(dists, watched))
 
 
 def _file_gates(data: bytes) -> list[dict[str, Any]] | None:
     """The gates one file defines (asked only of files holding both needles)."""
-    return [asdict(gate) for gate in gates_in_source(data)] or None
+    return [gate._asdict() for gate in gates_in_source(data)] or None
 
 
 #: What the engine asks of each file for this probe. A gate is a `def is_<x>_available(`: both

@@ -7,15 +7,14 @@ never produced live: running it imports torch, which costs seconds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gator_setup.probes.torch_build import TorchBuild
 
 _MISSING = {"", "n/a", "none", "no cuda", "could not collect"}
 
 
-@dataclass(frozen=True)
-class CollectEnv:
+class CollectEnv(NamedTuple):
     """The facts of one collect_env report; any may be unknown."""
 
     torch_version: str | None = None

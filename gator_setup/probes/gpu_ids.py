@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from gator_setup.tomlread import load_toml
+
+#: (read as a file beside the package, as the other knowledge tables are: importlib.resources
+#: would cost the doctor's start-up its import)
+GPU_IDS = Path(__file__).resolve().parent.parent / "knowledge" / "gpu_ids.toml"
 
 
 @lru_cache(maxsize=1)
 def _gpu_ids() -> dict[str, Any]:
-    text = resources.files("gator_setup.knowledge").joinpath("gpu_ids.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    return load_toml(GPU_IDS)
 
 
 def device_table() -> dict[str, dict[str, dict[str, str]]]:

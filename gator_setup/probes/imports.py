@@ -18,13 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gator_setup import __version__
 from gator_setup.analysis.providers import Providers, Unresolved, providers_from_env
 from gator_setup.analysis.runtime import file_role, import_time_modules
 from gator_setup.analysis.scan import FileQuestion, FileResult, analyze_files, scan_tree
-from gator_setup.cachedir import cache_root, write_cache_json
+from gator_setup.cachedir import cache_root, dist_stem, write_cache_json
 from gator_setup.envfacts import Distribution, ProbeProblem, record_paths
 from gator_setup.shorthash import short_hash
 
@@ -49,8 +49,7 @@ def watched_providers() -> dict[str, str]:
     return {str(p["module"]): str(p["dist"]) for p in data.get("provider", [])}
 
 
-@dataclass(frozen=True)
-class ProviderInfo:
+class ProviderInfo(NamedTuple):
     """A watched provider installed in the inspected environment."""
 
     module: str
@@ -165,8 +164,7 @@ def imports_cache_dir() -> Path:
     return Path(env).expanduser() if env else cache_root() / "imports"
 
 
-@dataclass(frozen=True)
-class DistRecord:
+class DistRecord(NamedTuple):
     """The verdict on one installed distribution against one set of provider versions: its
     unresolved imports and the files that could not be analysed (what the cache keeps)."""
 
@@ -187,8 +185,11 @@ class DistRecord:
 
 def _record_file(dist: Distribution, watched: Iterable[str], tag: str) -> Path:
     mods = short_hash(",".join(sorted(watched)), 10)
-    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
-    return imports_cache_dir() / f"v{ANALYSIS_VERSION}-{__version__}" / f"{safe}-{mods}.{tag}.json"
+    return (
+        imports_cache_dir()
+        / f"v{ANALYSIS_VERSION}-{__version__}"
+        / f"{dist_stem(dist.key, dist.version)}-{mods}.{tag}.json"
+    )
 
 
 def _load_record(dist: Distribution, watched: Iterable[str], tag: str) -> DistRecord | None:
@@ -400,13 +401,13 @@ def providers_tag(providers: Providers) -> str:
 
 def mark_reach(issues: list[ImportIssue], dist: Distribution, root: Path) -> list[ImportIssue]:
     """Set reachable/reach on issues in modules that `import <package>` does not run."""
+    todo = {i.importer for i in issues if i.importer and i.role == "runtime" and not i.import_time}
+    if not todo or not dist.path:
+        return issues
     from dataclasses import replace
 
     from gator_setup.analysis.reachability import PackageIndex, reach_for
 
-    todo = {i.importer for i in issues if i.importer and i.role == "runtime" and not i.import_time}
-    if not todo or not dist.path:
-        return issues
     _root, rels = dist_python_files(dist)
     reach = reach_for(PackageIndex(root, rels), sorted(todo), Path(dist.path))
     out = []

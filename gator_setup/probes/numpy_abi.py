@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,11 +44,16 @@ class NumpyAbiFacts:
     problems: list[ProbeProblem] = field(default_factory=list)
 
 
-def _cache_file(dist: Distribution) -> Path:
+def _cache_dir() -> Path:
     from gator_setup.cachedir import cache_root
 
-    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{dist.key}-{dist.version}")
-    return cache_root() / "numpy-abi" / f"v{CACHE_VERSION}" / f"{safe}.json"
+    return cache_root() / "numpy-abi" / f"v{CACHE_VERSION}"
+
+
+def _cache_file(dist: Distribution) -> Path:
+    from gator_setup.cachedir import dist_file
+
+    return dist_file(_cache_dir(), dist)
 
 
 def _record(dist: Distribution) -> list[str]:
@@ -125,7 +129,9 @@ def uncached(dists: Mapping[str, Distribution]) -> list[Distribution]:
     """The distributions whose binaries probe_numpy_abi would read (not cached yet)."""
     if not _numpy2(dists):
         return []
-    return [d for d in dists.values() if d.key != "numpy" and not _cache_file(d).is_file()]
+    from gator_setup.cachedir import not_cached
+
+    return not_cached(_cache_dir(), [d for d in dists.values() if d.key != "numpy"])
 
 
 def fill_caches(dists: Iterable[Distribution]) -> None:

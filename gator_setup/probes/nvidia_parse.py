@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _VERSION = re.compile(r"\b([0-9]{2,4}\.[0-9]{1,3}(?:\.[0-9]{1,3})?)\b")
 
@@ -26,8 +27,7 @@ class NvidiaGpu:
     truncated: bool = False
 
 
-@dataclass(frozen=True)
-class NvidiaSmiResult:
+class NvidiaSmiResult(NamedTuple):
     """What plain nvidia-smi said: header versions, GPU rows, or the failure it printed."""
 
     gpus: tuple[NvidiaGpu, ...] = ()

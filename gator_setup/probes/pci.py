@@ -7,7 +7,7 @@ Read from sysfs on a machine (or a replayed tree); a replay may instead hold a p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gator_setup.probes.gpu_facts import GpuDevice
 from gator_setup.probes.gpu_ids import device_table, nvidia_arch_for
@@ -22,8 +22,7 @@ _LSPCI = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class LspciDevice:
+class LspciDevice(NamedTuple):
     """One display controller line of lspci."""
 
     vendor: str | None

@@ -17,7 +17,7 @@ from gator_setup.probes.gpu_facts import GpuDevice, PlatformFacts
 from gator_setup.probes.gpu_ids import device_table, nvidia_arch_for
 from gator_setup.probes.nvidia_probe import probe_nvidia, probe_nvml
 from gator_setup.probes.system import SystemView
-from gator_setup.probes.torch_build import TorchBuild, probe_torch_build
+from gator_setup.probes.torch_build import probe_torch_build
 
 #: The facts' types and the tables stay importable from here, where checks and tests look for them.
 __all__ = [
@@ -111,9 +111,7 @@ def probe_platform(
     if deep_python and facts.torch.version:
         facts.deep = run_deep(deep_python)
         if facts.deep.arch_list:
-            facts.torch = TorchBuild(
-                **{**facts.torch.__dict__, "arch_list": facts.deep.arch_list, "arch_source": "--deep"}
-            )
+            facts.torch = facts.torch._replace(arch_list=facts.deep.arch_list, arch_source="--deep")
     if not facts.gpus:
         notes.append(
             "GPU: none found (no KFD topology, no NVIDIA driver, no display-class PCI device, "

@@ -14,8 +14,8 @@ import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gator_setup.envfacts import Distribution, Interpreter
 
@@ -28,8 +28,7 @@ CACHE_VERSION = "1"
 _ONLY_EXTRA = re.compile(r"""^[^;]*;\s*extra\s*==\s*(['"])[^'"]*\1\s*$""")
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """One requirement that applies to this interpreter: `text` is packaging's normal form."""
 
     raw: str
@@ -38,8 +37,7 @@ class Declared:
     specifier: str  # str(requirement.specifier); "" for any version
 
 
-@dataclass(frozen=True)
-class Unparsable:
+class Unparsable(NamedTuple):
     """A Requires-Dist line that packaging cannot parse (or whose marker cannot be evaluated)."""
 
     raw: str

@@ -23,6 +23,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 #: Command keys the probes may run, and the argv each stands for. The key names the replay file.
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -62,8 +63,7 @@ COMMAND_TIMEOUT_S = 10.0
 MAX_READ_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class CommandResult:
+class CommandResult(NamedTuple):
     """What running one command gave: stdout text, or why there is none."""
 
     key: str
@@ -77,8 +77,7 @@ class CommandResult:
         return self.unavailable is None and self.returncode == 0
 
 
-@dataclass(frozen=True)
-class NodeAccess:
+class NodeAccess(NamedTuple):
     """A device node as the current user sees it."""
 
     path: str
@@ -92,8 +91,7 @@ class NodeAccess:
     source: str = "stat"
 
 
-@dataclass(frozen=True)
-class UserInfo:
+class UserInfo(NamedTuple):
     """Who runs gator: session groups (what processes get) and /etc/group membership (after re-login)."""
 
     name: str

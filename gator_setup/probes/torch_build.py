@@ -13,7 +13,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -22,8 +22,7 @@ from gator_setup.probes.system import SystemView, decode
 DEEP_TIMEOUT_S = 120.0
 
 
-@dataclass(frozen=True)
-class TorchBuild:
+class TorchBuild(NamedTuple):
     """The installed torch wheel: version, local tag, GPU runtime it was built for."""
 
     version: str | None = None
@@ -56,8 +55,7 @@ class TorchBuild:
         return f"torch {self.version} ({runtime.get(self.kind, 'unknown build')})"
 
 
-@dataclass(frozen=True)
-class DeepTorch:
+class DeepTorch(NamedTuple):
     """What importing torch in the target interpreter showed."""
 
     ok: bool

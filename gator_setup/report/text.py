@@ -12,8 +12,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from gator_setup.findings import CATEGORIES, CheckResult, Finding, Severity
 from gator_setup.report.model import Report
@@ -36,8 +35,7 @@ KEY_PACKAGES = {
 STACK_PACKAGES = ("torch", "diffusers", "transformers")
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One logical line: its style, its text, and the indent of its continuation lines."""
 
     style: str

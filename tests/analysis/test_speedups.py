@@ -102,6 +102,9 @@ STATEMENT_PIECES = [b"import", b"from ", b"torch", b"numpy", b"\n", b"\\", b"\r"
 STATEMENT_PIECES += [b"(", b")", b",", b"#", b".", b" as ", b"impor", b"t"]
 
 
+MANY_NAMES = (*(b"n%d" % i for i in range(40)), b"numpy")
+
+
 def _spans(data: bytes, present: tuple[bytes, ...], monkeypatch: pytest.MonkeyPatch, c: bool) -> list:
     with monkeypatch.context() as m:
         if not c:
@@ -116,7 +119,10 @@ def _spans(data: bytes, present: tuple[bytes, ...], monkeypatch: pytest.MonkeyPa
 )
 @given(
     pieces=st.lists(st.sampled_from(STATEMENT_PIECES), max_size=40),
-    present=st.sampled_from([(), (b"torch",), (b"numpy", b"torch"), (b"x",)]),
+    # (past 32 names, or with b"", the C line test searches name by name instead of by first byte)
+    present=st.sampled_from(
+        [(), (b"torch",), (b"numpy", b"torch"), (b"x",), (b"to", b"torch", b"t"), MANY_NAMES, (b"", b"torch")]
+    ),
 )
 def test_statements_are_the_same_with_the_c_line_test(
     pieces: list[bytes], present: tuple[bytes, ...], monkeypatch: pytest.MonkeyPatch
