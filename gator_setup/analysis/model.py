@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Scope = Literal["module", "function"]
 
 
-@dataclass(frozen=True)
-class ImportRef:
+class ImportRef(NamedTuple):
     """One imported name: `from module import name` (name set) or `import module` (name None).
 
     `guard` says why a failure of this import would not break the importing module:
@@ -43,8 +42,7 @@ class ImportRef:
         return cls(str(module), name, int(line), guard, scope, int(col))
 
 
-@dataclass(frozen=True)
-class CallUse:
+class CallUse(NamedTuple):
     """A call of a provider callable with keyword arguments, or of an external command.
 
     kind "call": `target` is the provider-qualified callee ("huggingface_hub.hf_hub_download"),
@@ -78,8 +76,7 @@ class CallUse:
         return cls(kind, str(target), int(line), tuple(keywords), guard, scope, bool(rest and rest[0]))
 
 
-@dataclass(frozen=True)
-class SourceProblem:
+class SourceProblem(NamedTuple):
     """A file the analysis could not read or parse (reported, never raised)."""
 
     path: str
@@ -120,8 +117,7 @@ class FileAnalysis:
         )
 
 
-@dataclass(frozen=True)
-class ExportSet:
+class ExportSet(NamedTuple):
     """The names a provider module makes importable, read statically.
 
     `dynamic` is True when the module can produce names the static reading cannot see

@@ -4,6 +4,7 @@ plain option forms), all else the Typer app."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 
@@ -19,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] in (["scan"], ["doctor"]):
         from gator_setup.cli.output import run_guarded
 
+        # A fast path run as the process ends in _leave: the cyclic collector would only walk the
+        # objects of its start-up again and again (docs/imports.md has the figure).
+        if argv is None:
+            gc.disable()
         code = run_guarded(_fast, args)
+        gc.enable()
     if code is not None:
         return _leave(code) if argv is None else code
     from gator_setup.cli.app import main as app_main

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -195,6 +193,8 @@ class LiveSystem(SystemView):
             return None
         name = COMMANDS[key][0]
         if name not in self._found:  # four nvidia-smi keys, one search of PATH
+            import shutil  # (here: a machine without GPU tools never runs one, docs/imports.md)
+
             dirs = [f"{root}/bin" for root in (os.environ.get("ROCM_PATH"),) if root] + list(TOOL_DIRS)
             self._found[name] = shutil.which(name) or next(
                 (c for c in (f"{d}/{name}" for d in dirs) if os.access(c, os.X_OK)), None
@@ -215,6 +215,8 @@ class LiveSystem(SystemView):
         if exe is None:
             where = ", ".join(TOOL_DIRS)
             return CommandResult(key, unavailable=f"{argv[0]} is not installed (not on PATH, {where})")
+        import subprocess
+
         try:
             proc = subprocess.run(
                 [exe, *argv[1:]],

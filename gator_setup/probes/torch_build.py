@@ -12,7 +12,6 @@ import ast
 import json
 import os
 import re
-import subprocess
 from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
@@ -206,6 +205,8 @@ def parse_deep_output(stdout: str, returncode: int | None) -> DeepTorch:
 
 def run_deep(python: str, timeout: float = DEEP_TIMEOUT_S) -> DeepTorch:
     """Import torch in a subprocess of `python` (a crash or hang there never takes gator down)."""
+    import subprocess
+
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         proc = subprocess.run(
